@@ -1,0 +1,74 @@
+import type { Duration, Redacted } from "effect"
+
+/** 40 lower-case hex characters, without the `app_` prefix. */
+export type AppId = string
+
+export type DesiredStatus = "running" | "stopped"
+
+/** Inclusive range of CVM counts; `max` null means unbounded. */
+export interface ReplicaRange {
+  readonly min: number
+  readonly max: number | null
+}
+
+export const attributeKeys = [
+  "instance_type",
+  "vcpu",
+  "memory_mb",
+  "disk_gb",
+  "region",
+  "base_image",
+  "kms_type",
+  "node"
+] as const
+export type AttributeKey = (typeof attributeKeys)[number]
+
+export type CvmAttributes = { readonly [K in AttributeKey]?: K extends "vcpu" | "memory_mb" | "disk_gb" ? number : string }
+
+export interface DesiredApp {
+  readonly appId: AppId
+  /** Display name from the config; the API's name is used when absent. */
+  readonly name: string | null
+  readonly labels: Readonly<Record<string, string>>
+  readonly replicas: ReplicaRange
+  readonly status: DesiredStatus
+  readonly cvm: CvmAttributes
+  readonly severity: string
+  readonly for: Duration.Duration
+  readonly keepFiringFor: Duration.Duration | null
+}
+
+export interface ApiSettings {
+  /** Base URL including `/api/v1`, without a trailing slash. */
+  readonly url: string
+  readonly apiKey: Redacted.Redacted<string>
+  readonly apiVersion: string
+  readonly timeout: Duration.Duration
+  readonly retries: number
+  readonly concurrency: number
+}
+
+export type PollSchedule =
+  | { readonly _tag: "Interval"; readonly interval: Duration.Duration }
+  | { readonly _tag: "Cron"; readonly expression: string }
+
+export type ServerAuth =
+  | { readonly _tag: "Bearer"; readonly token: Redacted.Redacted<string> }
+  | { readonly _tag: "Basic"; readonly username: string; readonly password: Redacted.Redacted<string> }
+
+export interface ServerSettings {
+  readonly host: string
+  readonly port: number
+  readonly lifecycle: boolean
+  readonly auth: ServerAuth | null
+}
+
+export interface DaemonConfig {
+  /** Path of the file the config was loaded from. */
+  readonly source: string
+  readonly api: ApiSettings
+  readonly poll: PollSchedule
+  readonly server: ServerSettings
+  readonly stateDir: string
+  readonly apps: ReadonlyArray<DesiredApp>
+}
