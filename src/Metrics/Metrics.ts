@@ -1,0 +1,176 @@
+import { Effect, Ref } from "effect"
+import * as Prom from "prom-client"
+import { promisify } from "node:util"
+import { gzip } from "node:zlib"
+import type { ApiAttempt } from "../Cloud/ApiObserver.js"
+import { isKnownStatus, knownStatuses } from "../Domain/CvmStatus.js"
+import type { AppReport, Snapshot } from "../Domain/Report.js"
+import { appDriftKinds, syncStates } from "../Domain/Report.js"
+import { version } from "../Version.js"
+
+const gzipAsync = promisify(gzip)
+
+/** The exposition as rendered at the end of the last cycle; scrapes serve it without re-rendering. */
+export interface Exposition {
+  readonly text: string
+  readonly gzip: Buffer
+  readonly contentType: string
+}
+
+export interface CycleStats {
+  readonly durationSeconds: number
+  readonly finishedAt: Date
+}
+
+const appLabels = ["app_id", "app_name"] as const
+const cvmLabels = ["app_id", "app_name", "vm_uuid", "cvm_name"] as const
+
+const statusLabel = (status: string): string => (isKnownStatus(status) ? status : "other")
+
+const makeRegistry = () => {
+  const registry = new Prom.Registry()
+  const registers = [registry]
+  const gauge = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>) =>
+    new Prom.Gauge<L>({ name, help, labelNames, registers })
+  const m = {
+    appUp: gauge("phala_app_up", "1 if the last fetch of the app from the Phala Cloud API succeeded (a 404 counts as success), else 0.", appLabels),
+    appSync: gauge("phala_app_sync_status", "Sync state of the app, one series per state (in_sync, out_of_sync, unknown), value 1 for the current state.", [...appLabels, "status"]),
+    appDrift: gauge("phala_app_drift", "1 if the app shows drift of this kind (missing_app, replicas, status, attribute). Keeps its last observed value while the app is unknown.", [...appLabels, "kind"]),
+    appReplicas: gauge("phala_app_replicas", "Observed number of CVMs of the app (last observed value while the app is unknown).", appLabels),
+    appReplicasMin: gauge("phala_app_replicas_desired_min", "Declared minimum number of CVMs.", appLabels),
+    appReplicasMax: gauge("phala_app_replicas_desired_max", "Declared maximum number of CVMs (+Inf when unbounded).", appLabels),
+    appLastSuccess: gauge("phala_app_last_success_timestamp_seconds", "Unix time of the last successful fetch of the app.", appLabels),
+    appFetchFailure: gauge("phala_app_fetch_failure", "1 while the app cannot be observed, labelled with the closed-set reason (auth, forbidden, rate_limited, timeout, network, server, bad_response, client).", [...appLabels, "reason"]),
+    cvmStatus: gauge("phala_cvm_status", "Status of the CVM, one series per known status plus other, value 1 for the current one.", [...cvmLabels, "status"]),
+    cvmHealth: gauge("phala_cvm_health", "Health of the CVM against its desired status, one series per state (healthy, progressing, degraded, unknown).", [...cvmLabels, "health"]),
+    cvmInfo: gauge("phala_cvm_info", "Attributes of the CVM as labels; value always 1.", [...cvmLabels, "instance_type", "region", "base_image", "kms_type", "node"]),
+    buildInfo: gauge("phala_drift_build_info", "Build information of the daemon; value always 1.", ["version"]),
+    lastPollSuccess: gauge("phala_drift_last_poll_success_timestamp_seconds", "Unix time at which the last reconcile cycle finished.", []),
+    configReloadOk: gauge("phala_drift_config_last_reload_successful", "1 if the last configuration load or reload succeeded, else 0.", []),
+    configReloadTime: gauge("phala_drift_config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load.", []),
+    apps: gauge("phala_drift_apps", "Number of apps declared in the desired state handled by this process.", []),
+    pollDuration: new Prom.Histogram({
+      name: "phala_drift_poll_duration_seconds",
+      help: "Duration of reconcile cycles (fetch every app, diff, publish).",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers
+    }),
+    apiRequests: new Prom.Counter({
+      name: "phala_drift_api_requests_total",
+      help: "HTTP attempts against the Phala Cloud API by status code (timeout and network for attempts without a response).",
+      labelNames: ["code"],
+      registers
+    }),
+    apiDuration: new Prom.Histogram({
+      name: "phala_drift_api_request_duration_seconds",
+      help: "Duration of single HTTP attempts against the Phala Cloud API.",
+      buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers
+    }),
+    skippedTicks: new Prom.Counter({
+      name: "phala_drift_poll_ticks_skipped_total",
+      help: "Scheduled ticks skipped because the previous cycle was still running.",
+      registers
+    })
+  }
+  m.buildInfo.set({ version }, 1)
+  Prom.collectDefaultMetrics({ register: registry })
+  return { registry, m }
+}
+
+const oneHot = <S extends string>(states: ReadonlyArray<S>, current: S | null, set: (state: S, v: 0 | 1) => void) => {
+  for (const state of states) set(state, state === current ? 1 : 0)
+}
+
+/**
+ * Metrics around prom-client with a registry of its own. Object-state series are rebuilt from each snapshot, so
+ * apps and CVMs that are gone disappear; while an app is unknown its drift, replica and CVM series keep their last
+ * observed values (no phantom resolve on dashboards), and `phala_app_up` says the data is stale.
+ */
+export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
+  effect: Effect.gen(function*() {
+    const { m, registry } = makeRegistry()
+    const lastKnown = new Map<string, AppReport>()
+    const lastSuccess = new Map<string, number>()
+
+    const render: Effect.Effect<Exposition> = Effect.promise(async () => {
+      const text = await registry.metrics()
+      return { text, gzip: await gzipAsync(text), contentType: registry.contentType }
+    })
+    const cache = yield* Ref.make<Exposition>(yield* render)
+
+    const writeApp = (app: AppReport, nowSeconds: number) => {
+      const labels = { app_id: app.appId, app_name: app.name }
+      m.appUp.set(labels, app.sync === "unknown" ? 0 : 1)
+      oneHot(syncStates, app.sync, (status, v) => m.appSync.set({ ...labels, status }, v))
+      if (app.sync !== "unknown") {
+        lastKnown.set(app.appId, app)
+        lastSuccess.set(app.appId, nowSeconds)
+      } else if (app.error !== null) {
+        m.appFetchFailure.set({ ...labels, reason: app.error.reason }, 1)
+      }
+      const success = lastSuccess.get(app.appId)
+      if (success !== undefined) m.appLastSuccess.set(labels, success)
+      m.appReplicasMin.set(labels, app.desired.replicas.min)
+      m.appReplicasMax.set(labels, app.desired.replicas.max ?? Number.POSITIVE_INFINITY)
+      const known = lastKnown.get(app.appId)
+      const kinds = new Set(known?.drifts.map((d) => d.kind) ?? [])
+      for (const kind of appDriftKinds) m.appDrift.set({ ...labels, kind }, kinds.has(kind) ? 1 : 0)
+      if (known === undefined) return
+      if (known.observed !== null) m.appReplicas.set(labels, known.observed.replicas)
+      for (const cvm of known.cvms) {
+        const cvmLabelValues = { ...labels, vm_uuid: cvm.vmUuid ?? "", cvm_name: cvm.name }
+        oneHot([...knownStatuses, "other"], statusLabel(cvm.status), (status, v) => m.cvmStatus.set({ ...cvmLabelValues, status }, v))
+        oneHot(["healthy", "progressing", "degraded", "unknown"], cvm.health, (health, v) => m.cvmHealth.set({ ...cvmLabelValues, health }, v))
+        m.cvmInfo.set({
+          ...cvmLabelValues,
+          instance_type: cvm.instanceType ?? "",
+          region: cvm.region ?? "",
+          base_image: cvm.baseImage ?? "",
+          kms_type: cvm.kmsType ?? "",
+          node: cvm.node ?? ""
+        }, 1)
+      }
+    }
+
+    const objectGauges = [m.appUp, m.appSync, m.appDrift, m.appReplicas, m.appReplicasMin, m.appReplicasMax, m.appLastSuccess, m.appFetchFailure, m.cvmStatus, m.cvmHealth, m.cvmInfo]
+
+    const record = (snapshot: Snapshot, stats: CycleStats) =>
+      Effect.gen(function*() {
+        const nowSeconds = snapshot.generatedAt.getTime() / 1000
+        const present = new Set(snapshot.apps.map((a) => a.appId))
+        for (const id of [...lastKnown.keys()]) if (!present.has(id)) lastKnown.delete(id)
+        for (const id of [...lastSuccess.keys()]) if (!present.has(id)) lastSuccess.delete(id)
+        for (const g of objectGauges) g.reset()
+        for (const app of snapshot.apps) writeApp(app, nowSeconds)
+        m.apps.set(snapshot.apps.length)
+        m.pollDuration.observe(stats.durationSeconds)
+        m.lastPollSuccess.set(stats.finishedAt.getTime() / 1000)
+        yield* Ref.set(cache, yield* render)
+      })
+
+    const apiAttempt = (attempt: ApiAttempt) =>
+      Effect.sync(() => {
+        m.apiRequests.inc({ code: attempt.code })
+        m.apiDuration.observe(attempt.seconds)
+      })
+
+    const configLoaded = (success: boolean, at: Date) =>
+      Effect.sync(() => {
+        m.configReloadOk.set(success ? 1 : 0)
+        if (success) m.configReloadTime.set(at.getTime() / 1000)
+      })
+
+    const tickSkipped = Effect.sync(() => m.skippedTicks.inc())
+
+    return {
+      record,
+      apiAttempt,
+      configLoaded,
+      tickSkipped,
+      /** Re-render now: for changes between cycles that must show at once (config reloads). */
+      refresh: Effect.flatMap(render, (e) => Ref.set(cache, e)),
+      exposition: Ref.get(cache)
+    } as const
+  })
+}) {}
