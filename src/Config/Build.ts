@@ -1,0 +1,137 @@
+import { Duration, Effect, Either, Redacted } from "effect"
+import * as Path from "node:path"
+import type {
+  ApiSettings,
+  DaemonConfig,
+  DesiredApp,
+  PollSchedule,
+  ServerAuth,
+  ServerSettings
+} from "../Domain/App.js"
+import { apiKeyEnv, noApiKeyMessage } from "./Checks.js"
+import type { ConfigPath, Problem } from "./Diagnostics.js"
+import { problem } from "./Diagnostics.js"
+import { httpUrl } from "./Fields.js"
+import type { AppDefaults, AppEntry, ConfigFile } from "./FileSchema.js"
+import type { Env } from "./Interpolate.js"
+
+/** Reads a secret file; fails with a short reason such as `NotFound`. */
+export type ReadSecretFile = (path: string) => Effect.Effect<string, string>
+
+export const builtIn = {
+  apiUrl: "https://cloud-api.phala.com/api/v1",
+  apiVersion: "2025-10-28",
+  timeout: Duration.seconds(10),
+  retries: 3,
+  concurrency: 8,
+  pollInterval: Duration.seconds(30),
+  host: "0.0.0.0",
+  port: 9477,
+  stateDir: "./data",
+  status: "running",
+  severity: "warning",
+  for: Duration.minutes(2)
+} as const
+
+interface Context {
+  readonly file: string
+  readonly env: Env
+  readonly readSecretFile: ReadSecretFile
+}
+
+export const mergeApp = (defaults: AppDefaults | undefined, app: AppEntry): DesiredApp => ({
+  appId: app.app_id,
+  name: app.name ?? null,
+  labels: { ...defaults?.labels, ...app.labels },
+  replicas: app.replicas ?? defaults?.replicas ?? { min: 1, max: 1 },
+  status: app.status ?? defaults?.status ?? builtIn.status,
+  cvm: { ...defaults?.cvm, ...app.cvm },
+  severity: app.severity ?? defaults?.severity ?? builtIn.severity,
+  for: app.for ?? defaults?.for ?? builtIn.for,
+  keepFiringFor: app.keep_firing_for ?? defaults?.keep_firing_for ?? null
+})
+
+/** Turns the decoded file into the domain config: env overrides, secret files, defaults. */
+export const buildConfig = (
+  file: ConfigFile,
+  context: Context
+): Effect.Effect<DaemonConfig, ReadonlyArray<Problem>> =>
+  Effect.gen(function*() {
+    const problems: Array<Problem> = []
+    const baseDir = Path.dirname(context.file)
+
+    // Secret files are relative to the config file, so a config and its secrets can move together.
+    const readSecret = (path: string, at: ConfigPath) =>
+      context.readSecretFile(Path.resolve(baseDir, path)).pipe(
+        Effect.map((text) => text.trim()),
+        Effect.filterOrFail((text) => text !== "", () => "the file is empty"),
+        Effect.map((text) => Redacted.make(text)),
+        Effect.catchAll((reason) => {
+          problems.push(problem(at, `cannot use secret file ${JSON.stringify(path)}: ${reason}`))
+          return Effect.succeed(null)
+        })
+      )
+
+    const envUrl = (name: string): string | null => {
+      const value = context.env[name]
+      if (value === undefined || value === "") return null
+      const url = httpUrl(`environment variable ${name}: `)(value)
+      if (Either.isRight(url)) return url.right
+      problems.push(problem(["api", "url"], url.left))
+      return null
+    }
+    const urlOverride = envUrl("PHALA_CLOUD_API_URL") ?? envUrl("PHALA_CLOUD_API_PREFIX")
+
+    const envKey = apiKeyEnv(context.env)
+    const apiKey = envKey !== null
+      ? Redacted.make(envKey)
+      : file.api?.api_key ??
+        (file.api?.api_key_file === undefined ? null : yield* readSecret(file.api.api_key_file, ["api", "api_key_file"]))
+    if (apiKey === null && file.api?.api_key_file === undefined) problems.push(problem(file.api ? ["api"] : [], noApiKeyMessage))
+
+    const api: ApiSettings = {
+      url: urlOverride ?? file.api?.url ?? builtIn.apiUrl,
+      apiKey: apiKey ?? Redacted.make(""),
+      apiVersion: file.api?.api_version ?? builtIn.apiVersion,
+      timeout: file.api?.timeout ?? builtIn.timeout,
+      retries: file.api?.retries ?? builtIn.retries,
+      concurrency: file.api?.concurrency ?? builtIn.concurrency
+    }
+
+    const poll: PollSchedule = file.poll?.cron !== undefined
+      ? { _tag: "Cron", expression: file.poll.cron }
+      : { _tag: "Interval", interval: file.poll?.interval ?? builtIn.pollInterval }
+
+    const authFile = file.server?.auth
+    let auth: ServerAuth | null = null
+    if (authFile?.bearer_token !== undefined) {
+      auth = { _tag: "Bearer", token: authFile.bearer_token }
+    } else if (authFile?.bearer_token_file !== undefined) {
+      const token = yield* readSecret(authFile.bearer_token_file, ["server", "auth", "bearer_token_file"])
+      auth = token === null ? null : { _tag: "Bearer", token }
+    } else if (authFile?.basic !== undefined) {
+      const basic = authFile.basic
+      const password = basic.password ??
+        (basic.password_file === undefined
+          ? null
+          : yield* readSecret(basic.password_file, ["server", "auth", "basic", "password_file"]))
+      auth = password === null ? null : { _tag: "Basic", username: basic.username, password }
+    }
+
+    const server: ServerSettings = {
+      host: file.server?.listen?.host ?? builtIn.host,
+      port: file.server?.listen?.port ?? builtIn.port,
+      lifecycle: file.server?.lifecycle ?? false,
+      auth
+    }
+
+    if (problems.length > 0) return yield* Effect.fail(problems)
+    return {
+      source: context.file,
+      api,
+      poll,
+      server,
+      stateDir: file.state_dir ?? builtIn.stateDir,
+      apps: file.apps.map((app) => mergeApp(file.defaults, app))
+    }
+  })

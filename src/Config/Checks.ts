@@ -1,0 +1,81 @@
+import { Either } from "effect"
+import type { ConfigPath, Problem } from "./Diagnostics.js"
+import { problem } from "./Diagnostics.js"
+import type { SourceDocument } from "./Document.js"
+import { lineOf } from "./Document.js"
+import { normaliseAppId } from "./Fields.js"
+
+/** Checks that need the whole tree or key positions; they run on the interpolated tree, even if decoding failed. */
+
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const field = (u: unknown, key: string): unknown => (isRecord(u) ? u[key] : undefined)
+
+/** Labels phala-drift sets itself on alerts and series. */
+export const reservedLabels: ReadonlyArray<string> = ["alertname", "severity", "app_id", "app_name", "vm_uuid", "cvm_name"]
+
+export const labelNameProblem = (name: string): string | null =>
+  !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)
+    ? `invalid label name "${name}" (use letters, digits and _, not starting with a digit)`
+    : name.startsWith("__")
+    ? `label name "${name}" is reserved (names starting with __ are for internal use)`
+    : reservedLabels.includes(name)
+    ? `label name "${name}" is reserved (phala-drift sets it)`
+    : null
+
+const labelProblems = (labels: unknown, path: ConfigPath): ReadonlyArray<Problem> =>
+  isRecord(labels)
+    ? Object.keys(labels).flatMap((name) => {
+      const message = labelNameProblem(name)
+      return message === null ? [] : [problem([...path, name], message, "key")]
+    })
+    : []
+
+export const checkLabels = (root: unknown): ReadonlyArray<Problem> => {
+  const apps = field(root, "apps")
+  return [
+    ...labelProblems(field(field(root, "defaults"), "labels"), ["defaults", "labels"]),
+    ...(Array.isArray(apps) ? apps.flatMap((app: unknown, i) => labelProblems(field(app, "labels"), ["apps", i, "labels"])) : [])
+  ]
+}
+
+export const checkDuplicateApps = (root: unknown, source: SourceDocument): ReadonlyArray<Problem> => {
+  const apps = field(root, "apps")
+  if (!Array.isArray(apps)) return []
+  const first = new Map<string, number>()
+  const problems: Array<Problem> = []
+  apps.forEach((app: unknown, i) => {
+    const id = normaliseAppId(field(app, "app_id"))
+    if (Either.isLeft(id)) return
+    const earlier = first.get(id.right)
+    if (earlier === undefined) {
+      first.set(id.right, i)
+      return
+    }
+    const line = lineOf(source, ["apps", earlier, "app_id"])
+    problems.push(problem(
+      ["apps", i, "app_id"],
+      `duplicate app_id ${id.right} (first declared at apps[${earlier}]${line === null ? "" : `, line ${line}`})`
+    ))
+  })
+  return problems
+}
+
+export const noApiKeyMessage =
+  "no API key: set api.api_key (e.g. \"${PHALA_CLOUD_API_KEY}\"), api.api_key_file, or the PHALA_CLOUD_API_KEY environment variable"
+
+export const apiKeyEnv = (env: Readonly<Record<string, string | undefined>>): string | null => {
+  const key = env["PHALA_CLOUD_API_KEY"]
+  return key === undefined || key === "" ? null : key
+}
+
+/** Reported even when decoding failed, so a first run shows every missing piece at once. */
+export const checkApiKeyPresent = (
+  root: unknown,
+  env: Readonly<Record<string, string | undefined>>
+): ReadonlyArray<Problem> => {
+  const api = field(root, "api")
+  const declared = field(api, "api_key") !== undefined || field(api, "api_key_file") !== undefined
+  return declared || apiKeyEnv(env) !== null ? [] : [problem(isRecord(api) ? ["api"] : [], noApiKeyMessage)]
+}

@@ -1,0 +1,177 @@
+import { Duration, Either, ParseResult, Redacted, Schema } from "effect"
+import { validate as validateCron, validateDetailed as validateCronDetailed } from "node-cron"
+import type { DesiredStatus, ReplicaRange } from "../Domain/App.js"
+import { durationHint, formatDuration, parseDuration } from "./Duration.js"
+
+/** How a value is named in a message; strings are quoted so that spaces and empty values show. */
+export const show = (u: unknown): string =>
+  typeof u === "string"
+    ? JSON.stringify(u)
+    : u === null || u === undefined
+    ? "an empty value"
+    : Array.isArray(u)
+    ? "a list"
+    : typeof u === "object"
+    ? "a mapping"
+    : String(u)
+
+/**
+ * A leaf of the file schema: anything the YAML parser produced goes in, `check` decides with its own message.
+ * The message is the whole diagnostic text, so it can avoid echoing values (secrets).
+ */
+export const leaf = <A>(to: Schema.Schema<A>, check: (u: unknown) => Either.Either<A, string>) =>
+  Schema.transformOrFail(Schema.Unknown, to, {
+    strict: true,
+    decode: (u, _, ast) =>
+      Either.match(check(u), {
+        onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, u, message)),
+        onRight: ParseResult.succeed
+      }),
+    encode: ParseResult.succeed
+  })
+
+export const nonEmptyString = leaf(Schema.String, (u) =>
+  typeof u === "string" && u.trim() !== "" ? Either.right(u) : Either.left(`must be a non-empty string, got ${show(u)}`))
+
+/** Label values and the like: any string, including empty. */
+export const anyString = leaf(Schema.String, (u) =>
+  typeof u === "string" ? Either.right(u) : Either.left(`must be a string, got ${show(u)}`))
+
+/** Never shows the value, not even its type beyond "not a string". */
+export const secret = leaf(Schema.RedactedFromSelf(Schema.String), (u) =>
+  typeof u === "string" && u !== ""
+    ? Either.right(Redacted.make(u))
+    : Either.left(typeof u === "string" ? "must not be empty" : "must be a string (quote the value)"))
+
+export const boolean = leaf(Schema.Boolean, (u) =>
+  typeof u === "boolean" ? Either.right(u) : Either.left(`must be true or false, got ${show(u)}`))
+
+export const integer = (min: number, max: number) =>
+  leaf(Schema.Number, (u) =>
+    typeof u === "number" && Number.isInteger(u) && u >= min && u <= max
+      ? Either.right(u)
+      : Either.left(
+        max === Number.MAX_SAFE_INTEGER
+          ? `must be an integer >= ${min}, got ${show(u)}`
+          : `must be an integer between ${min} and ${max}, got ${show(u)}`
+      ))
+
+export const duration = (options: { readonly min: Duration.Duration; readonly exclusive?: boolean }) =>
+  leaf(Schema.DurationFromSelf, (u) => {
+    const parsed = typeof u === "string" || typeof u === "number" ? parseDuration(String(u)) : Either.left(
+      `invalid duration ${show(u)} (${durationHint})`
+    )
+    return Either.flatMap(parsed, (d) => {
+      if (options.exclusive === true && !Duration.greaterThan(d, options.min)) {
+        return Either.left(`must be longer than ${formatDuration(options.min)}, got ${show(u)}`)
+      }
+      if (Duration.lessThan(d, options.min)) {
+        return Either.left(`must be at least ${formatDuration(options.min)}, got ${show(u)}`)
+      }
+      return Either.right(d)
+    })
+  })
+
+export const httpUrl = (what: string) => (u: unknown): Either.Either<string, string> => {
+  if (typeof u === "string") {
+    const url = URL.canParse(u) ? new URL(u) : null
+    if (url !== null && (url.protocol === "http:" || url.protocol === "https:")) {
+      return Either.right(u.replace(/\/+$/, ""))
+    }
+  }
+  return Either.left(`${what}${show(u)} is not an http(s) URL`)
+}
+
+export const apiUrl = leaf(Schema.String, httpUrl(""))
+
+export const apiVersion = leaf(Schema.String, (u) =>
+  typeof u === "string" && /^\d{4}-\d{2}-\d{2}$/.test(u)
+    ? Either.right(u)
+    : Either.left(`must be a date like "2025-10-28", got ${show(u)}`))
+
+export const cron = leaf(Schema.String, (u) => {
+  if (typeof u === "string" && validateCron(u)) return Either.right(u)
+  if (typeof u !== "string") return Either.left(`must be a cron expression string, got ${show(u)}`)
+  const detail = validateCronDetailed(u).errors.map((e) => e.message).join("; ")
+  return Either.left(
+    `invalid cron expression ${show(u)}${detail === "" ? "" : ` (${detail})`}; node-cron syntax: [second] minute hour day month weekday`
+  )
+})
+
+export interface ListenAddress {
+  readonly host: string
+  readonly port: number
+}
+
+export const parseListen = (text: string): ListenAddress | null => {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]*)):(\d{1,5})$/.exec(text)
+  if (match === null) return null
+  const port = Number(match[3])
+  if (port < 1 || port > 65535) return null
+  const host = match[1] ?? (match[2] === undefined || match[2] === "" ? "0.0.0.0" : match[2])
+  return { host, port }
+}
+
+export const listen = leaf(Schema.Struct({ host: Schema.String, port: Schema.Number }), (u) => {
+  const parsed = typeof u === "string" ? parseListen(u) : null
+  return parsed === null
+    ? Either.left(`invalid listen address ${show(u)} (use host:port, [ipv6]:port or :port, port 1-65535)`)
+    : Either.right(parsed)
+})
+
+const statuses: ReadonlyArray<DesiredStatus> = ["running", "stopped"]
+const isStatus = (s: string): s is DesiredStatus => statuses.some((status) => status === s)
+
+export const status = leaf(Schema.Literal("running", "stopped"), (u) => {
+  const lower = typeof u === "string" ? u.trim().toLowerCase() : ""
+  return isStatus(lower) ? Either.right(lower) : Either.left(`must be one of running, stopped, got ${show(u)}`)
+})
+
+export const normaliseAppId = (u: unknown): Either.Either<string, string> => {
+  const id = typeof u === "string" ? u.trim().replace(/^app_/i, "") : ""
+  return /^[0-9a-fA-F]{40}$/.test(id)
+    ? Either.right(id.toLowerCase())
+    : Either.left(`must be 40 hex characters (an "app_" prefix is allowed), got ${show(u)}`)
+}
+
+export const appId = leaf(Schema.String, normaliseAppId)
+
+const ReplicaRangeSchema: Schema.Schema<ReplicaRange> = Schema.Struct({
+  min: Schema.Number,
+  max: Schema.NullOr(Schema.Number)
+})
+
+const count = integer(0, Number.MAX_SAFE_INTEGER)
+
+export const replicaFields = { min: count, max: count }
+
+const ReplicaBounds = Schema.Struct({
+  min: replicaFields.min,
+  max: Schema.optionalWith(replicaFields.max, { exact: true })
+}).pipe(
+  Schema.filter((r) =>
+    r.max === undefined || r.min <= r.max ? undefined : `min (${r.min}) must be <= max (${r.max})`
+  )
+)
+
+const replicaHint = "must be a non-negative integer or { min: n, max: m }"
+
+/** `2` means exactly two; `{ min: 1 }` means at least one. */
+export const replicas = Schema.transformOrFail(Schema.Unknown, ReplicaRangeSchema, {
+  strict: true,
+  decode: (u, options, ast) => {
+    if (typeof u === "number") {
+      return Number.isInteger(u) && u >= 0
+        ? ParseResult.succeed({ min: u, max: u })
+        : ParseResult.fail(new ParseResult.Type(ast, u, `${replicaHint}, got ${show(u)}`))
+    }
+    if (typeof u === "object" && u !== null && !Array.isArray(u)) {
+      return ParseResult.map(
+        ParseResult.decodeUnknown(ReplicaBounds)(u, options),
+        (r): ReplicaRange => ({ min: r.min, max: r.max ?? null })
+      )
+    }
+    return ParseResult.fail(new ParseResult.Type(ast, u, `${replicaHint}, got ${show(u)}`))
+  },
+  encode: ParseResult.succeed
+})

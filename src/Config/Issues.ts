@@ -1,0 +1,60 @@
+import { ParseResult } from "effect"
+import type { ConfigPath, Problem } from "./Diagnostics.js"
+import { problem } from "./Diagnostics.js"
+import { keysByShape } from "./FileSchema.js"
+
+export const editDistance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution))
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}
+
+export const suggest = (word: string, candidates: ReadonlyArray<string>): string | null => {
+  let best: { readonly key: string; readonly distance: number } | null = null
+  for (const key of candidates) {
+    const distance = editDistance(word.toLowerCase(), key)
+    if (distance <= 2 && (best === null || distance < best.distance)) best = { key, distance }
+  }
+  return best?.key ?? null
+}
+
+const shapeOf = (path: ConfigPath): string => path.filter((s) => typeof s === "string").join(".")
+
+const unknownKey = (path: ConfigPath, key: string): Problem => {
+  const suggestion = suggest(key, keysByShape[shapeOf(path)] ?? [])
+  return problem(
+    [...path, key],
+    `unknown key "${key}"${suggestion === null ? "" : `, did you mean "${suggestion}"?`}`,
+    "key"
+  )
+}
+
+// Schema's own messages end in ", actual <value>": drop the value, it may be a secret.
+const withoutActual = (message: string): string => message.replace(/, actual [\s\S]*$/, "").replace(/^Expected /, "expected ")
+
+// Sections accept an empty value (`key:` alone) as absent; a wrong value there also fails that null branch.
+const nullableNoise = (issue: ParseResult.ArrayFormatterIssue): boolean =>
+  issue._tag === "Type" && issue.message.startsWith("Expected null, actual")
+
+/** One problem per leaf issue of a failed decode, with key paths relative to `base`. */
+export const problemsOf = (error: ParseResult.ParseError, base: ConfigPath = []): ReadonlyArray<Problem> =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).filter((issue) => !nullableNoise(issue)).map((issue) => {
+    const path = [...base, ...issue.path.filter((s) => typeof s === "string" || typeof s === "number")]
+    const last = path[path.length - 1]
+    const parent = path.slice(0, -1)
+    switch (issue._tag) {
+      case "Unexpected":
+        return unknownKey(parent, String(last))
+      case "Missing":
+        return problem(parent, `missing required key "${String(last)}"`)
+      default:
+        return problem(path, withoutActual(issue.message))
+    }
+  })
