@@ -1,0 +1,253 @@
+import { FileSystem } from "@effect/platform"
+import { Effect, ParseResult, Schema } from "effect"
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml"
+import { apiVersions } from "./Catalog.js"
+import { SimulatorError } from "./Errors.js"
+
+// == durations
+
+const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
+const unitMillis: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+export const parseDuration = (text: string): number | null => {
+  const match = durationPattern.exec(text.trim())
+  if (match === null) return null
+  const [, amount, unit] = match
+  return Math.round(Number(amount) * (unitMillis[unit ?? ""] ?? Number.NaN))
+}
+
+/** `300ms`, `10s`, `2m`, `1h` on the wire; milliseconds in code. */
+export const DurationMs = Schema.transformOrFail(Schema.String, Schema.Number, {
+  strict: true,
+  decode: (text, _, ast) => {
+    const ms = parseDuration(text)
+    return ms === null || !Number.isFinite(ms)
+      ? ParseResult.fail(new ParseResult.Type(ast, text, `Expected a duration like 300ms, 10s, 2m or 1h, got ${JSON.stringify(text)}`))
+      : ParseResult.succeed(ms)
+  },
+  encode: (ms) => ParseResult.succeed(`${ms}ms`)
+}).annotations({ identifier: "Duration" })
+
+// == building blocks
+
+const opt = <A, I, R>(schema: Schema.Schema<A, I, R>) => Schema.optionalWith(schema, { exact: true })
+
+const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "Expected a non-empty string" }))
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
+
+export const ApiVersion = Schema.Literal(...apiVersions)
+
+export const AppIdText = Schema.String.pipe(
+  Schema.pattern(/^(app_)?[0-9a-f]{40}$/, { message: () => "Expected 40 lower-case hex characters (optionally prefixed app_)" })
+)
+export const VmUuidText = Schema.String.pipe(
+  Schema.pattern(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {
+    message: () => "Expected a lower-case UUID with dashes"
+  })
+)
+const Hashid = (prefix: string) =>
+  Schema.String.pipe(Schema.pattern(new RegExp(`^${prefix}_[0-9A-Za-z]+$`), { message: () => `Expected a ${prefix}_ hashid` }))
+
+/** Retry-After as sent: delta-seconds or an HTTP date; YAML numbers are accepted as seconds. */
+const RetryAfter = Schema.Union(NonEmpty, NonNegativeInt.pipe(Schema.transform(Schema.String, {
+  strict: true,
+  decode: (n) => String(n),
+  encode: (s) => Number(s)
+})))
+
+export const Then = Schema.Struct({ status: NonEmpty, after: DurationMs })
+export type Then = typeof Then.Type
+
+// == faults
+
+const StatusFault = Schema.Union(
+  Schema.Int.pipe(Schema.between(400, 599)),
+  Schema.Struct({ status: Schema.Int.pipe(Schema.between(400, 599)), retry_after: opt(RetryAfter) })
+)
+
+export const FaultsSpec = Schema.Struct({
+  latency: opt(DurationMs),
+  statuses: opt(Schema.Array(StatusFault)),
+  rate_limit: opt(Schema.Struct({ count: PositiveInt, retry_after: opt(RetryAfter) })),
+  malformed: opt(Schema.Boolean),
+  wrong_types: opt(Schema.Boolean),
+  hang: opt(Schema.Boolean)
+}).annotations({ identifier: "Faults" })
+export type FaultsSpec = typeof FaultsSpec.Type
+
+// == CVMs and apps
+
+/** CVM attributes that may be changed at run time (admin PATCH, timeline `set`). */
+export const CvmAttributes = Schema.Struct({
+  name: opt(NonEmpty),
+  instance_type: opt(NonEmpty),
+  vcpu: opt(PositiveInt),
+  memory_mb: opt(PositiveInt),
+  disk_gb: opt(PositiveInt),
+  gpu_count: opt(NonNegativeInt),
+  region: opt(NonEmpty),
+  node: opt(NonEmpty),
+  teepod_id: opt(NonNegativeInt),
+  base_image: opt(NonEmpty),
+  kms_type: opt(NonEmpty),
+  kms_slug: opt(NonEmpty),
+  instance_id: opt(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[0-9a-f]{40}$/)))),
+  listed: opt(Schema.Boolean)
+}).annotations({ identifier: "CvmAttributes" })
+export type CvmAttributes = typeof CvmAttributes.Type
+
+export const CvmSpec = Schema.Struct({
+  ...CvmAttributes.fields,
+  vm_uuid: opt(VmUuidText),
+  id: opt(Hashid("cvm")),
+  status: opt(NonEmpty),
+  transitions: opt(Schema.Array(Schema.Struct({ after: DurationMs, status: NonEmpty })))
+}).annotations({ identifier: "Cvm" })
+export type CvmSpec = typeof CvmSpec.Type
+
+const Team = Schema.Struct({ slug: NonEmpty, name: NonEmpty })
+export type Team = typeof Team.Type
+
+const Profile = Schema.Struct({
+  display_name: opt(Schema.NullOr(Schema.String)),
+  avatar_url: opt(Schema.NullOr(Schema.String)),
+  description: opt(Schema.NullOr(Schema.String)),
+  custom_domain: opt(Schema.NullOr(Schema.String))
+})
+
+export const AppSpec = Schema.Struct({
+  app_id: opt(AppIdText),
+  id: opt(Hashid("prj")),
+  name: opt(NonEmpty),
+  version: opt(ApiVersion),
+  shape: opt(Schema.Literal("full", "minimal")),
+  forbidden: opt(Schema.Boolean),
+  kms_type: opt(NonEmpty),
+  created_at: opt(NonEmpty),
+  team: opt(Schema.NullOr(Team)),
+  profile: opt(Schema.NullOr(Profile)),
+  cvms: opt(Schema.Array(CvmSpec)),
+  faults: opt(FaultsSpec)
+}).annotations({ identifier: "App" })
+export type AppSpec = typeof AppSpec.Type
+
+// == timeline and synthetic fleet
+
+const TimelineEvent = Schema.Struct({
+  at: DurationMs,
+  app: NonEmpty,
+  vm_uuid: opt(VmUuidText),
+  cvm: opt(NonEmpty),
+  status: opt(NonEmpty),
+  then: opt(Then),
+  set: opt(CvmAttributes),
+  faults: opt(Schema.NullOr(FaultsSpec))
+}).pipe(
+  Schema.filter((e) => {
+    const targetsCvm = e.vm_uuid !== undefined || e.cvm !== undefined
+    if (e.status === undefined && e.set === undefined && e.faults === undefined) {
+      return "A timeline event needs at least one of status, set or faults"
+    }
+    if ((e.status !== undefined || e.set !== undefined) && !targetsCvm) return "status and set need vm_uuid or cvm"
+    if (e.then !== undefined && e.status === undefined) return "then needs status"
+    return undefined
+  })
+).annotations({ identifier: "TimelineEvent" })
+export type TimelineEvent = typeof TimelineEvent.Type
+
+const Timeline = Schema.Struct({
+  loop: opt(DurationMs.pipe(Schema.filter((ms) => ms > 0 || "loop must be longer than 0"))),
+  events: Schema.Array(TimelineEvent)
+}).pipe(
+  Schema.filter((t) =>
+    t.loop === undefined || t.events.every((e) => e.at < (t.loop ?? 0)) || "every event's at must be shorter than loop"
+  )
+)
+
+export const SyntheticSpec = Schema.Struct({
+  apps: NonNegativeInt,
+  cvms_per_app: opt(NonNegativeInt),
+  seed: opt(Schema.Int),
+  name_prefix: opt(NonEmpty),
+  version: opt(ApiVersion)
+}).annotations({ identifier: "Synthetic" })
+export type SyntheticSpec = typeof SyntheticSpec.Type
+
+export const Scenario = Schema.Struct({
+  api_keys: Schema.NonEmptyArray(NonEmpty),
+  default_version: opt(ApiVersion),
+  transition_delay: opt(DurationMs),
+  seed: opt(Schema.Int),
+  team: opt(Schema.NullOr(Team)),
+  apps: opt(Schema.Array(AppSpec)),
+  timeline: opt(Timeline),
+  synthetic: opt(SyntheticSpec)
+}).annotations({ identifier: "Scenario" })
+export type Scenario = typeof Scenario.Type
+export type ScenarioInput = typeof Scenario.Encoded
+
+// == decoding with diagnostics
+
+const parseOptions = { errors: "all", onExcessProperty: "error" } as const
+
+const formatIssues = (
+  error: ParseResult.ParseError,
+  locate: (path: ReadonlyArray<PropertyKey>, atKey: boolean) => string
+): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => {
+      const path = issue.path.length === 0 ? "(root)" : issue.path.map(String).join(".")
+      const message = issue._tag === "Unexpected" ? "unknown key (not part of the scenario format)" : issue.message
+      return `${locate(issue.path, issue._tag === "Unexpected")}${path}: ${message}`
+    })
+    .join("\n")
+
+/** Decodes an in-memory scenario (tests, benchmarks); unknown keys are errors. */
+export const decodeScenario = (input: unknown): Effect.Effect<Scenario, SimulatorError> =>
+  Schema.decodeUnknown(Scenario, parseOptions)(input).pipe(
+    Effect.mapError((error) =>
+      new SimulatorError({ reason: "scenario", message: `invalid scenario:\n${formatIssues(error, () => "")}` })
+    )
+  )
+
+/** Parses scenario YAML text; errors name the file, line and column. */
+export const parseScenario = (text: string, source: string): Effect.Effect<Scenario, SimulatorError> =>
+  Effect.gen(function*() {
+    const lineCounter = new LineCounter()
+    const doc = parseDocument(text, { lineCounter, prettyErrors: true })
+    const [yamlError] = doc.errors
+    if (yamlError !== undefined) {
+      return yield* new SimulatorError({ reason: "scenario", message: `${source}: ${yamlError.message}` })
+    }
+    const position = (offset: number): string => {
+      const { line, col } = lineCounter.linePos(offset)
+      return `${source}:${line}:${col}: `
+    }
+    const locate = (path: ReadonlyArray<PropertyKey>, atKey: boolean): string => {
+      const parent: unknown = path.length <= 1 ? doc.contents : doc.getIn(path.slice(0, -1), true)
+      if (atKey && isMap(parent)) {
+        const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[path.length - 1])
+        if (isScalar(pair?.key) && pair.key.range !== undefined && pair.key.range !== null) return position(pair.key.range[0])
+      }
+      for (let n = path.length; n >= 0; n--) {
+        const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true)
+        if (isNode(node) && node.range !== undefined && node.range !== null) return position(node.range[0])
+      }
+      return `${source}: `
+    }
+    return yield* Schema.decodeUnknown(Scenario, parseOptions)(doc.toJS()).pipe(
+      Effect.mapError((error) => new SimulatorError({ reason: "scenario", message: formatIssues(error, locate) }))
+    )
+  })
+
+export const loadScenario = (path: string): Effect.Effect<Scenario, SimulatorError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(path).pipe(
+      Effect.mapError((cause) =>
+        new SimulatorError({ reason: "scenario", message: `cannot read scenario ${path}: ${cause.message}`, cause })
+      )
+    )
+    return yield* parseScenario(text, path)
+  })

@@ -1,0 +1,101 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { readFileSync } from "node:fs"
+import { parseDuration } from "../../src/Simulator/Scenario.js"
+import { decodeScenario, loadScenario, makeSimulatorState, parseScenario, syntheticApps } from "../../src/Simulator/Simulator.js"
+
+const errorOf = <A, E extends { readonly message: string }, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.map(Effect.flip(effect), (e) => e.message)
+
+describe("simulator scenario", () => {
+  it("parses durations", () => {
+    expect(parseDuration("300ms")).toBe(300)
+    expect(parseDuration("10s")).toBe(10_000)
+    expect(parseDuration("2m")).toBe(120_000)
+    expect(parseDuration("1h")).toBe(3_600_000)
+    expect(parseDuration("1.5s")).toBe(1500)
+    expect(parseDuration("10")).toBeNull()
+    expect(parseDuration("5 minutes")).toBeNull()
+  })
+
+  it.effect("unknown keys are errors that name file, line, column and path", () =>
+    Effect.gen(function*() {
+      const text = [
+        "api_keys: [phak_x]",
+        "apps:",
+        "  - name: a",
+        "    cvms:",
+        "      - name: a-0",
+        "        instance_typo: tdx.large"
+      ].join("\n")
+      const message = yield* errorOf(parseScenario(text, "s.yaml"))
+      expect(message).toContain("s.yaml:6:9: apps.0.cvms.0.instance_typo: unknown key")
+    }))
+
+  it.effect("bad values are reported with their path", () =>
+    Effect.gen(function*() {
+      const message = yield* errorOf(parseScenario("api_keys: [k]\ntransition_delay: soon\ndefault_version: '2024-01-01'\n", "s.yaml"))
+      expect(message).toContain("s.yaml:2:19: transition_delay: Expected a duration like 300ms, 10s, 2m or 1h")
+      expect(message).toContain("s.yaml:3:18: default_version")
+      expect(yield* errorOf(parseScenario("api_keys: [k\n", "s.yaml"))).toContain("s.yaml")
+      expect(yield* errorOf(decodeScenario({ api_keys: [] }))).toContain("api_keys")
+    }))
+
+  it.effect("timeline references must exist and offsets must fit in the loop", () =>
+    Effect.gen(function*() {
+      const apps = [{ name: "a", cvms: [{ name: "a-0" }] }]
+      const dangling = decodeScenario({
+        api_keys: ["k"],
+        apps,
+        timeline: { events: [{ at: "1s", app: "b", cvm: "a-0", status: "stopped" }] }
+      }).pipe(Effect.flatMap(makeSimulatorState))
+      expect(yield* errorOf(dangling)).toContain("no app with id or name \"b\"")
+      const outside = decodeScenario({
+        api_keys: ["k"],
+        apps,
+        timeline: { loop: "10s", events: [{ at: "20s", app: "a", cvm: "a-0", status: "stopped" }] }
+      })
+      expect(yield* errorOf(outside)).toContain("shorter than loop")
+      const noTarget = decodeScenario({ api_keys: ["k"], apps, timeline: { events: [{ at: "1s", app: "a", status: "stopped" }] } })
+      expect(yield* errorOf(noTarget)).toContain("need vm_uuid or cvm")
+    }))
+
+  it.effect("the shipped demo and bench scenarios load", () =>
+    Effect.gen(function*() {
+      const demo = yield* loadScenario("config/scenarios/demo.yaml")
+      const demoState = yield* makeSimulatorState(demo)
+      const world = yield* demoState.current
+      expect(world.apps.size).toBeGreaterThanOrEqual(6)
+      expect(world.settings.loopMs).toBe(180_000)
+      const bench = yield* makeSimulatorState(yield* loadScenario("config/scenarios/bench.yaml"))
+      const fleet = yield* bench.current
+      expect(fleet.apps.size).toBe(1000)
+      const uuids = new Set([...fleet.apps.values()].flatMap((a) => a.cvms.map((c) => c.vmUuid)))
+      expect(uuids.size).toBe(2000)
+      expect(yield* errorOf(loadScenario("config/scenarios/does-not-exist.yaml"))).toContain("cannot read scenario")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it("synthetic fleets are deterministic from the seed", () => {
+    const a = syntheticApps({ apps: 3, cvms_per_app: 2, seed: 42 })
+    const b = syntheticApps({ apps: 3, cvms_per_app: 2, seed: 42 })
+    const c = syntheticApps({ apps: 3, cvms_per_app: 2, seed: 43 })
+    expect(a).toEqual(b)
+    expect(a[0]?.app_id).not.toEqual(c[0]?.app_id)
+    expect(a[0]?.app_id).toMatch(/^[0-9a-f]{40}$/)
+    expect(a[2]?.name).toBe("bench-app-0002")
+    expect(a[1]?.cvms?.[1]?.vm_uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  })
+
+  it.effect("the scenario example in docs/simulator.md is valid", () =>
+    Effect.gen(function*() {
+      const doc = readFileSync("docs/simulator.md", "utf8")
+      const section = doc.slice(doc.indexOf("## Scenario format"))
+      const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1]
+      expect(example).toContain("synthetic:")
+      const state = yield* makeSimulatorState(yield* parseScenario(example ?? "", "docs/simulator.md"))
+      const world = yield* state.current
+      expect(world.apps.size).toBe(1001)
+      expect(world.settings.timeline).toHaveLength(6)
+    }))
+})
