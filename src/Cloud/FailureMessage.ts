@@ -1,0 +1,33 @@
+import { Redacted } from "effect"
+import type { FetchFailureReason } from "../Domain/Observation.js"
+
+export const maxMessageLength = 200
+
+/** DESIGN §4; 408 is the server timing out on us, so it reads as a timeout rather than a client error. */
+export const reasonOfStatus = (status: number): FetchFailureReason => {
+  if (status === 401) return "auth"
+  if (status === 403) return "forbidden"
+  if (status === 408) return "timeout"
+  if (status === 429) return "rate_limited"
+  if (status >= 500) return "server"
+  return "client"
+}
+
+export const truncate = (text: string, max: number = maxMessageLength): string =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`
+
+// Keys shorter than this are test doubles; replacing them would shred ordinary words in the message
+const minRedactableLength = 6
+
+/** Removes the API key from text that came from outside (a server echoing it, a transport error quoting it). */
+export const redactSecret = (text: string, secret: Redacted.Redacted<string>): string => {
+  const value = Redacted.value(secret)
+  return value.length < minRedactableLength ? text : text.split(value).join("<redacted>")
+}
+
+/** `fetch failed (connect ECONNREFUSED 127.0.0.1:8787)`: undici hides the useful part in `cause`. */
+export const describeCause = (cause: unknown): string => {
+  if (!(cause instanceof Error)) return String(cause)
+  const inner = cause.cause instanceof Error ? cause.cause.message : null
+  return inner === null || inner === cause.message ? cause.message : `${cause.message} (${inner})`
+}
