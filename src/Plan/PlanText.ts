@@ -63,7 +63,8 @@ const renderApp = (app: AppReport, paint: Paint): ReadonlyArray<string> => {
   switch (app.sync) {
     case "unknown": {
       const e = app.error
-      const detail = e === null ? "" : `: ${e.reason}${e.status === null ? "" : ` (HTTP ${e.status})`}: ${e.message}`
+      // the message already names the HTTP status when there was one
+      const detail = e === null ? "" : `: ${e.reason}: ${e.message}`
       return [`${paint(MAGENTA, "?")} ${paint(BOLD, header(app))} could not be observed${detail}`]
     }
     case "in_sync": {

@@ -6,7 +6,7 @@ import { FetchFailure, Observation } from "../../src/Domain/Observation.js"
 import type { Snapshot } from "../../src/Domain/Report.js"
 import { diffApp } from "../../src/Diff.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
-import { APP_ID, cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
+import { APP_ID, cvm, desiredApp, observedApp } from "../support/builders.js"
 
 const at = (seconds: number) => ({ durationSeconds: 0.5, finishedAt: new Date(seconds * 1000) })
 

@@ -1,0 +1,44 @@
+import { Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
+import { fileURLToPath } from "node:url"
+import { serveSimulator } from "../Simulator/Simulator.js"
+import { printOut } from "./Output.js"
+import { runDaemon } from "./Serve.js"
+
+// src/Cli and dist/Cli are both two levels below the package root, where config/ lives
+const bundled = (file: string): string => fileURLToPath(new URL(`../../config/${file}`, import.meta.url))
+
+const banner = (apiUrl: string, base: string): string =>
+  [
+    "",
+    "phala-drift demo: the daemon is watching a simulated Phala Cloud fleet (drift comes and goes every few minutes).",
+    "",
+    `  status page   ${base}/`,
+    `  plan (text)   ${base}/api/v1/plan?format=text`,
+    `  plan (JSON)   ${base}/api/v1/plan`,
+    `  metrics       ${base}/metrics`,
+    `  health        ${base}/healthz   ready: ${base}/readyz`,
+    `  simulator     ${apiUrl}   (state: ${apiUrl.replace(/\/api\/v1$/, "")}/_sim/state)`,
+    "",
+    "Make drift yourself, e.g.:",
+    `  curl -X PUT ${apiUrl.replace(/\/api\/v1$/, "")}/_sim/apps/<app_id>/cvms/<vm_uuid>/status -d '{"status":"stopped"}'`,
+    "",
+    "Press Ctrl+C to stop.",
+    ""
+  ].join("\n")
+
+export const demoCommand = Command.make(
+  "demo",
+  {
+    port: Options.integer("port").pipe(Options.withDescription("daemon port"), Options.withDefault(9477)),
+    simPort: Options.integer("sim-port").pipe(Options.withDescription("simulator port"), Options.withDefault(8787))
+  },
+  ({ port, simPort }) =>
+    Effect.scoped(Effect.gen(function*() {
+      const sim = yield* serveSimulator({ scenarioPath: bundled("scenarios/demo.yaml"), host: "127.0.0.1", port: simPort })
+      const apiUrl = `${sim.url}/api/v1`
+      yield* printOut(banner(apiUrl, `http://127.0.0.1:${port}`))
+      const env = { ...process.env, PHALA_CLOUD_API_URL: apiUrl, PHALA_CLOUD_API_PREFIX: undefined, PHALA_CLOUD_API_KEY: undefined }
+      yield* runDaemon(bundled("demo.yaml"), env, { listen: Option.some(`127.0.0.1:${port}`), stateDir: Option.none() })
+    }))
+).pipe(Command.withDescription("Start the simulator with the bundled demo fleet and the daemon watching it."))

@@ -1,0 +1,67 @@
+import { HttpClient } from "@effect/platform"
+import { Clock, Duration, Effect, Ref } from "effect"
+import { ApiObserver } from "../Cloud/ApiObserver.js"
+import * as PhalaClientModule from "../Cloud/PhalaClient.js"
+import { PhalaClient } from "../Cloud/PhalaClient.js"
+import type { ApiSettings, DaemonConfig } from "../Domain/App.js"
+import { summarize } from "../Domain/Report.js"
+import { Metrics } from "../Metrics/Metrics.js"
+import { reconcile } from "../Reconciler.js"
+import { ConfigStore } from "./ConfigStore.js"
+import { DaemonState } from "./DaemonState.js"
+
+/** Retries may use up to one poll period: waiting longer would collide with the next cycle. */
+export const daemonCycleBudget = (config: DaemonConfig): Duration.Duration =>
+  config.poll._tag === "Interval" ? config.poll.interval : Duration.minutes(1)
+
+/** One reconcile cycle of the daemon: observe, diff, record metrics, publish the snapshot, log one summary line. */
+export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
+  effect: Effect.gen(function*() {
+    const store = yield* ConfigStore
+    const metrics = yield* Metrics
+    const state = yield* DaemonState
+    const http = yield* HttpClient.HttpClient
+    const observer = ApiObserver.of({ onAttempt: metrics.apiAttempt })
+
+    // the client holds the concurrency semaphore; rebuild it only when the API settings change (reload)
+    const clientCache = yield* Ref.make<{ readonly settings: ApiSettings; readonly client: PhalaClientModule.PhalaClientService } | null>(null)
+    const clientFor = (settings: ApiSettings) =>
+      Effect.gen(function*() {
+        const cached = yield* Ref.get(clientCache)
+        if (cached !== null && cached.settings === settings) return cached.client
+        const client = yield* PhalaClientModule.make(settings).pipe(
+          Effect.provideService(HttpClient.HttpClient, http),
+          Effect.provideService(ApiObserver, observer)
+        )
+        yield* Ref.set(clientCache, { settings, client })
+        return client
+      })
+
+    const run = Effect.gen(function*() {
+      const config = yield* store.current
+      const client = yield* clientFor(config.api)
+      const started = yield* Clock.currentTimeMillis
+      const snapshot = yield* reconcile(config.apps, { deadline: started + Duration.toMillis(daemonCycleBudget(config)) }).pipe(
+        Effect.provideService(PhalaClient, client)
+      )
+      const finished = yield* Clock.currentTimeMillis
+      const durationSeconds = (finished - started) / 1000
+      yield* metrics.record(snapshot, { durationSeconds, finishedAt: new Date(finished) })
+      yield* state.publish(snapshot)
+      const s = summarize(snapshot.apps)
+      yield* Effect.logInfo("reconcile cycle finished").pipe(
+        Effect.annotateLogs({
+          apps: s.apps,
+          in_sync: s.in_sync,
+          out_of_sync: s.out_of_sync,
+          unknown: s.unknown,
+          drifts: s.drifts,
+          duration_ms: finished - started
+        })
+      )
+      return snapshot
+    }).pipe(Effect.withSpan("Cycle.run"))
+
+    return { run } as const
+  })
+}) {}
