@@ -8,6 +8,23 @@ import { diffApp } from "./Diff.js"
 export interface CycleOptions {
   /** Epoch ms by which the cycle should be done; retries that would wait past it give up. */
   readonly deadline?: number
+  /** The previous cycle's snapshot: apps that cannot be observed keep the name the API gave them then. */
+  readonly previous?: Snapshot
+}
+
+/**
+ * Without a configured name, an app is named by the API; when it turns unknown or missing, keep the last name seen,
+ * so labels (`app_name`) and reports do not flip to the bare id during an outage.
+ */
+export const carryNames = (previous: Snapshot | undefined, reports: ReadonlyArray<AppReport>): ReadonlyArray<AppReport> => {
+  if (previous === undefined) return reports
+  const names = new Map(previous.apps.map((a) => [a.appId, a.name]))
+  return reports.map((report) => {
+    const earlier = names.get(report.appId)
+    return report.observed === null && report.desired.name === null && earlier !== undefined && earlier !== report.name
+      ? { ...report, name: earlier }
+      : report
+  })
 }
 
 const observe = (client: PhalaClientService, app: DesiredApp, options: CycleOptions) =>
@@ -39,6 +56,6 @@ export const reconcile = Effect.fn("Reconciler.reconcile")(function*(
     (app) => observe(client, app, options).pipe(Effect.map((observation) => diffApp(app, observation))),
     { concurrency: "unbounded" }
   )
-  const snapshot: Snapshot = { generatedAt: new Date(yield* Clock.currentTimeMillis), apps: reports }
+  const snapshot: Snapshot = { generatedAt: new Date(yield* Clock.currentTimeMillis), apps: carryNames(options.previous, reports) }
   return snapshot
 })

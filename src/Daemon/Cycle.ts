@@ -1,5 +1,5 @@
 import { HttpClient } from "@effect/platform"
-import { Clock, Duration, Effect, Ref } from "effect"
+import { Clock, Duration, Effect, Option, Ref } from "effect"
 import { ApiObserver } from "../Cloud/ApiObserver.js"
 import * as PhalaClientModule from "../Cloud/PhalaClient.js"
 import { PhalaClient } from "../Cloud/PhalaClient.js"
@@ -41,7 +41,11 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
       const config = yield* store.current
       const client = yield* clientFor(config.api)
       const started = yield* Clock.currentTimeMillis
-      const snapshot = yield* reconcile(config.apps, { deadline: started + Duration.toMillis(daemonCycleBudget(config)) }).pipe(
+      const previous = Option.getOrUndefined(yield* state.current)
+      const snapshot = yield* reconcile(config.apps, {
+        deadline: started + Duration.toMillis(daemonCycleBudget(config)),
+        ...(previous === undefined ? {} : { previous })
+      }).pipe(
         Effect.provideService(PhalaClient, client)
       )
       const finished = yield* Clock.currentTimeMillis

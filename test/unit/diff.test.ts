@@ -258,3 +258,18 @@ describe("diffApp properties", () => {
     }))
   })
 })
+
+describe("carryNames", () => {
+  it("keeps the API's name for an app that turned unknown or missing, unless the config names it", async () => {
+    const { carryNames } = await import("../../src/Reconciler.js")
+    const unnamed = desiredApp({ name: null })
+    const before = { generatedAt: new Date(0), apps: [diffApp(unnamed, Observation.found(observedApp(twoReplicas(), { name: "from-api" })))] }
+    const failure = new FetchFailure({ appId: APP_ID, reason: "timeout", status: null, message: "t" })
+    expect(carryNames(before, [diffApp(unnamed, Observation.failed(failure))])[0]?.name).toBe("from-api")
+    expect(carryNames(before, [diffApp(unnamed, Observation.notFound)])[0]?.name).toBe("from-api")
+    expect(carryNames(undefined, [diffApp(unnamed, Observation.notFound)])[0]?.name).toBe(APP_ID)
+    const renamed = diffApp(unnamed, Observation.found(observedApp(twoReplicas(), { name: "renamed" })))
+    expect(carryNames(before, [renamed])[0]?.name).toBe("renamed")
+    expect(carryNames(before, [diffApp(desiredApp({ name: "cfg" }), Observation.failed(failure))])[0]?.name).toBe("cfg")
+  })
+})
