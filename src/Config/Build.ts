@@ -48,7 +48,8 @@ export const mergeApp = (defaults: AppDefaults | undefined, app: AppEntry): Desi
   cvm: { ...defaults?.cvm, ...app.cvm },
   severity: app.severity ?? defaults?.severity ?? builtIn.severity,
   for: app.for ?? defaults?.for ?? builtIn.for,
-  keepFiringFor: app.keep_firing_for ?? defaults?.keep_firing_for ?? null
+  keepFiringFor: app.keep_firing_for ?? defaults?.keep_firing_for ?? null,
+  maintenance: []
 })
 
 /** Turns the decoded file into the domain config: env overrides, secret files, defaults. */
@@ -122,7 +123,11 @@ export const buildConfig = (
       host: file.server?.listen?.host ?? builtIn.host,
       port: file.server?.listen?.port ?? builtIn.port,
       lifecycle: file.server?.lifecycle ?? false,
-      auth
+      auth,
+      // like secret files, certificate paths are relative to the config file
+      tls: file.server?.tls == null
+        ? null
+        : { certFile: Path.resolve(baseDir, file.server.tls.cert_file), keyFile: Path.resolve(baseDir, file.server.tls.key_file) }
     }
 
     if (problems.length > 0) return yield* Effect.fail(problems)
@@ -132,6 +137,7 @@ export const buildConfig = (
       poll,
       server,
       stateDir: file.state_dir ?? builtIn.stateDir,
-      apps: file.apps.map((app) => mergeApp(file.defaults, app))
+      apps: file.apps.map((app) => mergeApp(file.defaults, app)),
+      alerting: null
     }
   })

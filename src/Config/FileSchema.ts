@@ -68,10 +68,16 @@ const Auth = mapping(authFields).pipe(
   Schema.filter(exactlyOne(["bearer_token", "bearer_token_file", "basic"]))
 )
 
+export const tlsFields = {
+  cert_file: F.nonEmptyString,
+  key_file: F.nonEmptyString
+}
+
 export const serverFields = {
   listen: opt(F.listen),
   lifecycle: opt(F.boolean),
-  auth: section(Auth)
+  auth: section(Auth),
+  tls: section(mapping(tlsFields))
 }
 
 const positive = F.integer(1, Number.MAX_SAFE_INTEGER)
@@ -140,6 +146,7 @@ export const keysByShape: Readonly<Record<string, ReadonlyArray<string>>> = {
   server: Object.keys(serverFields),
   "server.auth": Object.keys(authFields),
   "server.auth.basic": Object.keys(basicFields),
+  "server.tls": Object.keys(tlsFields),
   defaults: Object.keys(defaultsFields),
   "defaults.cvm": Object.keys(cvmFields),
   "defaults.replicas": Object.keys(F.replicaFields),

@@ -1,4 +1,5 @@
 import type { Duration, Redacted } from "effect"
+import type { AlertingSettings, MaintenanceWindow } from "./Alert.js"
 
 /** 40 lower-case hex characters, without the `app_` prefix. */
 export type AppId = string
@@ -36,6 +37,8 @@ export interface DesiredApp {
   readonly severity: string
   readonly for: Duration.Duration
   readonly keepFiringFor: Duration.Duration | null
+  /** Windows during which this app's alerts are silenced (not sent). */
+  readonly maintenance: ReadonlyArray<MaintenanceWindow>
 }
 
 export interface ApiSettings {
@@ -56,11 +59,17 @@ export type ServerAuth =
   | { readonly _tag: "Bearer"; readonly token: Redacted.Redacted<string> }
   | { readonly _tag: "Basic"; readonly username: string; readonly password: Redacted.Redacted<string> }
 
+export interface ServerTls {
+  readonly certFile: string
+  readonly keyFile: string
+}
+
 export interface ServerSettings {
   readonly host: string
   readonly port: number
   readonly lifecycle: boolean
   readonly auth: ServerAuth | null
+  readonly tls: ServerTls | null
 }
 
 export interface DaemonConfig {
@@ -71,4 +80,6 @@ export interface DaemonConfig {
   readonly server: ServerSettings
   readonly stateDir: string
   readonly apps: ReadonlyArray<DesiredApp>
+  /** Built-in alerting; null when the file has no `alerting:` block. */
+  readonly alerting: AlertingSettings | null
 }

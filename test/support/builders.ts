@@ -14,6 +14,7 @@ export const desiredApp = (overrides: Partial<DesiredApp> = {}): DesiredApp => (
   severity: "warning",
   for: Duration.minutes(2),
   keepFiringFor: null,
+  maintenance: [],
   ...overrides
 })
 

@@ -34,7 +34,7 @@ describe("loadConfig: valid files", () => {
       expect(config.api.retries).toBe(3)
       expect(config.api.concurrency).toBe(8)
       expect(config.poll).toEqual({ _tag: "Interval", interval: Duration.seconds(30) })
-      expect(config.server).toEqual({ host: "0.0.0.0", port: 9477, lifecycle: false, auth: null })
+      expect(config.server).toEqual({ host: "0.0.0.0", port: 9477, lifecycle: false, auth: null, tls: null })
       expect(config.stateDir).toBe("./data")
       expect(config.apps).toEqual([{
         appId: APP,
@@ -54,7 +54,8 @@ describe("loadConfig: valid files", () => {
         },
         severity: "critical",
         for: Duration.minutes(1),
-        keepFiringFor: null
+        keepFiringFor: null,
+        maintenance: []
       }])
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
@@ -70,7 +71,8 @@ describe("loadConfig: valid files", () => {
         cvm: {},
         severity: "warning",
         for: Duration.minutes(2),
-        keepFiringFor: null
+        keepFiringFor: null,
+        maintenance: []
       }])
       expect(config.poll).toEqual({ _tag: "Interval", interval: Duration.seconds(30) })
       expect(config.server.port).toBe(9477)
@@ -433,5 +435,16 @@ describe("reports for validate", () => {
         listen: "[::1]:9000",
         state_dir: "./data"
       })
+    }))
+})
+
+describe("server.tls", () => {
+  it.effect("resolves certificate paths relative to the config file and rejects unknown keys", () =>
+    Effect.gen(function*() {
+      const text = `version: 1\napi: { api_key: k }\nserver:\n  tls: { cert_file: certs/tls.crt, key_file: /etc/tls.key }\napps: []\n`
+      const config = yield* parseConfig(text, "/etc/phala-drift/desired.yaml", {}, () => Effect.fail("unused"))
+      expect(config.server.tls).toEqual({ certFile: "/etc/phala-drift/certs/tls.crt", keyFile: "/etc/tls.key" })
+      const bad = yield* Effect.flip(parseConfig(`version: 1\napi: { api_key: k }\nserver:\n  tls: { cert_file: a, key: b }\napps: []\n`, "d.yaml", {}, () => Effect.fail("unused")))
+      expect(bad.diagnostics.map((d) => `${d.line}:${d.path}`)).toEqual(expect.arrayContaining(["4:server.tls", "4:server.tls.key"]))
     }))
 })
