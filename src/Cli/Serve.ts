@@ -1,7 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Layer, Option } from "effect"
 import { formatDiagnostics } from "../Config/Diagnostics.js"
-import { parseListen } from "../Config/Fields.js"
+import { type ListenAddress, parseListen } from "../Config/Fields.js"
 import { loadConfig, resolveConfigPath } from "../Config/Load.js"
 import { daemonLayer } from "../Daemon/Daemon.js"
 import type { DaemonConfig } from "../Domain/App.js"
@@ -19,38 +19,50 @@ export const stateDirOption = Options.text("state-dir").pipe(
   Options.optional
 )
 
-/** Apply `--listen` and `--state-dir` to a loaded config; a bad `--listen` is a start-up error. */
-export const applyFlags = (
-  config: DaemonConfig,
-  flags: { readonly listen: Option.Option<string>; readonly stateDir: Option.Option<string> }
-): DaemonConfig | string => {
-  let next = config
-  if (Option.isSome(flags.listen)) {
-    const address = parseListen(flags.listen.value)
-    if (address === null) return `--listen: invalid address ${JSON.stringify(flags.listen.value)} (use host:port, [::1]:port or :port)`
-    next = { ...next, server: { ...next.server, host: address.host, port: address.port } }
-  }
-  if (Option.isSome(flags.stateDir)) next = { ...next, stateDir: flags.stateDir.value }
-  return next
+export interface Flags {
+  readonly listen: Option.Option<string>
+  readonly stateDir: Option.Option<string>
 }
 
+interface ParsedFlags {
+  readonly listen: ListenAddress | null
+  readonly stateDir: string | null
+}
+
+const parseFlags = (flags: Flags): ParsedFlags | string => {
+  const listen = Option.isSome(flags.listen) ? parseListen(flags.listen.value) : null
+  if (Option.isSome(flags.listen) && listen === null) {
+    return `--listen: invalid address ${JSON.stringify(flags.listen.value)} (use host:port, [::1]:port or :port)`
+  }
+  return { listen, stateDir: Option.getOrNull(flags.stateDir) }
+}
+
+/** Flags win over the file, at start-up and after every reload. */
+export const applyFlags = (flags: ParsedFlags) => (config: DaemonConfig): DaemonConfig => ({
+  ...config,
+  server: flags.listen === null ? config.server : { ...config.server, host: flags.listen.host, port: flags.listen.port },
+  stateDir: flags.stateDir ?? config.stateDir
+})
+
 /** Load the config and run the daemon until interrupted; start-up problems set exit code 1. */
-export const runDaemon = (path: string, env: Record<string, string | undefined>, flags: Parameters<typeof applyFlags>[1]) =>
+export const runDaemon = (path: string, env: Record<string, string | undefined>, flags: Flags) =>
   Effect.gen(function*() {
+    const parsed = parseFlags(flags)
+    if (typeof parsed === "string") {
+      yield* printErr(parsed)
+      return yield* setExitCode(1)
+    }
     const loaded = yield* Effect.either(loadConfig(path, env))
     if (loaded._tag === "Left") {
       yield* printErr(formatDiagnostics(loaded.left.diagnostics))
       return yield* setExitCode(1)
     }
-    const config = applyFlags(loaded.right, flags)
-    if (typeof config === "string") {
-      yield* printErr(config)
-      return yield* setExitCode(1)
-    }
+    const patch = applyFlags(parsed)
+    const config = patch(loaded.right)
     yield* Effect.logInfo("phala-drift starting").pipe(
       Effect.annotateLogs({ config: path, apps: config.apps.length, listen: `${config.server.host}:${config.server.port}` })
     )
-    yield* Layer.launch(daemonLayer(config, { host: config.server.host, port: config.server.port }))
+    yield* Layer.launch(daemonLayer({ config, env, patch }))
   })
 
 export const serveCommand = Command.make(

@@ -1,11 +1,14 @@
 import { FetchHttpClient } from "@effect/platform"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Clock, Effect, Layer } from "effect"
+import { AlertsView } from "../Alerts/AlertsView.js"
 import type { DaemonConfig } from "../Domain/App.js"
-import { httpServerLayer, type ListenAddress } from "../Http/Server.js"
+import { httpServerLayer } from "../Http/Server.js"
 import { Metrics } from "../Metrics/Metrics.js"
-import { ConfigStore } from "./ConfigStore.js"
+import { type ConfigPatch, ConfigStore } from "./ConfigStore.js"
 import { Cycle } from "./Cycle.js"
 import { DaemonState } from "./DaemonState.js"
+import { ReloadTriggersLayer } from "./ReloadTriggers.js"
 import { CycleRunner, SchedulerLayer } from "./Scheduler.js"
 
 const ConfigLoadedLayer = Layer.effectDiscard(
@@ -16,9 +19,25 @@ const ConfigLoadedLayer = Layer.effectDiscard(
   })
 )
 
-/** Every long-running part of `serve`, given a loaded config and where to listen. */
-export const daemonLayer = (config: DaemonConfig, address: ListenAddress) => {
-  const core = Layer.mergeAll(Metrics.Default, DaemonState.Default, ConfigStore.layer(config), FetchHttpClient.layer)
-  const services = CycleRunner.Default.pipe(Layer.provideMerge(Cycle.Default), Layer.provideMerge(core))
-  return Layer.mergeAll(SchedulerLayer, httpServerLayer(address), ConfigLoadedLayer).pipe(Layer.provide(services))
+export interface DaemonOptions {
+  /** The config loaded at start-up, with CLI flags applied. */
+  readonly config: DaemonConfig
+  /** Environment used for `${VAR}` interpolation on reloads. */
+  readonly env: Record<string, string | undefined>
+  /** Re-applies CLI flags to a reloaded config. */
+  readonly patch: ConfigPatch
+}
+
+/** Every long-running part of `serve`. */
+export const daemonLayer = ({ config, env, patch }: DaemonOptions) => {
+  const platform = Layer.mergeAll(Metrics.Default, DaemonState.Default, FetchHttpClient.layer, NodeFileSystem.layer, AlertsView.Disabled)
+  const services = CycleRunner.Default.pipe(
+    Layer.provideMerge(Cycle.Default),
+    Layer.provideMerge(ConfigStore.layer({ initial: config, env, patch })),
+    Layer.provideMerge(platform)
+  )
+  const { host, port, tls } = config.server
+  return Layer.mergeAll(SchedulerLayer, ReloadTriggersLayer, httpServerLayer({ host, port, tls }), ConfigLoadedLayer).pipe(
+    Layer.provide(services)
+  )
 }

@@ -1,5 +1,6 @@
-import { Effect, FiberSet, Layer, Option, Runtime, Schedule } from "effect"
+import { Effect, FiberHandle, FiberSet, Layer, Option, Runtime, Schedule, Stream } from "effect"
 import * as cron from "node-cron"
+import type { PollSchedule } from "../Domain/App.js"
 import { Metrics } from "../Metrics/Metrics.js"
 import { ConfigStore } from "./ConfigStore.js"
 import { Cycle } from "./Cycle.js"
@@ -29,8 +30,8 @@ export class CycleRunner extends Effect.Service<CycleRunner>()("phala-drift/Cycl
       return true
     })
 
-    /** Run a cycle now and wait for it (waits for a running one to end first). */
-    const runNow = gate.withPermits(1)(guarded)
+    /** Run a cycle now and wait for it (after the running one, if any). */
+    const runNow = gate.withPermits(1)(cycle.run)
 
     return { trigger, runNow } as const
   })
@@ -38,23 +39,34 @@ export class CycleRunner extends Effect.Service<CycleRunner>()("phala-drift/Cycl
 
 const cronTask = (expression: string, onTick: () => void) =>
   Effect.acquireRelease(
-    Effect.sync(() => cron.schedule(expression, onTick, { noOverlap: false })),
+    Effect.sync(() => cron.schedule(expression, onTick)),
     (task) => Effect.promise(async () => { await task.destroy() })
   )
 
-/** Fires cycles on `poll.interval` (Effect Schedule) or `poll.cron` (node-cron as a scoped resource). */
+const pollLoop = (poll: PollSchedule, trigger: Effect.Effect<boolean>) =>
+  poll._tag === "Interval"
+    ? Effect.repeat(trigger, Schedule.fixed(poll.interval))
+    : Effect.scoped(Effect.gen(function*() {
+      yield* trigger
+      const runtime = yield* Effect.runtime<never>()
+      yield* cronTask(poll.expression, () => {
+        Runtime.runFork(runtime)(trigger)
+      })
+      return yield* Effect.never
+    }))
+
+/**
+ * Fires cycles on `poll.interval` (Effect Schedule) or `poll.cron` (node-cron as a scoped resource). Every config
+ * change restarts the schedule with an immediate cycle, so a reload shows (and prunes) at once.
+ */
 export const SchedulerLayer = Layer.scopedDiscard(
   Effect.gen(function*() {
-    const { poll } = yield* (yield* ConfigStore).current
+    const store = yield* ConfigStore
     const runner = yield* CycleRunner
-    if (poll._tag === "Interval") {
-      yield* Effect.forkScoped(Effect.repeat(runner.trigger, Schedule.fixed(poll.interval)))
-      return
-    }
-    yield* runner.trigger
-    const runtime = yield* Effect.runtime<never>()
-    yield* cronTask(poll.expression, () => {
-      Runtime.runFork(runtime)(runner.trigger)
-    })
+    const loop = yield* FiberHandle.make()
+    yield* store.changes.pipe(
+      Stream.runForEach((config) => FiberHandle.run(loop, pollLoop(config.poll, runner.trigger))),
+      Effect.forkScoped
+    )
   }).pipe(Effect.annotateLogs({ service: "Scheduler" }))
 )

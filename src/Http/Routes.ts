@@ -1,6 +1,11 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
+import { AlertsView } from "../Alerts/AlertsView.js"
+import { ConfigStore } from "../Daemon/ConfigStore.js"
 import { DaemonState } from "../Daemon/DaemonState.js"
+import { CycleRunner } from "../Daemon/Scheduler.js"
+import type { Alert } from "../Domain/Alert.js"
+import { summarize } from "../Domain/Report.js"
 import { Metrics } from "../Metrics/Metrics.js"
 import { planJson } from "../Plan/PlanJson.js"
 import { planText } from "../Plan/PlanText.js"
@@ -48,9 +53,58 @@ const readyRoute = Effect.gen(function*() {
     : HttpServerResponse.text("not ready: the first reconcile cycle has not finished yet\n", { status: 503, headers: noStore })
 })
 
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
+
+export const alertJson = (alert: Alert) => ({
+  fingerprint: alert.fingerprint,
+  alertname: alert.name,
+  state: alert.state,
+  labels: alert.labels,
+  annotations: alert.annotations,
+  active_since: iso(alert.activeAt),
+  firing_since: iso(alert.firedAt),
+  resolved_at: iso(alert.resolvedAt)
+})
+
+const alertsRoute = Effect.gen(function*() {
+  const view = yield* AlertsView
+  const alerts = yield* view.active
+  return HttpServerResponse.unsafeJson(
+    { enabled: view.enabled, alerts: alerts.filter((a) => a.state !== "resolved").map(alertJson) },
+    { headers: noStore }
+  )
+})
+
+/** POST /-/reload and /-/reconcile exist only when `server.lifecycle: true` (as Prometheus' --web.enable-lifecycle). */
+const lifecycle = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  Effect.gen(function*() {
+    const config = yield* (yield* ConfigStore).current
+    if (!config.server.lifecycle) {
+      return HttpServerResponse.text("lifecycle endpoints are disabled; set server.lifecycle: true to enable them\n", {
+        status: 403
+      })
+    }
+    return yield* handler
+  })
+
+const reloadRoute = lifecycle(Effect.gen(function*() {
+  const result = yield* (yield* ConfigStore).reload("POST /-/reload")
+  return result._tag === "Rejected"
+    ? HttpServerResponse.unsafeJson({ status: "rejected", errors: result.errors }, { status: 400 })
+    : HttpServerResponse.unsafeJson({ status: result._tag === "Reloaded" ? "reloaded" : "unchanged" })
+}))
+
+const reconcileRoute = lifecycle(Effect.gen(function*() {
+  const snapshot = yield* (yield* CycleRunner).runNow
+  return HttpServerResponse.unsafeJson({ status: "done", generated_at: snapshot.generatedAt.toISOString(), summary: summarize(snapshot.apps) })
+}))
+
 export const router = HttpRouter.empty.pipe(
   HttpRouter.get("/healthz", HttpServerResponse.text("ok\n", { headers: noStore })),
   HttpRouter.get("/readyz", readyRoute),
   HttpRouter.get("/metrics", metricsRoute),
-  HttpRouter.get("/api/v1/plan", planRoute)
+  HttpRouter.get("/api/v1/plan", planRoute),
+  HttpRouter.get("/api/v1/alerts", alertsRoute),
+  HttpRouter.post("/-/reload", reloadRoute),
+  HttpRouter.post("/-/reconcile", reconcileRoute)
 )

@@ -1,34 +1,70 @@
-import { HttpServer, HttpServerResponse } from "@effect/platform"
+import { FileSystem, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Layer } from "effect"
-import { createServer } from "node:http"
+import { Data, Effect, Layer } from "effect"
+import { createServer, type ServerOptions } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
+import { ConfigStore } from "../Daemon/ConfigStore.js"
+import type { ServerTls } from "../Domain/App.js"
+import { authorized, challenge, publicPaths } from "./Auth.js"
 import { router } from "./Routes.js"
 
 export interface ListenAddress {
   readonly host: string
   readonly port: number
+  readonly tls: ServerTls | null
 }
+
+export class TlsFilesError extends Data.TaggedError("TlsFilesError")<{ readonly message: string }> {}
 
 /**
  * Node's own limits keep a slow or hostile client from holding the server: the whole request must arrive within
- * 15s (headers within 10s, at most 16 KiB of them), idle sockets close after 30s.
+ * 15s (headers within 10s, at most 16 KiB of them), idle sockets close after 30s. No endpoint reads a request body.
  */
-const makeNodeServer = () => {
-  const server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000, maxHeaderSize: 16_384, keepAliveTimeout: 5_000 })
-  server.setTimeout(30_000)
-  return server
+const limits: ServerOptions = { requestTimeout: 15_000, headersTimeout: 10_000, maxHeaderSize: 16_384, keepAliveTimeout: 5_000 }
+
+const pathOf = (url: string): string => {
+  const q = url.indexOf("?")
+  return q < 0 ? url : url.slice(0, q)
 }
 
-const app = router.pipe(
+/** Every endpoint but /healthz needs the configured credentials; read per request so a reload applies at once. */
+const withAuth = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const { auth } = (yield* (yield* ConfigStore).current).server
+    if (auth === null || publicPaths.has(pathOf(request.url)) || authorized(auth, request.headers["authorization"])) {
+      return yield* app
+    }
+    return HttpServerResponse.text("unauthorized\n", { status: 401, headers: { "www-authenticate": challenge(auth) } })
+  })
+
+const app = withAuth(router).pipe(
   Effect.catchTag("RouteNotFound", () => HttpServerResponse.text("not found\n", { status: 404 })),
   Effect.catchAllCause((cause) =>
     Effect.logError("request failed", cause).pipe(Effect.as(HttpServerResponse.text("internal error\n", { status: 500 })))
   )
 )
 
-export const httpServerLayer = (address: ListenAddress) =>
-  HttpServer.serve(app).pipe(
-    HttpServer.withLogAddress,
-    Layer.provide(NodeHttpServer.layer(makeNodeServer, { host: address.host, port: address.port }))
-  )
+const nodeServer = (tls: ServerTls | null) =>
+  Effect.gen(function*() {
+    if (tls === null) return () => createServer(limits)
+    const fs = yield* FileSystem.FileSystem
+    const read = (path: string, what: string) =>
+      fs.readFile(path).pipe(Effect.mapError(() => new TlsFilesError({ message: `server.tls: cannot read ${what} ${path}` })))
+    const cert = yield* read(tls.certFile, "certificate")
+    const key = yield* read(tls.keyFile, "key")
+    return () => createHttpsServer({ ...limits, cert: Buffer.from(cert), key: Buffer.from(key) })
+  })
 
+export const httpServerLayer = (address: ListenAddress) =>
+  Layer.unwrapEffect(
+    Effect.map(nodeServer(address.tls), (make) =>
+      HttpServer.serve(app).pipe(
+        HttpServer.withLogAddress,
+        Layer.provide(NodeHttpServer.layer(() => {
+          const server = make()
+          server.setTimeout(30_000)
+          return server
+        }, { host: address.host, port: address.port }))
+      ))
+  )
