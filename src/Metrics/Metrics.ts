@@ -67,6 +67,14 @@ const makeRegistry = () => {
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers
     }),
+    alerts: gauge("phala_drift_alerts", "Alerts of the built-in engine by name and state (pending, firing).", ["alertname", "state"]),
+    notifications: new Prom.Counter({
+      name: "phala_drift_notifications_total",
+      help: "Notification attempts per receiver by result (success, failure: will be retried, dropped: given up).",
+      labelNames: ["receiver", "result"],
+      registers
+    }),
+    queueLength: gauge("phala_drift_notification_queue_length", "Notifications waiting in the durable outbox of a receiver.", ["receiver"]),
     skippedTicks: new Prom.Counter({
       name: "phala_drift_poll_ticks_skipped_total",
       help: "Scheduled ticks skipped because the previous cycle was still running.",
@@ -167,11 +175,27 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
 
     const tickSkipped = Effect.sync(() => m.skippedTicks.inc())
 
+    /** Alert counts by name and state; every known name and state is emitted, 0 when none. */
+    const alertStates = (counts: ReadonlyArray<{ readonly alertname: string; readonly state: string }>, names: ReadonlyArray<string>) =>
+      Effect.sync(() => {
+        m.alerts.reset()
+        for (const alertname of names) for (const state of ["pending", "firing"]) m.alerts.set({ alertname, state }, 0)
+        for (const { alertname, state } of counts) if (state !== "resolved") m.alerts.inc({ alertname, state })
+      })
+
+    const notification = (receiver: string, result: "success" | "failure" | "dropped") =>
+      Effect.sync(() => m.notifications.inc({ receiver, result }))
+
+    const queueLength = (receiver: string, length: number) => Effect.sync(() => m.queueLength.set({ receiver }, length))
+
     return {
       record,
       apiAttempt,
       configLoaded,
       tickSkipped,
+      alertStates,
+      notification,
+      queueLength,
       /** Re-render now: for changes between cycles that must show at once (config reloads). */
       refresh: Effect.flatMap(render, (e) => Ref.set(cache, e)),
       exposition: Ref.get(cache)

@@ -123,6 +123,9 @@ describe("Metrics", () => {
       yield* metrics.apiAttempt({ code: "200", seconds: 0.1 })
       yield* metrics.configLoaded(true, new Date(0))
       yield* metrics.tickSkipped
+      yield* metrics.alertStates([{ alertname: "PhalaCvmStatusDrift", state: "firing" }], ["PhalaCvmStatusDrift"])
+      yield* metrics.notification("ops", "success")
+      yield* metrics.queueLength("ops", 0)
       yield* metrics.refresh
       const { text } = yield* metrics.exposition
       const names = new Set(text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2] ?? ""))
