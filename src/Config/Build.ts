@@ -1,5 +1,6 @@
 import { Duration, Effect, Either, Redacted } from "effect"
 import * as Path from "node:path"
+import type { AlertingSettings, ReceiverSettings } from "../Domain/Alert.js"
 import type {
   ApiSettings,
   DaemonConfig,
@@ -12,7 +13,7 @@ import { apiKeyEnv, noApiKeyMessage } from "./Checks.js"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
 import { httpUrl } from "./Fields.js"
-import type { AppDefaults, AppEntry, ConfigFile } from "./FileSchema.js"
+import type { AlertingEntry, AppDefaults, AppEntry, ConfigFile, ReceiverEntry } from "./FileSchema.js"
 import type { Env } from "./Interpolate.js"
 
 /** Reads a secret file; fails with a short reason such as `NotFound`. */
@@ -30,8 +31,15 @@ export const builtIn = {
   stateDir: "./data",
   status: "running",
   severity: "warning",
-  for: Duration.minutes(2)
+  for: Duration.minutes(2),
+  resendInterval: Duration.minutes(1),
+  receiverTimeout: Duration.seconds(10)
 } as const
+
+const isUrlFileKey = (at: ConfigPath): boolean => {
+  const last = at[at.length - 1]
+  return last === "url_file" || last === "webhook_url_file"
+}
 
 interface Context {
   readonly file: string
@@ -49,7 +57,7 @@ export const mergeApp = (defaults: AppDefaults | undefined, app: AppEntry): Desi
   severity: app.severity ?? defaults?.severity ?? builtIn.severity,
   for: app.for ?? defaults?.for ?? builtIn.for,
   keepFiringFor: app.keep_firing_for ?? defaults?.keep_firing_for ?? null,
-  maintenance: []
+  maintenance: app.maintenance ?? []
 })
 
 /** Turns the decoded file into the domain config: env overrides, secret files, defaults. */
@@ -66,6 +74,10 @@ export const buildConfig = (
       context.readSecretFile(Path.resolve(baseDir, path)).pipe(
         Effect.map((text) => text.trim()),
         Effect.filterOrFail((text) => text !== "", () => "the file is empty"),
+        Effect.filterOrFail(
+          (text) => !isUrlFileKey(at) || Either.isRight(httpUrl("")(text)),
+          () => "the file does not hold an http(s) URL"
+        ),
         Effect.map((text) => Redacted.make(text)),
         Effect.catchAll((reason) => {
           problems.push(problem(at, `cannot use secret file ${JSON.stringify(path)}: ${reason}`))
@@ -130,6 +142,8 @@ export const buildConfig = (
         : { certFile: Path.resolve(baseDir, file.server.tls.cert_file), keyFile: Path.resolve(baseDir, file.server.tls.key_file) }
     }
 
+    const alerting = file.alerting == null ? null : yield* buildAlerting(file.alerting, readSecret)
+
     if (problems.length > 0) return yield* Effect.fail(problems)
     return {
       source: context.file,
@@ -138,6 +152,48 @@ export const buildConfig = (
       server,
       stateDir: file.state_dir ?? builtIn.stateDir,
       apps: file.apps.map((app) => mergeApp(file.defaults, app)),
-      alerting: null
+      alerting
+    }
+  })
+
+type ReadSecret = (path: string, at: ConfigPath) => Effect.Effect<Redacted.Redacted<string> | null>
+
+const buildReceiver = (
+  entry: ReceiverEntry,
+  at: ConfigPath,
+  readSecret: ReadSecret
+): Effect.Effect<ReceiverSettings | null> =>
+  Effect.gen(function*() {
+    const timeout = entry.timeout ?? builtIn.receiverTimeout
+    const fromFile = (value: Redacted.Redacted<string> | undefined, path: string | undefined, key: string) =>
+      value !== undefined ? Effect.succeed(value) : path === undefined ? Effect.succeed(null) : readSecret(path, [...at, key])
+    switch (entry.type) {
+      case "alertmanager":
+        return { _tag: "Alertmanager", name: entry.name, urls: entry.urls, timeout }
+      case "webhook": {
+        const url = yield* fromFile(entry.url, entry.url_file, "url_file")
+        const bearerToken = yield* fromFile(entry.bearer_token, entry.bearer_token_file, "bearer_token_file")
+        const hmacSecret = yield* fromFile(entry.hmac_secret, entry.hmac_secret_file, "hmac_secret_file")
+        return url === null ? null : { _tag: "Webhook", name: entry.name, url, bearerToken, hmacSecret, timeout }
+      }
+      case "slack": {
+        const webhookUrl = yield* fromFile(entry.webhook_url, entry.webhook_url_file, "webhook_url_file")
+        return webhookUrl === null ? null : { _tag: "Slack", name: entry.name, webhookUrl, timeout }
+      }
+    }
+  })
+
+const buildAlerting = (entry: AlertingEntry, readSecret: ReadSecret): Effect.Effect<AlertingSettings> =>
+  Effect.gen(function*() {
+    const receivers = yield* Effect.forEach(
+      entry.receivers ?? [],
+      (receiver, i) => buildReceiver(receiver, ["alerting", "receivers", i], readSecret)
+    )
+    return {
+      resendInterval: entry.resend_interval ?? builtIn.resendInterval,
+      receivers: receivers.filter((r): r is ReceiverSettings => r !== null),
+      defaultReceivers: entry.default_receivers ?? [],
+      routes: (entry.routes ?? []).map((route) => ({ match: route.match, receivers: route.receivers })),
+      externalUrl: entry.external_url ?? null
     }
   })

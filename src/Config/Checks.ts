@@ -79,3 +79,62 @@ export const checkApiKeyPresent = (
   const declared = field(api, "api_key") !== undefined || field(api, "api_key_file") !== undefined
   return declared || apiKeyEnv(env) !== null ? [] : [problem(isRecord(api) ? ["api"] : [], noApiKeyMessage)]
 }
+
+/**
+ * Receiver names are unique, and every name in `default_receivers` and in a route exists; `default_receivers` is
+ * required once there are receivers, else alerts without a matching route would go nowhere.
+ */
+export const checkReceivers = (root: unknown, source: SourceDocument): ReadonlyArray<Problem> => {
+  const alerting = field(root, "alerting")
+  if (!isRecord(alerting)) return []
+  const receivers = field(alerting, "receivers")
+  const list: ReadonlyArray<unknown> = Array.isArray(receivers) ? receivers : []
+  const problems: Array<Problem> = []
+  const first = new Map<string, number>()
+  list.forEach((receiver, i) => {
+    const name = field(receiver, "name")
+    if (typeof name !== "string") return
+    const earlier = first.get(name)
+    if (earlier === undefined) {
+      first.set(name, i)
+      return
+    }
+    const line = lineOf(source, ["alerting", "receivers", earlier, "name"])
+    problems.push(problem(
+      ["alerting", "receivers", i, "name"],
+      `duplicate receiver name "${name}" (first declared at alerting.receivers[${earlier}]${line === null ? "" : `, line ${line}`})`
+    ))
+  })
+  const known = [...first.keys()]
+  const references = (names: unknown, path: ConfigPath): ReadonlyArray<Problem> =>
+    Array.isArray(names)
+      ? names.flatMap((name: unknown, i) =>
+        typeof name !== "string" || first.has(name) || !/^[A-Za-z0-9_-]+$/.test(name)
+          ? []
+          : [problem([...path, i], `no receiver named "${name}"${known.length === 0 ? "" : ` (receivers: ${known.join(", ")})`}`)]
+      )
+      : []
+  const defaults = field(alerting, "default_receivers")
+  if (list.length > 0 && (defaults === undefined || defaults === null || (Array.isArray(defaults) && defaults.length === 0))) {
+    problems.push(problem(
+      defaults === undefined ? ["alerting"] : ["alerting", "default_receivers"],
+      "default_receivers must name at least one receiver (alerts that match no route go there)"
+    ))
+  }
+  problems.push(...references(defaults, ["alerting", "default_receivers"]))
+  const routes = field(alerting, "routes")
+  if (Array.isArray(routes)) {
+    routes.forEach((route: unknown, i) => {
+      problems.push(...references(field(route, "receivers"), ["alerting", "routes", i, "receivers"]))
+      const match = field(route, "match")
+      if (isRecord(match)) {
+        for (const name of Object.keys(match)) {
+          if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) {
+            problems.push(problem(["alerting", "routes", i, "match", name], `invalid label name "${name}"`, "key"))
+          }
+        }
+      }
+    })
+  }
+  return problems
+}

@@ -175,3 +175,40 @@ export const replicas = Schema.transformOrFail(Schema.Unknown, ReplicaRangeSchem
   },
   encode: ParseResult.succeed
 })
+
+/** Like `secret`, but must also be an http(s) URL; the message never shows the value (a webhook URL is a credential). */
+export const secretUrl = leaf(Schema.RedactedFromSelf(Schema.String), (u) => {
+  if (typeof u !== "string") return Either.left("must be an http(s) URL string (quote the value)")
+  return Either.isRight(httpUrl("")(u)) ? Either.right(Redacted.make(u)) : Either.left("must be an http(s) URL (value not shown)")
+})
+
+export const httpUrlField = leaf(Schema.String, httpUrl(""))
+
+export const receiverName = leaf(Schema.String, (u) =>
+  typeof u === "string" && /^[A-Za-z0-9_-]+$/.test(u)
+    ? Either.right(u)
+    : Either.left(`must be a receiver name of letters, digits, _ and -, got ${show(u)}`))
+
+const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate()
+
+const timestampHint = "use ISO-8601 with an offset, e.g. 2026-12-01T02:00:00Z or 2026-12-01T04:00:00+02:00"
+
+/**
+ * An instant with an explicit offset: without one the window would shift with the host's time zone. YAML 1.2 (the
+ * default) yields a string; a `%YAML 1.1` document yields a Date, taken as is.
+ */
+export const timestamp = leaf(Schema.DateFromSelf, (u) => {
+  if (u instanceof Date) {
+    return Number.isNaN(u.getTime()) ? Either.left(`invalid timestamp (${timestampHint})`) : Either.right(u)
+  }
+  if (typeof u !== "string") return Either.left(`must be a timestamp (${timestampHint}), got ${show(u)}`)
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(u.trim())
+  const [year, month, day, hour, minute, second] = (match?.slice(1, 7) ?? []).map((s) => Number(s ?? "0"))
+  const valid = match !== null && year !== undefined && month !== undefined && day !== undefined &&
+    month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) &&
+    (hour ?? 0) < 24 && (minute ?? 0) < 60 && (second ?? 0) < 60
+  const date = new Date(u.trim())
+  return valid && !Number.isNaN(date.getTime())
+    ? Either.right(date)
+    : Either.left(`invalid timestamp ${show(u)} (${timestampHint})`)
+})

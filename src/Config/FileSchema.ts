@@ -1,4 +1,4 @@
-import { Duration, Either, ParseResult, Schema } from "effect"
+import { Duration, Either, ParseResult, Schema, SchemaAST as AST } from "effect"
 import * as F from "./Fields.js"
 
 const isMapping = (u: unknown): u is object => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -106,15 +106,149 @@ export const defaultsFields = {
   cvm: section(mapping(cvmFields))
 }
 
+export const maintenanceFields = {
+  start: F.timestamp,
+  end: F.timestamp
+}
+const MaintenanceWindow = mapping(maintenanceFields).pipe(
+  Schema.filter((w) => w.end.getTime() > w.start.getTime() ? undefined : "end must be after start")
+)
+const Maintenance = Schema.Array(MaintenanceWindow).annotations({
+  message: (issue) => `must be a list of { start, end } windows, got ${F.show(issue.actual)}`
+})
+
 export const appFields = {
   app_id: F.appId,
   name: opt(F.nonEmptyString),
-  ...defaultsFields
+  ...defaultsFields,
+  maintenance: section(Maintenance)
 }
 
 const Apps = Schema.Array(mapping(appFields)).annotations({
   message: (issue) => `must be a list of apps, got ${F.show(issue.actual)}`
 })
+
+const timeout = opt(F.duration({ min: Duration.zero, exclusive: true }))
+
+const nonEmpty = <A>(list: ReadonlyArray<A>) => list.length > 0 ? undefined : "must not be empty"
+
+const Urls = Schema.Array(F.httpUrlField).annotations({
+  message: (issue) => `must be a list of http(s) URLs, got ${F.show(issue.actual)}`
+}).pipe(Schema.filter(nonEmpty))
+
+export const alertmanagerFields = {
+  name: F.receiverName,
+  type: Schema.Literal("alertmanager"),
+  urls: Urls,
+  timeout
+}
+
+export const webhookFields = {
+  name: F.receiverName,
+  type: Schema.Literal("webhook"),
+  url: opt(F.secretUrl),
+  url_file: opt(F.nonEmptyString),
+  bearer_token: opt(F.secret),
+  bearer_token_file: opt(F.nonEmptyString),
+  hmac_secret: opt(F.secret),
+  hmac_secret_file: opt(F.nonEmptyString),
+  timeout
+}
+
+export const slackFields = {
+  name: F.receiverName,
+  type: Schema.Literal("slack"),
+  webhook_url: opt(F.secretUrl),
+  webhook_url_file: opt(F.nonEmptyString),
+  timeout
+}
+
+const atMostOne = (keys: ReadonlyArray<string>) => (value: object): string | undefined => {
+  const present = keys.filter((k) => Object.prototype.hasOwnProperty.call(value, k))
+  return present.length > 1 ? `set only one of ${present.join(", ")}` : undefined
+}
+
+const receiverSchemas = {
+  alertmanager: mapping(alertmanagerFields),
+  webhook: mapping(webhookFields).pipe(
+    Schema.filter((r) =>
+      exactlyOne(["url", "url_file"])(r) ?? atMostOne(["bearer_token", "bearer_token_file"])(r) ??
+        atMostOne(["hmac_secret", "hmac_secret_file"])(r)
+    )
+  ),
+  slack: mapping(slackFields).pipe(Schema.filter(exactlyOne(["webhook_url", "webhook_url_file"])))
+}
+export const receiverTypes = ["alertmanager", "webhook", "slack"] as const
+export type ReceiverType = (typeof receiverTypes)[number]
+const isReceiverType = (u: unknown): u is ReceiverType => receiverTypes.some((t) => t === u)
+
+/** The keys a receiver of each type accepts, for unknown-key errors and "did you mean". */
+export const receiverKeys: Readonly<Record<ReceiverType, ReadonlyArray<string>>> = {
+  alertmanager: Object.keys(alertmanagerFields),
+  webhook: Object.keys(webhookFields),
+  slack: Object.keys(slackFields)
+}
+
+const ReceiverOut = Schema.Union(
+  Schema.typeSchema(receiverSchemas.alertmanager),
+  Schema.typeSchema(receiverSchemas.webhook),
+  Schema.typeSchema(receiverSchemas.slack)
+)
+
+// A plain Union would report every member's mismatch; dispatching on `type` gives one precise error per key.
+const Receiver = Schema.transformOrFail(Schema.Unknown, ReceiverOut, {
+  strict: true,
+  decode: (u, options, ast) => {
+    if (!isMapping(u)) return ParseResult.fail(new ParseResult.Type(ast, u, `must be a receiver mapping, got ${F.show(u)}`))
+    const type: unknown = Reflect.get(u, "type")
+    if (type === undefined) {
+      return ParseResult.fail(new ParseResult.Pointer("type", u, new ParseResult.Missing(new AST.Type(AST.stringKeyword))))
+    }
+    if (!isReceiverType(type)) {
+      return ParseResult.fail(
+        new ParseResult.Pointer(
+          "type",
+          u,
+          new ParseResult.Type(ast, type, `must be one of ${receiverTypes.join(", ")}, got ${F.show(type)}`)
+        )
+      )
+    }
+    switch (type) {
+      case "alertmanager":
+        return ParseResult.decodeUnknown(receiverSchemas.alertmanager)(u, options)
+      case "webhook":
+        return ParseResult.decodeUnknown(receiverSchemas.webhook)(u, options)
+      case "slack":
+        return ParseResult.decodeUnknown(receiverSchemas.slack)(u, options)
+    }
+  },
+  encode: ParseResult.succeed
+})
+
+const Receivers = Schema.Array(Receiver).annotations({
+  message: (issue) => `must be a list of receivers, got ${F.show(issue.actual)}`
+})
+
+const Names = Schema.Array(F.receiverName).annotations({
+  message: (issue) => `must be a list of receiver names, got ${F.show(issue.actual)}`
+})
+
+export const routeFields = {
+  match: Labels,
+  receivers: Names.pipe(Schema.filter(nonEmpty))
+}
+
+const Routes = Schema.Array(mapping(routeFields)).annotations({
+  message: (issue) => `must be a list of routes, got ${F.show(issue.actual)}`
+})
+
+export const alertingFields = {
+  resend_interval: opt(F.duration({ min: Duration.seconds(1) })),
+  external_url: opt(F.httpUrlField),
+  receivers: section(Receivers),
+  default_receivers: section(Names),
+  routes: section(Routes)
+}
 
 const version = F.leaf<1>(Schema.Literal(1), (u) =>
   u === 1 ? Either.right(u) : Either.left(`must be 1 (the only supported version), got ${F.show(u)}`))
@@ -126,6 +260,7 @@ export const topFields = {
   server: section(mapping(serverFields)),
   state_dir: opt(F.nonEmptyString),
   defaults: section(mapping(defaultsFields)),
+  alerting: section(mapping(alertingFields)),
   apps: Apps
 }
 
@@ -137,6 +272,8 @@ export const ConfigFile = mapping(
 export type ConfigFile = typeof ConfigFile.Type
 export type AppEntry = ConfigFile["apps"][number]
 export type AppDefaults = NonNullable<ConfigFile["defaults"]>
+export type AlertingEntry = NonNullable<ConfigFile["alerting"]>
+export type ReceiverEntry = NonNullable<AlertingEntry["receivers"]>[number]
 
 /** The keys each mapping accepts, by path with list indices removed (`apps.cvm`), for "did you mean". */
 export const keysByShape: Readonly<Record<string, ReadonlyArray<string>>> = {
@@ -152,5 +289,10 @@ export const keysByShape: Readonly<Record<string, ReadonlyArray<string>>> = {
   "defaults.replicas": Object.keys(F.replicaFields),
   apps: Object.keys(appFields),
   "apps.cvm": Object.keys(cvmFields),
-  "apps.replicas": Object.keys(F.replicaFields)
+  "apps.replicas": Object.keys(F.replicaFields),
+  "apps.maintenance": Object.keys(maintenanceFields),
+  alerting: Object.keys(alertingFields),
+  // receivers of a known type are looked up in `receiverKeys` instead
+  "alerting.receivers": [...new Set(Object.values(receiverKeys).flat())],
+  "alerting.routes": Object.keys(routeFields)
 }

@@ -1,7 +1,7 @@
 import { ParseResult } from "effect"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
-import { keysByShape } from "./FileSchema.js"
+import { keysByShape, receiverKeys, receiverTypes } from "./FileSchema.js"
 
 export const editDistance = (a: string, b: string): number => {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
@@ -27,11 +27,26 @@ export const suggest = (word: string, candidates: ReadonlyArray<string>): string
 
 const shapeOf = (path: ConfigPath): string => path.filter((s) => typeof s === "string").join(".")
 
-const unknownKey = (path: ConfigPath, key: string): Problem => {
-  const suggestion = suggest(key, keysByShape[shapeOf(path)] ?? [])
+const valueAt = (root: unknown, path: ConfigPath): unknown =>
+  path.reduce<unknown>((node, segment) => typeof node === "object" && node !== null ? Reflect.get(node, segment) : undefined, root)
+
+// A receiver accepts only its own type's keys, so suggestions come from that type.
+const candidates = (path: ConfigPath, root: unknown): { readonly keys: ReadonlyArray<string>; readonly what: string } => {
+  const shape = shapeOf(path)
+  if (shape === "alerting.receivers") {
+    const type: unknown = valueAt(root, [...path, "type"])
+    const known = receiverTypes.find((t) => t === type)
+    if (known !== undefined) return { keys: receiverKeys[known], what: ` for a receiver of type ${known}` }
+  }
+  return { keys: keysByShape[shape] ?? [], what: "" }
+}
+
+const unknownKey = (path: ConfigPath, key: string, root: unknown): Problem => {
+  const { keys, what } = candidates(path, root)
+  const suggestion = suggest(key, keys)
   return problem(
     [...path, key],
-    `unknown key "${key}"${suggestion === null ? "" : `, did you mean "${suggestion}"?`}`,
+    `unknown key "${key}"${what}${suggestion === null ? "" : `, did you mean "${suggestion}"?`}`,
     "key"
   )
 }
@@ -43,15 +58,18 @@ const withoutActual = (message: string): string => message.replace(/, actual [\s
 const nullableNoise = (issue: ParseResult.ArrayFormatterIssue): boolean =>
   issue._tag === "Type" && issue.message.startsWith("Expected null, actual")
 
-/** One problem per leaf issue of a failed decode, with key paths relative to `base`. */
-export const problemsOf = (error: ParseResult.ParseError, base: ConfigPath = []): ReadonlyArray<Problem> =>
+/**
+ * One problem per leaf issue of a failed decode, with key paths relative to `base`. `root` is the tree those
+ * full paths point into, used to pick the candidate keys for "did you mean".
+ */
+export const problemsOf = (error: ParseResult.ParseError, base: ConfigPath = [], root?: unknown): ReadonlyArray<Problem> =>
   ParseResult.ArrayFormatter.formatErrorSync(error).filter((issue) => !nullableNoise(issue)).map((issue) => {
     const path = [...base, ...issue.path.filter((s) => typeof s === "string" || typeof s === "number")]
     const last = path[path.length - 1]
     const parent = path.slice(0, -1)
     switch (issue._tag) {
       case "Unexpected":
-        return unknownKey(parent, String(last))
+        return unknownKey(parent, String(last), root)
       case "Missing":
         return problem(parent, `missing required key "${String(last)}"`)
       default:

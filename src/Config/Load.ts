@@ -3,7 +3,7 @@ import { Effect, Either, Schema } from "effect"
 import type { DaemonConfig } from "../Domain/App.js"
 import type { ReadSecretFile } from "./Build.js"
 import { buildConfig } from "./Build.js"
-import { checkApiKeyPresent, checkDuplicateApps, checkLabels } from "./Checks.js"
+import { checkApiKeyPresent, checkDuplicateApps, checkLabels, checkReceivers } from "./Checks.js"
 import type { ConfigDiagnostic, ConfigPath, Problem } from "./Diagnostics.js"
 import { ConfigError, sortDiagnostics } from "./Diagnostics.js"
 import type { SourceDocument } from "./Document.js"
@@ -26,18 +26,28 @@ export const resolveConfigPath = (flag: string | undefined, env: Env): string =>
 // Values that are always strings, even when they look like numbers: ids, secrets, names, paths.
 const stringKeys = new Set([
   "app_id", "name", "severity", "api_key", "api_key_file", "api_version", "bearer_token", "bearer_token_file",
-  "username", "password", "password_file", "state_dir", "instance_type", "region", "base_image", "kms_type", "node"
+  "username", "password", "password_file", "state_dir", "instance_type", "region", "base_image", "kms_type", "node",
+  "url", "url_file", "bearer_token_file", "hmac_secret", "hmac_secret_file", "webhook_url", "webhook_url_file"
 ])
 const isStringPosition = (path: ConfigPath): boolean => {
   const last = path[path.length - 1]
-  return path[path.length - 2] === "labels" || (typeof last === "string" && stringKeys.has(last))
+  const parent = path[path.length - 2]
+  return parent === "labels" || parent === "match" || (typeof last === "string" && stringKeys.has(last))
 }
 
-const secretPaths: ReadonlyArray<ConfigPath> = [
-  ["api", "api_key"],
-  ["server", "auth", "bearer_token"],
-  ["server", "auth", "basic", "password"]
-]
+const receiverSecretKeys = ["url", "bearer_token", "hmac_secret", "webhook_url"]
+
+const secretPaths = (root: unknown): ReadonlyArray<ConfigPath> => {
+  const receivers = valueAt(root, ["alerting", "receivers"])
+  return [
+    ["api", "api_key"],
+    ["server", "auth", "bearer_token"],
+    ["server", "auth", "basic", "password"],
+    ...(Array.isArray(receivers)
+      ? receivers.flatMap((_, i) => receiverSecretKeys.map((key) => ["alerting", "receivers", i, key]))
+      : [])
+  ]
+}
 
 const valueAt = (root: unknown, path: ConfigPath): unknown =>
   path.reduce<unknown>(
@@ -81,20 +91,21 @@ export const parseConfig = (
     const root: unknown = source.doc.toJS()
     const envKey = env["PHALA_CLOUD_API_KEY"]
     const secrets = [
-      ...secretPaths.map((path) => valueAt(root, path)).filter((v): v is string => typeof v === "string"),
+      ...secretPaths(root).map((path) => valueAt(root, path)).filter((v): v is string => typeof v === "string"),
       ...(envKey === undefined ? [] : [envKey])
     ]
 
     const decoded = decodeFile(root)
     // A scalar whose interpolation failed still holds `${...}`; its decode error would only repeat the first.
     const schemaProblems = Either.isLeft(decoded)
-      ? problemsOf(decoded.left).filter((p) => !interpolation.some((i) => isUnder(p.path, i.path)))
+      ? problemsOf(decoded.left, [], root).filter((p) => !interpolation.some((i) => isUnder(p.path, i.path)))
       : []
     const problems = [
       ...interpolation,
       ...schemaProblems,
       ...checkLabels(root),
       ...checkDuplicateApps(root, source),
+      ...checkReceivers(root, source),
       ...checkApiKeyPresent(root, env)
     ]
     if (Either.isLeft(decoded) || problems.length > 0) return yield* fail(source, problems, secrets)

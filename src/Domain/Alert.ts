@@ -29,6 +29,13 @@ export interface Alert {
   readonly lastActiveAt: number
   /** Epoch ms when it resolved, else null. */
   readonly resolvedAt: number | null
+  /** The app was inside a maintenance window at the last evaluation: no new firing is announced. */
+  readonly silenced: boolean
+  /**
+   * A `firing` event was emitted for this episode, so receivers know about it: only announced alerts are (re)sent,
+   * and only their resolution is sent.
+   */
+  readonly announced: boolean
 }
 
 /** A state change that receivers are told about, in order, exactly once each. */
