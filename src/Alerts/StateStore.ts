@@ -1,0 +1,122 @@
+import { FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Clock, Effect, Either, Schema } from "effect"
+import { join } from "node:path"
+import type { Alert } from "../Domain/Alert.js"
+import { AlertSchema } from "./AlertSchema.js"
+import { writeFileAtomic } from "./AtomicFile.js"
+import type { LastSent, SentRecord } from "./Receivers/AlertmanagerResend.js"
+
+/** What survives a restart of the alerting side. */
+export interface AlertStateSnapshot {
+  /** By fingerprint. */
+  readonly alerts: ReadonlyMap<string, Alert>
+  /** Per Alertmanager receiver name: what it was last sent, by fingerprint. */
+  readonly alertmanagerSent: ReadonlyMap<string, LastSent>
+  /** Epoch ms of the last rule evaluation, so a restart can tell how long alerts went unobserved. */
+  readonly evaluatedAt: number | null
+}
+
+export const emptyAlertState: AlertStateSnapshot = { alerts: new Map(), alertmanagerSent: new Map(), evaluatedAt: null }
+
+export const stateFileName = "alerts.json"
+export const stateFilePath = (stateDir: string): string => join(stateDir, stateFileName)
+
+const SentRecordSchema = Schema.Struct({
+  sent_at: Schema.Number,
+  state: Schema.Literal("pending", "firing", "resolved")
+})
+
+const StateFile = Schema.Struct({
+  version: Schema.Literal(1),
+  saved_at: Schema.Number,
+  evaluated_at: Schema.NullOr(Schema.Number),
+  alerts: Schema.Array(AlertSchema),
+  alertmanager_sent: Schema.Record({
+    key: Schema.String,
+    value: Schema.Record({ key: Schema.String, value: SentRecordSchema })
+  })
+})
+const decodeStateFile = Schema.decodeUnknownEither(Schema.parseJson(StateFile))
+
+export const encodeAlertState = (state: AlertStateSnapshot, savedAt: number): string => {
+  const sent: Record<string, Record<string, typeof SentRecordSchema.Type>> = {}
+  for (const [receiver, records] of state.alertmanagerSent) {
+    const byFingerprint: Record<string, typeof SentRecordSchema.Type> = {}
+    for (const [fingerprint, record] of records) byFingerprint[fingerprint] = { sent_at: record.at, state: record.state }
+    sent[receiver] = byFingerprint
+  }
+  const file: typeof StateFile.Type = {
+    version: 1,
+    saved_at: savedAt,
+    evaluated_at: state.evaluatedAt,
+    alerts: [...state.alerts.values()],
+    alertmanager_sent: sent
+  }
+  return `${JSON.stringify(file, null, 2)}\n`
+}
+
+export const decodeAlertState = (text: string): Either.Either<AlertStateSnapshot, string> =>
+  Either.match(decodeStateFile(text), {
+    onLeft: (error) => Either.left(error.message),
+    onRight: (file): Either.Either<AlertStateSnapshot, string> =>
+      Either.right({
+        alerts: new Map(file.alerts.map((alert) => [alert.fingerprint, alert])),
+        alertmanagerSent: new Map(
+          Object.entries(file.alertmanager_sent).map(([receiver, records]) => [
+            receiver,
+            new Map(
+              Object.entries(records).map(([fingerprint, record]): [string, SentRecord] => [
+                fingerprint,
+                { at: record.sent_at, state: record.state }
+              ])
+            )
+          ])
+        ),
+        evaluatedAt: file.evaluated_at
+      })
+  })
+
+/** Atomically replaces `<stateDir>/alerts.json`. */
+export const saveAlertState = (
+  stateDir: string,
+  state: AlertStateSnapshot
+): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    yield* fs.makeDirectory(stateDir, { recursive: true })
+    yield* writeFileAtomic(stateFilePath(stateDir), encodeAlertState(state, yield* Clock.currentTimeMillis))
+  })
+
+const asideSuffix = (now: number): string => new Date(now).toISOString().replace(/[:.]/g, "-")
+
+/**
+ * Loads the saved alert state. A missing file is a first start. A file that cannot be read or decoded is logged,
+ * moved aside to `alerts.json.corrupt-<time>` for a human to look at, and the daemon starts with no alerts:
+ * losing alert state is better than not monitoring at all.
+ */
+export const loadAlertState = (stateDir: string): Effect.Effect<AlertStateSnapshot, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = stateFilePath(stateDir)
+    const text = yield* Effect.either(fs.readFileString(path))
+    if (Either.isLeft(text)) {
+      if (text.left._tag === "SystemError" && text.left.reason === "NotFound") return emptyAlertState
+      yield* Effect.logError("cannot read alert state, starting without it").pipe(
+        Effect.annotateLogs({ path, error: text.left.message })
+      )
+      return emptyAlertState
+    }
+    const decoded = decodeAlertState(text.right)
+    if (Either.isRight(decoded)) return decoded.right
+    const aside = `${path}.corrupt-${asideSuffix(yield* Clock.currentTimeMillis)}`
+    const moved = yield* Effect.either(fs.rename(path, aside))
+    yield* Effect.logError("alert state file is corrupt, moved aside; starting without alert state").pipe(
+      Effect.annotateLogs({
+        path,
+        moved_to: Either.isRight(moved) ? aside : null,
+        error: decoded.left.slice(0, 500)
+      })
+    )
+    return emptyAlertState
+  }).pipe(Effect.annotateLogs({ service: "StateStore" }))

@@ -1,0 +1,228 @@
+import { FetchHttpClient } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Layer, Logger, LogLevel, Redacted, type Scope } from "effect"
+import { createServer, type IncomingHttpHeaders } from "node:http"
+import type { AddressInfo } from "node:net"
+import type { Alert, AlertEvent } from "../../src/Domain/Alert.js"
+import { postToAlertmanagers, alertmanagerRound } from "../../src/Alerts/Receivers/AlertmanagerSender.js"
+import { sendSlack, sendWebhook, type SlackSettings, type WebhookSettings } from "../../src/Alerts/Receivers/Notify.js"
+import { verifySignature } from "../../src/Alerts/Receivers/Signature.js"
+import { eventId } from "../../src/Alerts/Receivers/WebhookPayload.js"
+
+// ---- loopback receivers
+
+interface Received {
+  readonly url: string
+  readonly headers: IncomingHttpHeaders
+  readonly body: string
+}
+
+type Answer = number | "hang"
+
+interface Loopback {
+  readonly url: string
+  readonly received: Array<Received>
+}
+
+const loopback = (answer: (index: number) => Answer): Effect.Effect<Loopback, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<{ server: ReturnType<typeof createServer>; loop: Loopback }>((resolve) => {
+        const received: Array<Received> = []
+        const server = createServer((req, res) => {
+          const chunks: Array<Buffer> = []
+          req.on("data", (chunk: Buffer) => chunks.push(chunk))
+          req.on("end", () => {
+            const index = received.push({ url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString() }) - 1
+            const reply = answer(index)
+            if (reply === "hang") return
+            res.writeHead(reply, { "content-type": "text/plain" }).end(`status ${reply}`)
+          })
+        })
+        server.listen(0, "127.0.0.1", () => {
+          const { port } = server.address() as AddressInfo
+          resolve({ server, loop: { url: `http://127.0.0.1:${port}`, received } })
+        })
+      })
+    ),
+    ({ server }) =>
+      Effect.promise(() =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections()
+          server.close(() => resolve())
+        })
+      )
+  ).pipe(Effect.map(({ loop }) => loop))
+
+/** A URL nobody listens on: a port that was just released. */
+const deadUrl: Effect.Effect<string> = Effect.scoped(Effect.map(loopback(() => 200), (loop) => loop.url))
+
+const captureLogs = () => {
+  const lines: Array<string> = []
+  const layer = Layer.merge(
+    Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, (line) => void lines.push(line))),
+    Logger.minimumLogLevel(LogLevel.All)
+  )
+  return { lines, layer }
+}
+
+const fast = { times: 3, base: Duration.millis(10), cap: Duration.millis(40) }
+
+const alert: Alert = {
+  fingerprint: "9c1b6e4f0a2d7e35",
+  name: "PhalaAppReplicasMismatch",
+  labels: { alertname: "PhalaAppReplicasMismatch", severity: "warning", app_id: "2a7b", app_name: "payments-api" },
+  annotations: { summary: "2 replicas desired, 1 running" },
+  state: "firing",
+  activeAt: 1_000,
+  firedAt: 2_000,
+  lastActiveAt: 3_000,
+  resolvedAt: null,
+  silenced: false,
+  announced: true
+}
+const event: AlertEvent = { kind: "firing", alert, at: 2_000 }
+
+const hmacSecret = "hmac-secret-XYZ-0123456789"
+const bearer = "bearer-token-ABC-0123456789"
+const webhook = (url: string): WebhookSettings => ({
+  _tag: "Webhook",
+  name: "ops",
+  url: Redacted.make(url),
+  bearerToken: Redacted.make(bearer),
+  hmacSecret: Redacted.make(hmacSecret),
+  timeout: Duration.seconds(2)
+})
+
+describe("webhook sender", () => {
+  it.scopedLive("retries 503 and then delivers a signed notification", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback((i) => (i < 2 ? 503 : 200))
+      yield* sendWebhook(webhook(`${server.url}/hook`), event, { externalUrl: null, retry: fast })
+      expect(server.received).toHaveLength(3)
+      const last = server.received[2]
+      expect(last?.url).toBe("/hook")
+      expect(last?.headers["content-type"]).toBe("application/json")
+      expect(last?.headers["user-agent"]).toMatch(/^phala-drift\//)
+      expect(last?.headers["authorization"]).toBe(`Bearer ${bearer}`)
+      expect(last?.headers["x-phala-drift-event-id"]).toBe(eventId(event))
+      // every attempt carries the same event id, so a receiver can drop duplicates
+      expect(new Set(server.received.map((r) => r.headers["x-phala-drift-event-id"])).size).toBe(1)
+      const timestamp = String(last?.headers["x-phala-drift-timestamp"])
+      const signature = String(last?.headers["x-phala-drift-signature"])
+      expect(verifySignature({ secret: hmacSecret, body: last?.body ?? "", timestamp, signature })).toBe(true)
+      expect(JSON.parse(last?.body ?? "{}")).toMatchObject({ version: "4", status: "firing", receiver: "ops" })
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  it.scopedLive("does not retry a 400 and reports it as permanent", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback(() => 400)
+      const error = yield* Effect.flip(sendWebhook(webhook(server.url), event, { externalUrl: null, retry: fast }))
+      expect(server.received).toHaveLength(1)
+      expect(error.transient).toBe(false)
+      expect(error.status).toBe(400)
+      expect(error.message).toBe("receiver ops: HTTP 400 after 1 attempt")
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  it.scopedLive("gives up on a hanging receiver after the per-attempt timeout", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback(() => "hang")
+      const settings = { ...webhook(server.url), timeout: Duration.millis(100) }
+      const error = yield* Effect.flip(
+        sendWebhook(settings, event, { externalUrl: null, retry: { ...fast, times: 1 } })
+      )
+      expect(error.reason).toBe("timeout")
+      expect(error.attempts).toBe(2)
+      expect(server.received).toHaveLength(2)
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+})
+
+describe("secrets stay out of errors and logs", () => {
+  const slackSecretPath = "/services/T0SECRET/B0SECRET/xoxbSuperSecretPath123"
+
+  it.scopedLive("Slack URL, bearer token and HMAC secret appear in no error message or log line", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const rejecting = yield* loopback(() => 404)
+      const down = yield* deadUrl
+      const slack = (url: string): SlackSettings => ({
+        _tag: "Slack",
+        name: "chat",
+        webhookUrl: Redacted.make(`${url}${slackSecretPath}`),
+        timeout: Duration.seconds(1)
+      })
+      const errors = [
+        yield* Effect.flip(sendSlack(slack(rejecting.url), event, { externalUrl: null, retry: fast })),
+        yield* Effect.flip(sendSlack(slack(down), event, { externalUrl: null, retry: fast })),
+        yield* Effect.flip(sendWebhook(webhook(`${down}/hook?token=${bearer}`), event, { externalUrl: null, retry: fast }))
+      ]
+      expect(rejecting.received[0]?.url).toBe(slackSecretPath)
+      expect(errors.map((e) => e.reason)).toEqual(["status", "network", "network"])
+      expect(errors[1]?.attempts).toBe(4)
+      for (const error of errors) {
+        yield* Effect.logError("notification failed").pipe(Effect.annotateLogs({ error: error.message }))
+        yield* Effect.logError("with cause", error)
+      }
+      const everything = [...errors.map((e) => `${e.message} ${JSON.stringify(e)} ${String(e)}`), ...logs.lines]
+        .join("\n")
+      expect(logs.lines.length).toBeGreaterThan(0)
+      for (const secret of ["T0SECRET", "xoxbSuperSecretPath123", bearer, hmacSecret]) {
+        expect(everything).not.toContain(secret)
+      }
+      expect(errors[0]?.message).toContain("receiver chat")
+      expect(errors[2]?.message).toContain("receiver ops")
+    }).pipe(Effect.provide(Layer.merge(FetchHttpClient.layer, logs.layer)))
+  })
+})
+
+describe("Alertmanager sender", () => {
+  it.scopedLive("posts to every instance; one down instance does not block the other", () =>
+    Effect.gen(function*() {
+      const up = yield* loopback(() => 200)
+      const down = yield* deadUrl
+      const settings = { _tag: "Alertmanager" as const, name: "am", urls: [down, `${up.url}/`], timeout: Duration.seconds(1) }
+      const options = {
+        now: 10_000,
+        pollInterval: Duration.seconds(30),
+        resendInterval: Duration.minutes(1),
+        externalUrl: "http://drift:9477",
+        retry: fast
+      }
+      const results = yield* postToAlertmanagers(settings, [alert], options)
+      expect(results.map((r) => [r.url, r.error?.reason ?? "ok"])).toEqual([[down, "network"], [`${up.url}/`, "ok"]])
+      expect(up.received).toHaveLength(1)
+      expect(up.received[0]?.url).toBe("/api/v2/alerts")
+      expect(JSON.parse(up.received[0]?.body ?? "[]")).toEqual([{
+        labels: alert.labels,
+        annotations: alert.annotations,
+        startsAt: new Date(2_000).toISOString(),
+        endsAt: new Date(10_000 + 4 * 60_000).toISOString(),
+        generatorURL: "http://drift:9477"
+      }])
+
+      // a round records the send when some instance took it, and then waits for the resend interval
+      const alerts = new Map([[alert.fingerprint, alert]])
+      const first = yield* alertmanagerRound(settings, alerts, new Map(), options)
+      expect(first.sent).toHaveLength(1)
+      expect(first.lastSent.get(alert.fingerprint)).toEqual({ at: 10_000, state: "firing" })
+      const second = yield* alertmanagerRound(settings, alerts, first.lastSent, { ...options, now: 20_000 })
+      expect(second.sent).toHaveLength(0)
+      expect(up.received).toHaveLength(2)
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  it.scopedLive("records nothing when no instance accepted, so the next round tries again", () =>
+    Effect.gen(function*() {
+      const failing = yield* loopback(() => 500)
+      const settings = { _tag: "Alertmanager" as const, name: "am", urls: [failing.url], timeout: Duration.seconds(1) }
+      const round = yield* alertmanagerRound(settings, new Map([[alert.fingerprint, alert]]), new Map(), {
+        now: 10_000,
+        pollInterval: Duration.seconds(30),
+        resendInterval: Duration.minutes(1),
+        externalUrl: null,
+        retry: { ...fast, times: 1 }
+      })
+      expect(failing.received).toHaveLength(2)
+      expect(round.sent).toHaveLength(0)
+      expect(round.lastSent.size).toBe(0)
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+})
