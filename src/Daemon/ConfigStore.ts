@@ -1,5 +1,6 @@
 import { FileSystem } from "@effect/platform"
-import { Clock, Context, Effect, Either, Layer, Stream, SubscriptionRef } from "effect"
+import type { Stream} from "effect";
+import { Clock, Context, Effect, Either, Layer, SubscriptionRef } from "effect"
 import { createHash } from "node:crypto"
 import { formatDiagnostic } from "../Config/Diagnostics.js"
 import { loadConfig } from "../Config/Load.js"

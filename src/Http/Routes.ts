@@ -9,6 +9,7 @@ import { summarize } from "../Domain/Report.js"
 import { Metrics } from "../Metrics/Metrics.js"
 import { planJson } from "../Plan/PlanJson.js"
 import { planText } from "../Plan/PlanText.js"
+import { statusPageRoute } from "./StatusPageRoute.js"
 
 const noStore = { "cache-control": "no-store" }
 
@@ -100,6 +101,7 @@ const reconcileRoute = lifecycle(Effect.gen(function*() {
 }))
 
 export const router = HttpRouter.empty.pipe(
+  HttpRouter.get("/", statusPageRoute),
   HttpRouter.get("/healthz", HttpServerResponse.text("ok\n", { headers: noStore })),
   HttpRouter.get("/readyz", readyRoute),
   HttpRouter.get("/metrics", metricsRoute),

@@ -1,0 +1,378 @@
+import type { Alert } from "../Domain/Alert.js"
+import type { ReplicaRange } from "../Domain/App.js"
+import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Domain/Report.js"
+import { summarize } from "../Domain/Report.js"
+import { type Html, html, type HtmlChild, trusted } from "./Html.js"
+
+export interface StatusPageInput {
+  readonly snapshot: Snapshot | null
+  readonly alerts: ReadonlyArray<Alert>
+  readonly alertingEnabled: boolean
+  readonly now: Date
+  readonly refreshSeconds: number
+  readonly version: string
+  /** Age after which the data is shown as stale; default 3 × refreshSeconds, null never. */
+  readonly staleAfterSeconds?: number | null
+}
+
+// ---- text helpers
+
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
+
+const range = (r: ReplicaRange): string =>
+  r.max === null ? `${r.min}+` : r.min === r.max ? String(r.min) : `${r.min}..${r.max}`
+
+const value = (v: string | number | null): string => (v === null ? "(none)" : String(v))
+
+const isoOf = (ms: number): string | null => {
+  const d = new Date(ms)
+  return Number.isFinite(d.getTime()) ? d.toISOString() : null
+}
+
+const utcText = (iso: string): string => `${iso.slice(0, 19).replace("T", " ")} UTC`
+
+export const formatAge = (ms: number): string => {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 60) return `${s} s ago`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m} min ago`
+  const h = Math.floor(m / 60)
+  return h < 48 ? `${h} h ago` : `${Math.floor(h / 24)} d ago`
+}
+
+export const verdictOf = (snapshot: Snapshot | null): string => {
+  if (snapshot === null) return "Waiting for the first reconcile cycle"
+  const s = summarize(snapshot.apps)
+  if (s.apps === 0) return "No apps declared"
+  const of = `of ${plural(s.apps, "app", "apps")}`
+  if (s.out_of_sync > 0) return `${s.out_of_sync} ${of} out of sync`
+  if (s.unknown > 0) return `${s.unknown} ${of} could not be observed`
+  return s.apps === 1 ? "The 1 app is in sync" : `All ${s.apps} apps in sync`
+}
+
+type Tone = "ok" | "bad" | "warn" | "info" | "neutral"
+
+const toneOfVerdict = (s: Summary | null): Tone =>
+  s === null ? "info" : s.out_of_sync > 0 ? "bad" : s.unknown > 0 ? "warn" : s.apps === 0 ? "neutral" : "ok"
+
+const syncInfo: Record<Sync, { readonly text: string; readonly symbol: string; readonly tone: Tone; readonly rank: number }> = {
+  out_of_sync: { text: "out of sync", symbol: "✗", tone: "bad", rank: 0 },
+  unknown: { text: "unknown", symbol: "?", tone: "warn", rank: 1 },
+  in_sync: { text: "in sync", symbol: "✓", tone: "ok", rank: 2 }
+}
+
+const healthTone: Record<Health, Tone> = { healthy: "ok", progressing: "info", degraded: "bad", unknown: "warn" }
+
+const severityTone = (severity: string): Tone => {
+  switch (severity.toLowerCase()) {
+    case "critical":
+    case "page":
+    case "error":
+      return "bad"
+    case "warning":
+      return "warn"
+    case "info":
+      return "info"
+    default:
+      return "neutral"
+  }
+}
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+export const sortApps = (apps: ReadonlyArray<AppReport>): ReadonlyArray<AppReport> =>
+  [...apps].sort((a, b) =>
+    syncInfo[a.sync].rank - syncInfo[b.sync].rank || compareText(a.name, b.name) || compareText(a.appId, b.appId)
+  )
+
+// ---- fragments
+
+const badge = (tone: Tone, text: string, symbol?: string): Html =>
+  html`<span class="badge tone-${tone}">${symbol === undefined ? null : html`<span aria-hidden="true">${symbol} </span>`}${text}</span>`
+
+const timeEl = (iso: string, text: string): Html => html`<time datetime="${iso}" title="${utcText(iso)}">${text}</time>`
+
+const labelChips = (labels: Readonly<Record<string, string>>): HtmlChild => {
+  const entries = Object.entries(labels).sort(([a], [b]) => compareText(a, b))
+  return entries.length === 0
+    ? null
+    : html`<ul class="labels" aria-label="labels">${entries.map(([k, v]) => html`<li><code>${k}=${v}</code></li>`)}</ul>`
+}
+
+const cvmKey = (vmUuid: string | null, name: string): string => `${vmUuid ?? ""}\u0000${name}`
+
+const replicasCell = (app: AppReport): string =>
+  `${app.observed === null ? "–" : String(app.observed.replicas)} / ${range(app.desired.replicas)}`
+
+const cvmItem = (cvm: CvmReport, desiredStatus: string): Html => {
+  const description = `vm_uuid ${cvm.vmUuid ?? "(none)"}, health ${cvm.health}, desired ${desiredStatus}`
+  return html`<li title="${description}"><span class="cvm-name">${cvm.name}</span> ${
+    badge(healthTone[cvm.health], cvm.status)
+  }<span class="sr-only"> (${cvm.health})</span></li>`
+}
+
+const cvmsByName = (app: AppReport): ReadonlyArray<CvmReport> =>
+  [...app.cvms].sort((a, b) => compareText(a.name, b.name) || compareText(a.vmUuid ?? "", b.vmUuid ?? ""))
+
+const cvmsCell = (app: AppReport): Html => {
+  if (app.cvms.length === 0) {
+    const text = app.observed !== null && app.observed.replicas > 0 ? "no CVM details in the response" : "–"
+    return html`<span class="muted">${text}</span>`
+  }
+  return html`<ul class="cvms">${cvmsByName(app).map((c) => cvmItem(c, app.desired.status))}</ul>`
+}
+
+const driftItem = (drift: Drift): Html => {
+  switch (drift.kind) {
+    case "missing_app":
+      return html`<li>app missing (404)</li>`
+    case "replicas":
+      return html`<li>replicas: ${range(drift.desired)} → ${drift.actual}</li>`
+    case "status":
+      return html`<li><span class="cvm-name">${drift.cvmName}</span> status: ${drift.desired} → ${drift.actual}</li>`
+    case "attribute":
+      return html`<li><span class="cvm-name">${drift.cvmName}</span> ${drift.field}: ${value(drift.desired)} → ${
+        value(drift.actual)
+      }</li>`
+  }
+}
+
+const cvmOrder = (app: AppReport) => {
+  const order = new Map(cvmsByName(app).map((c, i) => [cvmKey(c.vmUuid, c.name), i]))
+  const rank = (d: Drift): number =>
+    d.kind === "status" || d.kind === "attribute" ? 1 + (order.get(cvmKey(d.vmUuid, d.cvmName)) ?? app.cvms.length) : 0
+  return (a: Drift, b: Drift): number => rank(a) - rank(b)
+}
+
+const detailsCell = (app: AppReport): Html => {
+  if (app.sync === "unknown") {
+    const e = app.error
+    if (e === null) return html`<span class="muted">not observed</span>`
+    const status = e.status !== null && !e.message.includes(String(e.status)) ? ` (HTTP ${e.status})` : ""
+    return html`<p class="error"><strong>${e.reason}</strong>${status}: ${e.message}</p>`
+  }
+  if (app.drifts.length === 0) return html`<span class="muted">no drift</span>`
+  // a stable sort keeps drifts of one CVM together in the CVM column's order
+  return html`<ul class="drifts">${[...app.drifts].sort(cvmOrder(app)).map(driftItem)}</ul>`
+}
+
+const appRow = (app: AppReport): Html => {
+  const sync = syncInfo[app.sync]
+  return html`<tr class="row-${sync.tone}">
+<th scope="row"><span class="app-name">${app.name}</span><br><code class="app-id">${app.appId}</code>${
+    labelChips(app.desired.labels)
+  }</th>
+<td>${badge(sync.tone, sync.text, sync.symbol)}<span class="want">want ${app.desired.status}</span></td>
+<td class="num">${replicasCell(app)}</td>
+<td class="cvms-cell">${cvmsCell(app)}</td>
+<td>${detailsCell(app)}</td>
+</tr>`
+}
+
+const appsSection = (snapshot: Snapshot | null, refreshSeconds: number): Html => {
+  if (snapshot === null) {
+    return html`<section aria-labelledby="apps-heading"><h2 id="apps-heading">Apps</h2>
+<p class="empty">The daemon has started and is waiting for its first reconcile cycle to finish. This page reloads every ${
+      plural(refreshSeconds, "second", "seconds")
+    }.</p></section>`
+  }
+  const rows = snapshot.apps.length === 0
+    ? html`<tr><td colspan="5" class="empty">No apps are declared in the config.</td></tr>`
+    : sortApps(snapshot.apps).map(appRow)
+  return html`<section aria-labelledby="apps-heading"><h2 id="apps-heading">Apps</h2>
+<div class="table-wrap" role="region" aria-labelledby="apps-caption" tabindex="0">
+<table class="apps">
+<caption id="apps-caption">Desired vs actual state per app (out of sync first), replicas as observed / desired</caption>
+<thead><tr><th scope="col">App</th><th scope="col">Sync</th><th scope="col">Replicas</th><th scope="col">CVMs</th><th scope="col">Drift (desired → actual)</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</div>
+</section>`
+}
+
+const knownAlertLabels = new Set(["alertname", "severity", "app_id", "app_name", "vm_uuid", "cvm_name"])
+
+const alertRow = (alert: Alert, now: Date): Html => {
+  const l = alert.labels
+  const since = alert.state === "firing" ? alert.firedAt ?? alert.activeAt : alert.activeAt
+  const sinceIso = isoOf(since)
+  const extra = Object.fromEntries(Object.entries(l).filter(([k]) => !knownAlertLabels.has(k)))
+  const severity = l["severity"] ?? "none"
+  const cvm = l["cvm_name"] ?? l["vm_uuid"]
+  return html`<tr>
+<th scope="row">${l["alertname"] ?? alert.name}${alert.silenced ? html` ${badge("neutral", "silenced (maintenance)")}` : null}</th>
+<td>${badge(severityTone(severity), severity)}</td>
+<td>${l["app_name"] ?? "–"}${l["app_id"] === undefined ? null : html`<br><code class="app-id">${l["app_id"]}</code>`}</td>
+<td>${cvm === undefined ? "–" : cvm}${
+    l["vm_uuid"] !== undefined && l["cvm_name"] !== undefined ? html`<br><code class="app-id">${l["vm_uuid"]}</code>` : null
+  }</td>
+<td>${sinceIso === null ? "–" : timeEl(sinceIso, formatAge(now.getTime() - since))}</td>
+<td>${alert.annotations["summary"] ?? ""}${labelChips(extra)}</td>
+</tr>`
+}
+
+const alertTable = (id: string, title: string, alerts: ReadonlyArray<Alert>, empty: string, now: Date): Html =>
+  html`<h3 id="${id}">${title} (${alerts.length})</h3>
+${
+    alerts.length === 0
+      ? html`<p class="empty">${empty}</p>`
+      : html`<div class="table-wrap" role="region" aria-labelledby="${id}" tabindex="0"><table class="alerts">
+<caption class="sr-only">${title} alerts</caption>
+<thead><tr><th scope="col">Alert</th><th scope="col">Severity</th><th scope="col">App</th><th scope="col">CVM</th><th scope="col">Since</th><th scope="col">Summary</th></tr></thead>
+<tbody>${alerts.map((a) => alertRow(a, now))}</tbody>
+</table></div>`
+  }`
+
+const byActiveThenName = (a: Alert, b: Alert): number =>
+  a.activeAt - b.activeAt || compareText(a.name, b.name) || compareText(a.fingerprint, b.fingerprint)
+
+const alertsSection = (input: StatusPageInput): Html => {
+  if (!input.alertingEnabled) {
+    return html`<section aria-labelledby="alerts-heading"><h2 id="alerts-heading">Alerts</h2>
+<p class="muted">Built-in alerting is off (the config has no <code>alerting:</code> block). Prometheus can still alert on <a href="/metrics">/metrics</a>.</p></section>`
+  }
+  const firing = input.alerts.filter((a) => a.state === "firing").sort(byActiveThenName)
+  const pending = input.alerts.filter((a) => a.state === "pending").sort(byActiveThenName)
+  return html`<section aria-labelledby="alerts-heading"><h2 id="alerts-heading">Alerts</h2>
+${alertTable("firing-heading", "Firing alerts", firing, "No alerts firing.", input.now)}
+${alertTable("pending-heading", "Pending alerts", pending, "No alerts pending.", input.now)}
+</section>`
+}
+
+const countsList = (s: Summary): Html =>
+  html`<dl class="counts">
+<div class="count tone-ok"><dt>In sync</dt><dd>${s.in_sync}</dd></div>
+<div class="count tone-bad"><dt>Out of sync</dt><dd>${s.out_of_sync}</dd></div>
+<div class="count tone-warn"><dt>Unknown</dt><dd>${s.unknown}</dd></div>
+<div class="count tone-neutral"><dt>Drifts</dt><dd>${s.drifts}</dd></div>
+</dl>`
+
+const ageLine = (input: StatusPageInput, snapshot: Snapshot): Html => {
+  const ageMs = input.now.getTime() - snapshot.generatedAt.getTime()
+  const staleAfter = input.staleAfterSeconds === undefined ? 3 * input.refreshSeconds : input.staleAfterSeconds
+  const stale = staleAfter !== null && ageMs > staleAfter * 1000
+  const iso = isoOf(snapshot.generatedAt.getTime())
+  return html`<p class="age${stale ? " stale" : ""}">${stale ? html`${badge("warn", "stale")} ` : null}Updated ${
+    formatAge(ageMs)
+  }${iso === null ? null : html` (<time datetime="${iso}">${utcText(iso)}</time>)`}${
+    stale ? html` — no new data for longer than expected; is the daemon still polling?` : null
+  }</p>`
+}
+
+const stylesheet = trusted(`
+:root{color-scheme:light dark;--bg:#f6f7f9;--fg:#1b1f24;--muted:#57606a;--card:#fff;--line:#d0d7de;--zebra:#f6f8fa;--link:#0550ae;
+--ok-bg:#dafbe1;--ok-fg:#0f5323;--ok-line:#1a7f37;--bad-bg:#ffebe9;--bad-fg:#82071e;--bad-line:#cf222e;
+--warn-bg:#fff8c5;--warn-fg:#6c4400;--warn-line:#bf8700;--info-bg:#ddf4ff;--info-fg:#0a3069;--info-line:#0969da;
+--neutral-bg:#eaeef2;--neutral-fg:#24292f;--neutral-line:#8c959f}
+@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9da7b3;--card:#161b22;--line:#30363d;--zebra:#1c2128;--link:#79c0ff;
+--ok-bg:#0f3d1f;--ok-fg:#aff5b4;--ok-line:#3fb950;--bad-bg:#4c0d13;--bad-fg:#ffd1cf;--bad-line:#f85149;
+--warn-bg:#3d2e00;--warn-fg:#f8e3a1;--warn-line:#d29922;--info-bg:#0c2d6b;--info-fg:#cae8ff;--info-line:#58a6ff;
+--neutral-bg:#2d333b;--neutral-fg:#e6edf3;--neutral-line:#768390}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif}
+a{color:var(--link)}
+code{font:0.85em/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace}
+.wrap{max-width:1280px;margin:0 auto;padding:0 24px}
+header.page{background:var(--card);border-bottom:1px solid var(--line);border-top:6px solid var(--neutral-line);padding:18px 0 16px}
+header.page.tone-ok{border-top-color:var(--ok-line)}header.page.tone-bad{border-top-color:var(--bad-line)}
+header.page.tone-warn{border-top-color:var(--warn-line)}header.page.tone-info{border-top-color:var(--info-line)}
+.brand{margin:0;color:var(--muted);font-size:13px;letter-spacing:.04em;text-transform:uppercase}
+h1{margin:2px 0 6px;font-size:28px;line-height:1.25}
+h2{font-size:20px;margin:28px 0 10px}
+h3{font-size:16px;margin:18px 0 8px}
+.age{margin:0 0 12px;color:var(--muted)}
+.age.stale{color:var(--warn-fg);background:var(--warn-bg);border:1px solid var(--warn-line);border-radius:6px;padding:6px 10px;display:inline-block}
+.counts{display:flex;flex-wrap:wrap;gap:10px;margin:0;padding:0}
+.count{min-width:120px;padding:8px 14px;border-radius:8px;border:1px solid var(--line);border-left-width:5px;background:var(--card)}
+.count dt{font-size:13px;color:var(--muted)}.count dd{margin:0;font-size:24px;font-weight:700;line-height:1.2}
+.count.tone-ok{border-left-color:var(--ok-line)}.count.tone-bad{border-left-color:var(--bad-line)}
+.count.tone-warn{border-left-color:var(--warn-line)}.count.tone-neutral{border-left-color:var(--neutral-line)}
+.table-wrap{position:relative;overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:8px}
+.table-wrap:focus-visible{outline:2px solid var(--link);outline-offset:2px}
+table{border-collapse:collapse;width:100%;min-width:760px}
+table.alerts{table-layout:fixed;min-width:900px}
+table.alerts th:nth-child(1){width:20%}table.alerts th:nth-child(2){width:11%}table.alerts th:nth-child(3){width:22%}
+table.alerts th:nth-child(4){width:17%}table.alerts th:nth-child(5){width:10%}
+table.alerts td,table.alerts th{overflow-wrap:anywhere}
+time{white-space:nowrap}
+caption{caption-side:top;text-align:left;padding:10px 14px;color:var(--muted);font-size:13px;border-bottom:1px solid var(--line)}
+th,td{text-align:left;vertical-align:top;padding:10px 14px;border-bottom:1px solid var(--line)}
+thead th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);background:var(--zebra);white-space:nowrap}
+tbody tr:last-child>*{border-bottom:0}
+tbody th{font-weight:400}
+table.apps tbody tr>th:first-child{border-left:4px solid transparent}
+tr.row-ok>th:first-child{border-left-color:var(--ok-line)!important}tr.row-bad>th:first-child{border-left-color:var(--bad-line)!important}
+tr.row-warn>th:first-child{border-left-color:var(--warn-line)!important}
+.app-name{font-weight:600;overflow-wrap:anywhere}
+.app-id{color:var(--muted);font-size:12px}
+.num{font-variant-numeric:tabular-nums;white-space:nowrap}
+.muted{color:var(--muted)}
+.want{display:block;margin-top:4px;color:var(--muted);font-size:13px}
+.empty{color:var(--muted);font-style:italic}
+.badge{display:inline-block;padding:1px 9px;border-radius:999px;border:1px solid;font-size:13px;font-weight:600;line-height:1.5;white-space:nowrap}
+.badge.tone-ok{background:var(--ok-bg);color:var(--ok-fg);border-color:var(--ok-line)}
+.badge.tone-bad{background:var(--bad-bg);color:var(--bad-fg);border-color:var(--bad-line)}
+.badge.tone-warn{background:var(--warn-bg);color:var(--warn-fg);border-color:var(--warn-line)}
+.badge.tone-info{background:var(--info-bg);color:var(--info-fg);border-color:var(--info-line)}
+.badge.tone-neutral{background:var(--neutral-bg);color:var(--neutral-fg);border-color:var(--neutral-line)}
+ul.cvms,ul.drifts,ul.labels{list-style:none;margin:0;padding:0}
+ul.cvms li{display:flex;gap:8px;align-items:center;justify-content:space-between;padding:2px 0}
+ul.drifts li{padding:2px 0}
+ul.drifts li+li,ul.cvms li+li{border-top:1px dashed var(--line)}
+.cvm-name{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:13px;overflow-wrap:anywhere}
+td.cvms-cell{min-width:230px}
+ul.drifts .cvm-name{font-weight:600}
+ul.labels{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}
+ul.labels code{background:var(--neutral-bg);border-radius:4px;padding:0 5px;font-size:11px}
+.error{margin:0;color:var(--bad-fg)}
+footer.page{margin:32px 0 24px;padding-top:12px;border-top:1px solid var(--line);color:var(--muted);font-size:13px}
+footer nav ul{list-style:none;display:flex;flex-wrap:wrap;gap:16px;margin:0 0 6px;padding:0}
+@media (max-width:640px){.wrap{padding:0 12px}h1{font-size:22px}th,td{padding:8px 10px}.count{min-width:0;flex:1 1 40%}}
+.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
+`)
+
+/** The page served at `GET /`: a complete HTML document, no scripts, no external assets. */
+export const renderStatusPage = (input: StatusPageInput): string => {
+  const { snapshot } = input
+  const summary = snapshot === null ? null : summarize(snapshot.apps)
+  const verdict = verdictOf(snapshot)
+  const refresh = Number.isFinite(input.refreshSeconds) ? Math.max(1, Math.round(input.refreshSeconds)) : 30
+  const nowIso = isoOf(input.now.getTime())
+  const page = html`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="${refresh}">
+<meta name="color-scheme" content="light dark">
+<title>${verdict} · phala-drift</title>
+<style>${stylesheet}</style>
+</head>
+<body>
+<header class="page tone-${toneOfVerdict(summary)}"><div class="wrap">
+<p class="brand">phala-drift status</p>
+<h1>${verdict}</h1>
+${snapshot === null ? html`<p class="age">No data yet.</p>` : ageLine({ ...input, refreshSeconds: refresh }, snapshot)}
+${summary === null ? null : countsList(summary)}
+</div></header>
+<main class="wrap">
+${appsSection(snapshot, refresh)}
+${alertsSection(input)}
+</main>
+<footer class="page wrap">
+<nav aria-label="Machine-readable views"><ul>
+<li><a href="/api/v1/plan?format=text">Plan (text)</a></li>
+<li><a href="/api/v1/plan">Plan (JSON)</a></li>
+<li><a href="/metrics">Prometheus metrics</a></li>
+</ul></nav>
+<p>phala-drift ${input.version}${
+    nowIso === null ? null : html` · page rendered <time datetime="${nowIso}">${utcText(nowIso)}</time>`
+  } · reloads every ${plural(refresh, "second", "seconds")}</p>
+</footer>
+</body>
+</html>
+`
+  return page.markup
+}
