@@ -10,6 +10,8 @@ export interface CycleOptions {
   readonly deadline?: number
   /** The previous cycle's snapshot: apps that cannot be observed keep the name the API gave them then. */
   readonly previous?: Snapshot
+  /** Apps observed at once (`api.concurrency`); the client's own semaphore bounds requests in flight. */
+  readonly concurrency: number
 }
 
 /**
@@ -48,13 +50,15 @@ const observe = (client: PhalaClientService, app: DesiredApp, options: CycleOpti
 /** One reconcile cycle: observe every app (the client bounds concurrency) and diff it against its desired state. */
 export const reconcile = Effect.fn("Reconciler.reconcile")(function*(
   apps: ReadonlyArray<DesiredApp>,
-  options: CycleOptions = {}
+  options: CycleOptions
 ) {
   const client = yield* PhalaClient
   const reports: ReadonlyArray<AppReport> = yield* Effect.forEach(
     apps,
     (app) => observe(client, app, options).pipe(Effect.map((observation) => diffApp(app, observation))),
-    { concurrency: "unbounded" }
+    // twice the request bound keeps every permit busy while some apps sit in retry backoff; forking one fiber per
+    // app instead would park thousands on the semaphore, whose release wakes every waiter (quadratic per cycle)
+    { concurrency: Math.max(1, options.concurrency * 2) }
   )
   const snapshot: Snapshot = { generatedAt: new Date(yield* Clock.currentTimeMillis), apps: carryNames(options.previous, reports) }
   return snapshot

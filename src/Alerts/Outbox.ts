@@ -268,7 +268,9 @@ export const makeOutbox = (
         ),
         Effect.forever
       )
-    for (const queue of queues.values()) yield* Effect.forkScoped(supervised(queue))
+    // explicitly interruptible: a caller may build the outbox inside an uninterruptible acquire (ScopedRef), and a
+    // fiber forked there would inherit that and hold up shutdown forever
+    for (const queue of queues.values()) yield* Effect.forkScoped(Effect.interruptible(supervised(queue)))
 
     const enqueue = (receiver: string, event: AlertEvent): Effect.Effect<void, OutboxError> => {
       const queue = queues.get(receiver)

@@ -38,7 +38,7 @@ export const cycleBudget = (config: DaemonConfig): Duration.Duration =>
 export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>) =>
   Effect.gen(function*() {
     const deadline = Date.now() + Duration.toMillis(cycleBudget(config))
-    return yield* reconcile(apps, { deadline })
+    return yield* reconcile(apps, { deadline, concurrency: config.api.concurrency })
   }).pipe(
     Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, ApiObserver.Noop))))
   )

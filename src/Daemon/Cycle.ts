@@ -1,5 +1,6 @@
 import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Option, Ref } from "effect"
+import { Alerting } from "../Alerts/Alerting.js"
 import { ApiObserver } from "../Cloud/ApiObserver.js"
 import * as PhalaClientModule from "../Cloud/PhalaClient.js"
 import { PhalaClient } from "../Cloud/PhalaClient.js"
@@ -14,12 +15,13 @@ import { DaemonState } from "./DaemonState.js"
 export const daemonCycleBudget = (config: DaemonConfig): Duration.Duration =>
   config.poll._tag === "Interval" ? config.poll.interval : Duration.minutes(1)
 
-/** One reconcile cycle of the daemon: observe, diff, record metrics, publish the snapshot, log one summary line. */
+/** One reconcile cycle of the daemon: observe, diff, evaluate alerts, record metrics, publish, log one summary line. */
 export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
   effect: Effect.gen(function*() {
     const store = yield* ConfigStore
     const metrics = yield* Metrics
     const state = yield* DaemonState
+    const alerting = yield* Alerting
     const http = yield* HttpClient.HttpClient
     const observer = ApiObserver.of({ onAttempt: metrics.apiAttempt })
 
@@ -44,12 +46,14 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
       const previous = Option.getOrUndefined(yield* state.current)
       const snapshot = yield* reconcile(config.apps, {
         deadline: started + Duration.toMillis(daemonCycleBudget(config)),
+        concurrency: config.api.concurrency,
         ...(previous === undefined ? {} : { previous })
       }).pipe(
         Effect.provideService(PhalaClient, client)
       )
       const finished = yield* Clock.currentTimeMillis
       const durationSeconds = (finished - started) / 1000
+      yield* alerting.onSnapshot(snapshot)
       yield* metrics.record(snapshot, { durationSeconds, finishedAt: new Date(finished) })
       yield* state.publish(snapshot)
       const s = summarize(snapshot.apps)

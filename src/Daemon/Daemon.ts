@@ -1,7 +1,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Clock, Effect, Layer } from "effect"
-import { AlertsView } from "../Alerts/AlertsView.js"
+import { Alerting, AlertsViewLive } from "../Alerts/Alerting.js"
 import type { DaemonConfig } from "../Domain/App.js"
 import { httpServerLayer } from "../Http/Server.js"
 import { Metrics } from "../Metrics/Metrics.js"
@@ -30,9 +30,11 @@ export interface DaemonOptions {
 
 /** Every long-running part of `serve`. */
 export const daemonLayer = ({ config, env, patch }: DaemonOptions) => {
-  const platform = Layer.mergeAll(Metrics.Default, DaemonState.Default, FetchHttpClient.layer, NodeFileSystem.layer, AlertsView.Disabled)
+  const platform = Layer.mergeAll(Metrics.Default, DaemonState.Default, FetchHttpClient.layer, NodeFileSystem.layer)
   const services = CycleRunner.Default.pipe(
     Layer.provideMerge(Cycle.Default),
+    Layer.provideMerge(AlertsViewLive),
+    Layer.provideMerge(Alerting.Default),
     Layer.provideMerge(ConfigStore.layer({ initial: config, env, patch })),
     Layer.provideMerge(platform)
   )

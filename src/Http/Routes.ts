@@ -71,7 +71,7 @@ const alertsRoute = Effect.gen(function*() {
   const view = yield* AlertsView
   const alerts = yield* view.active
   return HttpServerResponse.unsafeJson(
-    { enabled: view.enabled, alerts: alerts.filter((a) => a.state !== "resolved").map(alertJson) },
+    { enabled: yield* view.enabled, alerts: alerts.filter((a) => a.state !== "resolved").map(alertJson) },
     { headers: noStore }
   )
 })

@@ -39,13 +39,14 @@ export const statusPageRoute: Effect.Effect<HttpServerResponse.HttpServerRespons
   Effect.gen(function*() {
     const snapshot = yield* (yield* DaemonState).current
     const alertsView = yield* AlertsView
-    const alerts = alertsView.enabled ? yield* alertsView.active : []
+    const alertingEnabled = yield* alertsView.enabled
+    const alerts = alertingEnabled ? yield* alertsView.active : []
     const config = yield* (yield* ConfigStore).current
     const now = new Date(yield* Clock.currentTimeMillis)
     const body = renderStatusPage({
       snapshot: Option.getOrNull(snapshot),
       alerts,
-      alertingEnabled: alertsView.enabled,
+      alertingEnabled,
       now,
       refreshSeconds: refreshSecondsFor(config.poll),
       staleAfterSeconds: staleAfterSecondsFor(config.poll),

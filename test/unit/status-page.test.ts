@@ -342,5 +342,5 @@ describe("statusPageRoute", () => {
       expect(body).toContain("<h1>3 of 5 apps out of sync</h1>")
       expect(body).toContain("Updated 12 s ago")
       expect(body).toContain("Firing alerts (1)")
-    }).pipe(Effect.provide(layer(Layer.succeed(AlertsView, { enabled: true, active: Effect.succeed([alert()]) })))))
+    }).pipe(Effect.provide(layer(Layer.succeed(AlertsView, { enabled: Effect.succeed(true), active: Effect.succeed([alert()]) })))))
 })
