@@ -1,0 +1,225 @@
+// Shared helpers for the benchmarks: child processes (simulator, daemon) on loopback, /proc sampling, machine info.
+// Plain ES module, no build step; it drives the built CLI in `dist/` (or PHALA_DRIFT_DIST, for a snapshot build).
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { cpus, tmpdir, totalmem } from "node:os"
+import { join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url))
+export const DIST = resolve(process.env.PHALA_DRIFT_DIST ?? join(ROOT, "dist"))
+export const MAIN = join(DIST, "main.js")
+export const HOST = "127.0.0.1"
+export const API_KEY = "phak_bench_0123456789"
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+export const tempDir = (prefix = "phala-drift-bench-") => mkdtempSync(join(tmpdir(), prefix))
+
+export const freePort = () =>
+  new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, HOST, () => {
+      const address = server.address()
+      server.close(() => resolvePort(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+/** Polls `probe` until it returns something other than undefined; bounded in time. */
+export const waitFor = async (what, probe, timeoutMs = 60_000, everyMs = 100) => {
+  const deadline = Date.now() + timeoutMs
+  let last
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe()
+      if (value !== undefined) return value
+    } catch (e) {
+      last = e
+    }
+    await sleep(everyMs)
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}`)
+}
+
+const children = new Set()
+
+const cliEnv = (extra = {}) => {
+  const env = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PHALA_")) env[k] = v
+  return { ...env, NO_COLOR: "1", LOG_FORMAT: "json", NODE_ENV: "production", ...extra }
+}
+
+export const spawnCli = (args, extraEnv = {}) => {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cliEnv(extraEnv), stdio: ["ignore", "pipe", "pipe"] })
+  let out = ""
+  let err = ""
+  // keep only the tail: a long run logs one line per cycle
+  child.stdout.setEncoding("utf8").on("data", (d) => { out = (out + d).slice(-20_000) })
+  child.stderr.setEncoding("utf8").on("data", (d) => { err = (err + d).slice(-20_000) })
+  const exit = new Promise((r) => child.once("exit", (code) => r(code)))
+  const proc = {
+    child,
+    pid: child.pid,
+    stdout: () => out,
+    stderr: () => err,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000)
+      await exit
+      clearTimeout(timer)
+      children.delete(proc)
+    }
+  }
+  children.add(proc)
+  return proc
+}
+
+export const stopAll = async () => {
+  await Promise.all([...children].map((p) => p.stop()))
+}
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    for (const p of children) p.child.kill("SIGKILL")
+    process.exit(130)
+  })
+}
+
+/** Simulator child process with a synthetic fleet of `apps` × `cvmsPerApp`. Returns its base URL and app ids. */
+export const startSimulator = async ({ apps, cvmsPerApp = 2, seed = 42 }) => {
+  const dir = tempDir()
+  const scenario = join(dir, "scenario.yaml")
+  // JSON is YAML
+  writeFileSync(scenario, JSON.stringify({
+    api_keys: [API_KEY],
+    default_version: "2025-10-28",
+    synthetic: { apps, cvms_per_app: cvmsPerApp, seed, name_prefix: "bench-app" }
+  }))
+  const port = await freePort()
+  const proc = spawnCli(["simulate", "--scenario", scenario, "--port", String(port), "--host", HOST])
+  const base = `http://${HOST}:${port}`
+  const state = await waitFor("simulator", async () => {
+    if (proc.child.exitCode !== null) throw new Error(`simulator exited: ${proc.stderr()}`)
+    const r = await fetch(`${base}/_sim/state`)
+    return r.ok ? r.json() : undefined
+  })
+  const appIds = state.apps.map((a) => a.app_id)
+  if (appIds.length !== apps) throw new Error(`simulator has ${appIds.length} apps, expected ${apps}`)
+  return { proc, base, apiUrl: `${base}/api/v1`, appIds }
+}
+
+/** Sets (or clears, with null) the same faults on every app, `parallel` admin requests at a time. */
+export const setFaults = async (sim, faults, parallel = 16) => {
+  const queue = [...sim.appIds]
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const r = await fetch(`${sim.base}/_sim/apps/${id}/faults`, {
+        method: faults === null ? "DELETE" : "PUT",
+        headers: { "content-type": "application/json" },
+        ...(faults === null ? {} : { body: JSON.stringify(faults) })
+      })
+      if (!r.ok && r.status !== 404) throw new Error(`faults for ${id}: ${r.status} ${await r.text()}`)
+    }
+  }
+  await Promise.all(Array.from({ length: parallel }, worker))
+}
+
+/** Daemon child process watching every simulator app (desired: 2 running replicas, so the fleet is in sync). */
+export const startDaemon = async (sim, { concurrency = 8, interval = "10s", cvmsPerApp = 2, timeout = "10s", readyTimeoutMs = 180_000 } = {}) => {
+  const dir = tempDir()
+  const config = join(dir, "desired.yaml")
+  const port = await freePort()
+  writeFileSync(config, [
+    "version: 1",
+    "api:",
+    `  url: ${sim.apiUrl}`,
+    "  api_key: ${PHALA_CLOUD_API_KEY}",
+    `  concurrency: ${concurrency}`,
+    `  timeout: ${timeout}`,
+    "  retries: 0",
+    "poll:",
+    `  interval: ${interval}`,
+    "server:",
+    `  listen: ${HOST}:${port}`,
+    `state_dir: ${join(dir, "state")}`,
+    "defaults:",
+    `  replicas: ${cvmsPerApp}`,
+    "apps:",
+    ...sim.appIds.map((id) => `  - app_id: ${id}`),
+    ""
+  ].join("\n"))
+  const proc = spawnCli(["serve", "--config", config], { PHALA_CLOUD_API_KEY: API_KEY })
+  const base = `http://${HOST}:${port}`
+  await waitFor("daemon ready", async () => {
+    if (proc.child.exitCode !== null) throw new Error(`daemon exited: ${proc.stderr()}`)
+    const r = await fetch(`${base}/readyz`)
+    return r.ok ? true : undefined
+  }, readyTimeoutMs, 100).catch(async (e) => {
+    if (proc.child.exitCode === null) e.lastStats = procStats(proc.pid)
+    await proc.stop()
+    throw e
+  })
+  return { proc, base, port }
+}
+
+/** Value of one unlabelled sample (or the first sample of that name) in an exposition. */
+export const sample = (text, name) => {
+  const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([^ \\n]+)`, "m"))
+  return m === null ? undefined : Number(m[1])
+}
+
+export const scrape = async (daemon) => (await fetch(`${daemon.base}/metrics`)).text()
+
+/** Poll-cycle histogram count and sum. */
+export const pollStats = async (daemon) => {
+  const text = await scrape(daemon)
+  return {
+    count: sample(text, "phala_drift_poll_duration_seconds_count") ?? 0,
+    sum: sample(text, "phala_drift_poll_duration_seconds_sum") ?? 0
+  }
+}
+
+/** Waits until `cycles` more cycles than `from` have finished; bounded by `timeoutMs`. */
+export const waitCycles = (daemon, from, cycles, timeoutMs) =>
+  waitFor(`${cycles} reconcile cycles`, async () => {
+    const s = await pollStats(daemon)
+    return s.count >= from.count + cycles ? s : undefined
+  }, timeoutMs, 200)
+
+const clockTicks = (() => {
+  const r = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" })
+  const n = Number(r.stdout.trim())
+  return Number.isFinite(n) && n > 0 ? n : 100
+})()
+
+/** RSS (bytes) and CPU seconds (user + system) of a process, from /proc. */
+export const procStats = (pid) => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8")
+  const rssKb = Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? NaN)
+  const hwmKb = Number(status.match(/^VmHWM:\s+(\d+) kB/m)?.[1] ?? NaN)
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  // fields after the command name (which may contain spaces) start at field 3
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicks
+  return { rss: rssKb * 1024, hwm: hwmKb * 1024, cpuSeconds }
+}
+
+export const machine = () => {
+  const lscpu = spawnSync("lscpu", [], { encoding: "utf8" }).stdout ?? ""
+  const nproc = spawnSync("nproc", [], { encoding: "utf8" }).stdout?.trim()
+  return {
+    nproc: Number(nproc) || cpus().length,
+    cpu_model: lscpu.match(/^Model name:\s+(.+)$/m)?.[1]?.trim() ?? cpus()[0]?.model ?? "unknown",
+    hypervisor: lscpu.match(/^Hypervisor vendor:\s+(.+)$/m)?.[1]?.trim() ?? null,
+    memory_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`
+  }
+}
+
+export const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
+
+export const mib = (bytes) => Math.round((bytes / 2 ** 20) * 10) / 10
+export const round = (x, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits
