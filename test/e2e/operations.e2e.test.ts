@@ -184,3 +184,22 @@ describe("TLS", () => {
     expect(bad.stderr()).toContain("server.tls: cannot read certificate /nonexistent/cert.pem")
   })
 })
+
+describe("poll.cron", () => {
+  it("runs cycles on a node-cron schedule and stops cleanly", async () => {
+    const path = join(tempDir(), "cron.yaml")
+    writeFileSync(path, configText({ apps: [APP1], lifecycle: false, auth: "" }).replace("  interval: 1s", `  cron: "* * * * * *"`))
+    const port = await freePort()
+    const cronDaemon = spawnCli(["serve", "--config", path, "--listen", `127.0.0.1:${port}`], cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY }))
+    try {
+      await waitFor("three cron cycles", async () => {
+        if (cronDaemon.child.exitCode !== null) throw new Error(cronDaemon.stderr())
+        return (cronDaemon.stderr().match(/reconcile cycle finished/g) ?? []).length >= 3 ? true : undefined
+      }, 20_000, 200)
+    } finally {
+      const started = Date.now()
+      expect(await cronDaemon.stop()).toBe(0)
+      expect(Date.now() - started).toBeLessThan(5_000)
+    }
+  })
+})

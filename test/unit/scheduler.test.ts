@@ -1,0 +1,73 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Duration, Effect, Fiber, Layer, Ref, TestClock } from "effect"
+import { ConfigStore } from "../../src/Daemon/ConfigStore.js"
+import { Cycle } from "../../src/Daemon/Cycle.js"
+import { CycleRunner, SchedulerLayer } from "../../src/Daemon/Scheduler.js"
+import type { DaemonConfig } from "../../src/Domain/App.js"
+import { Metrics } from "../../src/Metrics/Metrics.js"
+import { Redacted } from "effect"
+
+const config = (interval: Duration.Duration): DaemonConfig => ({
+  source: "test.yaml",
+  api: { url: "http://127.0.0.1:1/api/v1", apiKey: Redacted.make("k"), apiVersion: "2025-10-28", timeout: Duration.seconds(1), retries: 0, concurrency: 1 },
+  poll: { _tag: "Interval", interval },
+  server: { host: "127.0.0.1", port: 0, lifecycle: false, auth: null, tls: null },
+  stateDir: "./data",
+  apps: [],
+  alerting: null
+})
+
+/** A cycle that takes `took` of (test) time and counts how often it ran and how many ran at once. */
+const fakeCycle = (took: Duration.Duration, runs: Ref.Ref<number>, inFlight: Ref.Ref<number>, maxInFlight: Ref.Ref<number>) =>
+  Layer.succeed(Cycle, Cycle.make({
+    run: Effect.gen(function*() {
+      const now = yield* Ref.updateAndGet(inFlight, (n) => n + 1)
+      yield* Ref.update(maxInFlight, (m) => Math.max(m, now))
+      yield* Effect.sleep(took)
+      yield* Ref.update(inFlight, (n) => n - 1)
+      yield* Ref.update(runs, (n) => n + 1)
+      return { generatedAt: new Date(0), apps: [] }
+    })
+  }))
+
+const run = (interval: Duration.Duration, took: Duration.Duration, elapsed: Duration.Duration) =>
+  Effect.gen(function*() {
+    const runs = yield* Ref.make(0)
+    const inFlight = yield* Ref.make(0)
+    const maxInFlight = yield* Ref.make(0)
+    const layer = SchedulerLayer.pipe(
+      Layer.provideMerge(CycleRunner.Default),
+      Layer.provide(Layer.mergeAll(fakeCycle(took, runs, inFlight, maxInFlight), Metrics.Default, ConfigStore.fixed(config(interval))))
+    )
+    const fiber = yield* Effect.fork(Layer.launch(layer))
+    // the metrics layer renders through a real promise: let real time pass between steps of the test clock
+    const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+    yield* settle
+    for (let t = 0; t < Duration.toSeconds(elapsed); t++) {
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* settle
+    }
+    const status = yield* Fiber.poll(fiber)
+    if (status._tag === "Some") throw new Error(`scheduler stopped: ${status.value._tag === "Failure" ? Cause.pretty(status.value.cause) : "exited"}`)
+    const result = { runs: yield* Ref.get(runs), maxInFlight: yield* Ref.get(maxInFlight) }
+    yield* Fiber.interrupt(fiber)
+    return result
+  })
+
+describe("SchedulerLayer", () => {
+  it.effect("runs a cycle at once and then every interval", () =>
+    Effect.gen(function*() {
+      const { maxInFlight, runs } = yield* run(Duration.seconds(10), Duration.seconds(1), Duration.seconds(35))
+      // cycles start at 0, 10, 20, 30 s and take 1 s each
+      expect(runs).toBe(4)
+      expect(maxInFlight).toBe(1)
+    }))
+
+  it.effect("never runs two cycles at once: an overrunning cycle skips ticks instead of piling them up", () =>
+    Effect.gen(function*() {
+      const { maxInFlight, runs } = yield* run(Duration.seconds(10), Duration.seconds(25), Duration.seconds(61))
+      // 0-25 s (ticks at 10 and 20 skipped), 30-55 s (ticks at 40 and 50 skipped), 60 s started but not finished
+      expect(runs).toBe(2)
+      expect(maxInFlight).toBe(1)
+    }))
+})
