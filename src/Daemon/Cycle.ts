@@ -2,8 +2,7 @@ import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Option, Ref } from "effect"
 import { Alerting } from "../Alerts/Alerting.js"
 import { ApiObserver } from "../Cloud/ApiObserver.js"
-import * as PhalaClientModule from "../Cloud/PhalaClient.js"
-import { PhalaClient } from "../Cloud/PhalaClient.js"
+import { make as makePhalaClient, PhalaClient, type PhalaClientService } from "../Cloud/PhalaClient.js"
 import type { ApiSettings, DaemonConfig } from "../Domain/App.js"
 import { summarize } from "../Domain/Report.js"
 import { Metrics } from "../Metrics/Metrics.js"
@@ -26,12 +25,12 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
     const observer = ApiObserver.of({ onAttempt: metrics.apiAttempt })
 
     // the client holds the concurrency semaphore; rebuild it only when the API settings change (reload)
-    const clientCache = yield* Ref.make<{ readonly settings: ApiSettings; readonly client: PhalaClientModule.PhalaClientService } | null>(null)
+    const clientCache = yield* Ref.make<{ readonly settings: ApiSettings; readonly client: PhalaClientService } | null>(null)
     const clientFor = (settings: ApiSettings) =>
       Effect.gen(function*() {
         const cached = yield* Ref.get(clientCache)
         if (cached !== null && cached.settings === settings) return cached.client
-        const client = yield* PhalaClientModule.make(settings).pipe(
+        const client = yield* makePhalaClient(settings).pipe(
           Effect.provideService(HttpClient.HttpClient, http),
           Effect.provideService(ApiObserver, observer)
         )
