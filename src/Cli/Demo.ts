@@ -39,6 +39,6 @@ export const demoCommand = Command.make(
       const apiUrl = `${sim.url}/api/v1`
       yield* printOut(banner(apiUrl, `http://127.0.0.1:${port}`))
       const env = { ...process.env, PHALA_CLOUD_API_URL: apiUrl, PHALA_CLOUD_API_PREFIX: undefined, PHALA_CLOUD_API_KEY: undefined }
-      yield* runDaemon(bundled("demo.yaml"), env, { listen: Option.some(`127.0.0.1:${port}`), stateDir: Option.none() })
+      yield* runDaemon(bundled("demo.yaml"), env, { listen: Option.some(`127.0.0.1:${port}`), stateDir: Option.none(), shard: Option.none(), totalShards: Option.none() })
     }))
 ).pipe(Command.withDescription("Start the simulator with the bundled demo fleet and the daemon watching it."))

@@ -13,6 +13,8 @@ import { reconcile } from "../Reconciler.js"
 import { setExitCode } from "./ExitCode.js"
 import { configOption, outputOption } from "./Options.js"
 import { printErr, printOut, useColor } from "./Output.js"
+import { shardFrom, shardOptions } from "./ShardOptions.js"
+import { inShard } from "../Domain/Shard.js"
 
 const appOption = Options.text("app").pipe(
   Options.withDescription("limit the run to this app id (repeatable)"),
@@ -45,8 +47,8 @@ export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>) =
 
 export const planCommand = Command.make(
   "plan",
-  { config: configOption, output: outputOption, app: appOption },
-  ({ app, config, output }) =>
+  { config: configOption, output: outputOption, app: appOption, ...shardOptions },
+  ({ app, config, output, shard, totalShards }) =>
     Effect.gen(function*() {
       const path = resolveConfigPath(Option.getOrUndefined(config), process.env)
       const loaded = yield* Effect.either(loadConfig(path, process.env))
@@ -54,11 +56,17 @@ export const planCommand = Command.make(
         yield* printErr(formatDiagnostics(loaded.left.diagnostics))
         return yield* setExitCode(1)
       }
-      const { apps, unknown } = selectApps(loaded.right, app)
+      const { apps: selected, unknown } = selectApps(loaded.right, app)
       if (unknown.length > 0) {
         yield* printErr(`--app: not declared in ${path}: ${unknown.join(", ")}`)
         return yield* setExitCode(1)
       }
+      const sharding = shardFrom({ shard, totalShards })
+      if (typeof sharding === "string") {
+        yield* printErr(sharding)
+        return yield* setExitCode(1)
+      }
+      const apps = sharding === null ? selected : selected.filter(inShard(sharding))
       const snapshot = yield* runPlan(loaded.right, apps)
       const plan = planJson(snapshot)
       yield* printOut(

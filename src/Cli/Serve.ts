@@ -5,9 +5,11 @@ import { type ListenAddress, parseListen } from "../Config/Fields.js"
 import { loadConfig, resolveConfigPath } from "../Config/Load.js"
 import { daemonLayer } from "../Daemon/Daemon.js"
 import type { DaemonConfig } from "../Domain/App.js"
+import { inShard, type Shard } from "../Domain/Shard.js"
 import { setExitCode } from "./ExitCode.js"
 import { configOption } from "./Options.js"
 import { printErr } from "./Output.js"
+import { shardFrom, shardOptions } from "./ShardOptions.js"
 
 export const listenOption = Options.text("listen").pipe(
   Options.withDescription("listen address host:port (overrides server.listen)"),
@@ -22,11 +24,14 @@ export const stateDirOption = Options.text("state-dir").pipe(
 export interface Flags {
   readonly listen: Option.Option<string>
   readonly stateDir: Option.Option<string>
+  readonly shard: Option.Option<number>
+  readonly totalShards: Option.Option<number>
 }
 
 interface ParsedFlags {
   readonly listen: ListenAddress | null
   readonly stateDir: string | null
+  readonly shard: Shard | null
 }
 
 const parseFlags = (flags: Flags): ParsedFlags | string => {
@@ -34,14 +39,17 @@ const parseFlags = (flags: Flags): ParsedFlags | string => {
   if (Option.isSome(flags.listen) && listen === null) {
     return `--listen: invalid address ${JSON.stringify(flags.listen.value)} (use host:port, [::1]:port or :port)`
   }
-  return { listen, stateDir: Option.getOrNull(flags.stateDir) }
+  const shard = shardFrom(flags)
+  if (typeof shard === "string") return shard
+  return { listen, stateDir: Option.getOrNull(flags.stateDir), shard }
 }
 
 /** Flags win over the file, at start-up and after every reload. */
 export const applyFlags = (flags: ParsedFlags) => (config: DaemonConfig): DaemonConfig => ({
   ...config,
   server: flags.listen === null ? config.server : { ...config.server, host: flags.listen.host, port: flags.listen.port },
-  stateDir: flags.stateDir ?? config.stateDir
+  stateDir: flags.stateDir ?? config.stateDir,
+  apps: flags.shard === null ? config.apps : config.apps.filter(inShard(flags.shard))
 })
 
 /** Load the config and run the daemon until interrupted; start-up problems set exit code 1. */
@@ -60,13 +68,19 @@ export const runDaemon = (path: string, env: Record<string, string | undefined>,
     const patch = applyFlags(parsed)
     const config = patch(loaded.right)
     yield* Effect.logInfo("phala-drift starting").pipe(
-      Effect.annotateLogs({ config: path, apps: config.apps.length, listen: `${config.server.host}:${config.server.port}` })
+      Effect.annotateLogs({
+        config: path,
+        apps: config.apps.length,
+        listen: `${config.server.host}:${config.server.port}`,
+        ...(parsed.shard === null ? {} : { shard: `${parsed.shard.index}/${parsed.shard.total}` })
+      })
     )
     yield* Layer.launch(daemonLayer({ config, env, patch }))
   })
 
 export const serveCommand = Command.make(
   "serve",
-  { config: configOption, listen: listenOption, stateDir: stateDirOption },
-  ({ config, listen, stateDir }) => runDaemon(resolveConfigPath(Option.getOrUndefined(config), process.env), process.env, { listen, stateDir })
+  { config: configOption, listen: listenOption, stateDir: stateDirOption, ...shardOptions },
+  ({ config, listen, shard, stateDir, totalShards }) =>
+    runDaemon(resolveConfigPath(Option.getOrUndefined(config), process.env), process.env, { listen, stateDir, shard, totalShards })
 ).pipe(Command.withDescription("Run the daemon: poll, diff, serve metrics, health and the plan API. Exit 0 on SIGTERM/SIGINT."))

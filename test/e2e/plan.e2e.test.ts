@@ -136,6 +136,17 @@ describe("plan against the simulator", () => {
     expect(result.stdout + result.stderr).not.toContain(KEY)
   })
 
+  it("splits the apps between shards: each app in exactly one, every app in some", async () => {
+    const ids = await Promise.all([0, 1].map(async (shard) => {
+      const result = await plan(["--output", "json", "--shard", String(shard), "--total-shards", "2"])
+      return (JSON.parse(result.stdout) as Plan).apps.map((a) => a.app_id)
+    }))
+    expect(ids[0]?.length).toBeGreaterThan(0)
+    expect(ids[1]?.length).toBeGreaterThan(0)
+    expect([...(ids[0] ?? []), ...(ids[1] ?? [])].sort()).toEqual(["01", "02", "03", "04", "05", "06", "07", "08", "09", "0a"].map(id))
+    expect((await plan(["--shard", "2", "--total-shards", "2"])).code).toBe(1)
+  })
+
   it("exits 1 for an --app that is not declared, and for an invalid config", async () => {
     const unknownApp = await plan(["--app", "ffffffffffffffffffffffffffffffffffffffff"])
     expect(unknownApp.code).toBe(1)
