@@ -116,6 +116,9 @@ describe("Alertmanager receiver", () => {
     expect(delivered.generatorURL).toMatch(/^http:\/\/drift\.example:9477\//)
     // the lease runs well past the resend interval
     expect(Date.parse(delivered.endsAt) - Date.now()).toBeGreaterThan(5_000)
+    const page = await (await fetch(`${daemon.base}/`)).text()
+    expect(page).toContain("PhalaCvmStatusDrift")
+    expect(page).toContain("payments-1")
 
     await setReplica("running")
     await waitFor("alert resolved in Alertmanager", async () => {
