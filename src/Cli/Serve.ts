@@ -75,8 +75,20 @@ export const runDaemon = (path: string, env: Record<string, string | undefined>,
         ...(parsed.shard === null ? {} : { shard: `${parsed.shard.index}/${parsed.shard.total}` })
       })
     )
-    yield* Layer.launch(daemonLayer({ config, env, patch }))
+    const where = `${config.server.host}:${config.server.port}`
+    yield* Layer.launch(daemonLayer({ config, env, patch })).pipe(
+      Effect.catchTags({
+        ServeError: (error) =>
+          printErr(`cannot listen on ${where}: ${describeListenError(error.cause)}`).pipe(Effect.zipRight(setExitCode(1))),
+        TlsFilesError: (error) => printErr(error.message).pipe(Effect.zipRight(setExitCode(1)))
+      })
+    )
   })
+
+const describeListenError = (cause: unknown): string => {
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : ""
+  return code === "EADDRINUSE" ? "address already in use" : code === "EACCES" ? "permission denied" : code === "" ? "unknown error" : code
+}
 
 export const serveCommand = Command.make(
   "serve",

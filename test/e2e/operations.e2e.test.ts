@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { request as httpsRequest } from "node:https"
+import { createServer as createNetServer } from "node:net"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cleanEnv, fixture, freePort, type Proc, type Simulator, spawnCli, startSimulator, stopAll, tempDir, waitFor } from "./support/harness.js"
@@ -182,6 +183,23 @@ describe("TLS", () => {
     const bad = spawnCli(["serve", "--config", path, "--listen", `127.0.0.1:${port}`], cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY }))
     expect(await bad.exit).toBe(1)
     expect(bad.stderr()).toContain("server.tls: cannot read certificate /nonexistent/cert.pem")
+  })
+})
+
+describe("start-up errors", () => {
+  it("exits 1 with a plain message when the port is taken", async () => {
+    const blocker = createNetServer()
+    const port = await freePort()
+    await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.1", () => resolve()))
+    try {
+      const path = join(tempDir(), "taken.yaml")
+      writeFileSync(path, configText({ apps: [APP1], lifecycle: false, auth: "" }))
+      const taken = spawnCli(["serve", "--config", path, "--listen", `127.0.0.1:${port}`], cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY }))
+      expect(await taken.exit).toBe(1)
+      expect(taken.stderr()).toContain(`cannot listen on 127.0.0.1:${port}: address already in use`)
+    } finally {
+      blocker.close()
+    }
   })
 })
 
