@@ -18,7 +18,7 @@ export type KeyCheck = "valid" | "invalid" | "missing"
 export const checkKey = (headers: Headers.Headers, settings: World.Settings): KeyCheck => {
   const key = headers["x-api-key"]?.trim() ?? ""
   if (key === "") return "missing"
-  return settings.apiKeys.has(key) ? "valid" : "invalid"
+  return settings.apiKeys === null || settings.apiKeys.has(key) ? "valid" : "invalid"
 }
 
 const authFailure = (check: KeyCheck): HttpServerResponse.HttpServerResponse | null =>

@@ -175,7 +175,7 @@ export const SyntheticSpec = Schema.Struct({
 export type SyntheticSpec = typeof SyntheticSpec.Type
 
 export const Scenario = Schema.Struct({
-  api_keys: Schema.NonEmptyArray(NonEmpty),
+  api_keys: opt(Schema.NonEmptyArray(NonEmpty)),
   default_version: opt(ApiVersion),
   transition_delay: opt(DurationMs),
   seed: opt(Schema.Int),

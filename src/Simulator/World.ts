@@ -112,7 +112,8 @@ export interface TimelineStep {
 }
 
 export interface Settings {
-  readonly apiKeys: ReadonlySet<string>
+  /** Accepted X-API-Key values; null accepts any non-empty key (a scenario without `api_keys`). */
+  readonly apiKeys: ReadonlySet<string> | null
   readonly defaultVersion: ApiVersion
   readonly transitionDelayMs: number
   readonly seed: number
@@ -335,7 +336,7 @@ export const makeWorld = (scenario: Scenario, now: number): Either.Either<World,
 
   return Either.right({
     settings: {
-      apiKeys: new Set(scenario.api_keys),
+      apiKeys: scenario.api_keys === undefined ? null : new Set(scenario.api_keys),
       defaultVersion: scenario.default_version ?? "2025-10-28",
       transitionDelayMs: scenario.transition_delay ?? 5000,
       seed,

@@ -1,7 +1,9 @@
+import { Headers } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
+import { checkKey } from "../../src/Simulator/Api.js"
 import { parseDuration } from "../../src/Simulator/Scenario.js"
 import { decodeScenario, loadScenario, makeSimulatorState, parseScenario, syntheticApps } from "../../src/Simulator/Simulator.js"
 
@@ -97,5 +99,16 @@ describe("simulator scenario", () => {
       const world = yield* state.current
       expect(world.apps.size).toBe(1001)
       expect(world.settings.timeline).toHaveLength(6)
+    }))
+})
+
+describe("scenario without api_keys", () => {
+  it.effect("accepts any non-empty key, and still answers 401 without one", () =>
+    Effect.gen(function*() {
+      const scenario = yield* decodeScenario({ apps: [] })
+      const state = yield* makeSimulatorState(scenario)
+      const settings = (yield* state.current).settings
+      expect(checkKey(Headers.fromInput({ "x-api-key": "phak_anything" }), settings)).toBe("valid")
+      expect(checkKey(Headers.empty, settings)).toBe("missing")
     }))
 })
