@@ -1,6 +1,6 @@
 import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Logger, LogLevel, Redacted, type Scope } from "effect"
+import { Duration, Effect, Layer, Redacted, type Scope } from "effect"
 import { createServer, type IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Alert, AlertEvent } from "../../src/Domain/Alert.js"
@@ -8,6 +8,7 @@ import { postToAlertmanagers, alertmanagerRound } from "../../src/Alerts/Receive
 import { sendSlack, sendWebhook, type SlackSettings, type WebhookSettings } from "../../src/Alerts/Receivers/Notify.js"
 import { verifySignature } from "../../src/Alerts/Receivers/Signature.js"
 import { eventId } from "../../src/Alerts/Receivers/WebhookPayload.js"
+import { captureLogs } from "../support/logs.js"
 
 // ---- loopback receivers
 
@@ -56,15 +57,6 @@ const loopback = (answer: (index: number) => Answer): Effect.Effect<Loopback, ne
 
 /** A URL nobody listens on: a port that was just released. */
 const deadUrl: Effect.Effect<string> = Effect.scoped(Effect.map(loopback(() => 200), (loop) => loop.url))
-
-const captureLogs = () => {
-  const lines: Array<string> = []
-  const layer = Layer.merge(
-    Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, (line) => void lines.push(line))),
-    Logger.minimumLogLevel(LogLevel.All)
-  )
-  return { lines, layer }
-}
 
 const fast = { times: 3, base: Duration.millis(10), cap: Duration.millis(40) }
 

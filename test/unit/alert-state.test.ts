@@ -1,7 +1,7 @@
 import { FileSystem } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, Layer } from "effect"
 import { join } from "node:path"
 import type { Alert } from "../../src/Domain/Alert.js"
 import { writeFileAtomic } from "../../src/Alerts/AtomicFile.js"
@@ -13,6 +13,7 @@ import {
   saveAlertState,
   stateFilePath
 } from "../../src/Alerts/StateStore.js"
+import { captureLogs } from "../support/logs.js"
 
 const firing: Alert = {
   fingerprint: "a1",
@@ -34,15 +35,6 @@ const state: AlertStateSnapshot = {
   alerts: new Map([firing, pending, resolved].map((alert) => [alert.fingerprint, alert])),
   alertmanagerSent: new Map([["am", new Map([["a1", { at: 90_000, state: "firing" as const }]])]]),
   evaluatedAt: 90_000
-}
-
-const captureLogs = () => {
-  const lines: Array<string> = []
-  const layer = Layer.merge(
-    Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, (line) => void lines.push(line))),
-    Logger.minimumLogLevel(LogLevel.All)
-  )
-  return { lines, layer }
 }
 
 const tempDir = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "alert-state-" }))
