@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { freePort, sleep, tempDir, waitFor } from "./harness.js"
+import { freePort, tempDir } from "./harness.js"
+import { startPeer } from "./peer.js"
 
 export interface AmAlert {
   readonly labels: Record<string, string>
@@ -24,21 +24,14 @@ export const startAlertmanager = async (): Promise<Alertmanager> => {
   const port = await freePort()
   const config = join(dir, "alertmanager.yml")
   writeFileSync(config, "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n")
-  const child = spawn("prometheus-alertmanager", [
+  const url = `http://127.0.0.1:${port}`
+  const peer = await startPeer("prometheus-alertmanager", [
     `--config.file=${config}`,
     `--storage.path=${join(dir, "data")}`,
     `--web.listen-address=127.0.0.1:${port}`,
     "--cluster.listen-address=",
     "--log.level=warn"
-  ], { stdio: ["ignore", "ignore", "pipe"] })
-  let stderr = ""
-  child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d })
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-  const url = `http://127.0.0.1:${port}`
-  await waitFor("alertmanager ready", async () => {
-    if (child.exitCode !== null) throw new Error(`alertmanager exited: ${stderr}`)
-    return (await fetch(`${url}/-/ready`)).ok ? true : undefined
-  }, 30_000)
+  ], `${url}/-/ready`)
   return {
     url,
     alerts: async (filter) => {
@@ -46,9 +39,6 @@ export const startAlertmanager = async (): Promise<Alertmanager> => {
       const response = await fetch(`${url}/api/v2/alerts${query}`)
       return (await response.json()) as ReadonlyArray<AmAlert>
     },
-    stop: async () => {
-      child.kill("SIGTERM")
-      await Promise.race([exited, sleep(10_000)])
-    }
+    stop: peer.stop
   }
 }

@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { freePort, sleep, tempDir, waitFor } from "./harness.js"
+import { freePort, tempDir } from "./harness.js"
+import { startPeer } from "./peer.js"
 
 export interface Prometheus {
   readonly url: string
@@ -24,21 +24,13 @@ export const startPrometheus = async (target: string): Promise<Prometheus> => {
     `      - targets: ["${target}"]`,
     ""
   ].join("\n"))
-  const child = spawn("prometheus", [
+  const url = `http://127.0.0.1:${port}`
+  const peer = await startPeer("prometheus", [
     `--config.file=${config}`,
     `--storage.tsdb.path=${join(dir, "data")}`,
     `--web.listen-address=127.0.0.1:${port}`,
     "--log.level=warn"
-  ], { stdio: ["ignore", "ignore", "pipe"] })
-  let stderr = ""
-  child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d })
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-  const url = `http://127.0.0.1:${port}`
-  await waitFor("prometheus ready", async () => {
-    if (child.exitCode !== null) throw new Error(`prometheus exited: ${stderr}`)
-    const r = await fetch(`${url}/-/ready`)
-    return r.ok ? true : undefined
-  }, 30_000)
+  ], `${url}/-/ready`)
   return {
     url,
     query: async (promql) => {
@@ -47,9 +39,6 @@ export const startPrometheus = async (target: string): Promise<Prometheus> => {
       if (body.status !== "success") throw new Error(`query failed: ${JSON.stringify(body)}`)
       return body.data.result
     },
-    stop: async () => {
-      child.kill("SIGTERM")
-      await Promise.race([exited, sleep(10_000)])
-    }
+    stop: peer.stop
   }
 }
