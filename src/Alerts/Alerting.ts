@@ -51,9 +51,6 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
     const fs = yield* FileSystem.FileSystem
     const initial = yield* store.current
     const stateDir = initial.stateDir
-    yield* fs.makeDirectory(stateDir, { recursive: true }).pipe(
-      Effect.catchAll((e) => Effect.logError("cannot create the state directory", e).pipe(Effect.annotateLogs({ state_dir: stateDir })))
-    )
     const saved = yield* loadAlertState(stateDir)
     const alerts = yield* Ref.make<ReadonlyMap<string, Alert>>(saved.alerts)
     const amSent = yield* Ref.make<ReadonlyMap<string, LastSent>>(saved.alertmanagerSent)
@@ -115,6 +112,8 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
 
     const persist = (now: number) =>
       Effect.gen(function*() {
+        // created on first use, so a daemon without alerting never needs a writable state_dir
+        yield* fs.makeDirectory(stateDir, { recursive: true }).pipe(Effect.ignore)
         yield* saveAlertState(stateDir, {
           alerts: yield* Ref.get(alerts),
           alertmanagerSent: yield* Ref.get(amSent),

@@ -60,6 +60,7 @@ export const alertJson = (alert: Alert) => ({
   fingerprint: alert.fingerprint,
   alertname: alert.name,
   state: alert.state,
+  silenced: alert.silenced,
   labels: alert.labels,
   annotations: alert.annotations,
   active_since: iso(alert.activeAt),
