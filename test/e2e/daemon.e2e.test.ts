@@ -48,7 +48,7 @@ describe("serve", () => {
   it("serves the plan as JSON and as text", async () => {
     const json = (await (await fetch(`${base}/api/v1/plan`)).json()) as { format_version: string; summary: { apps: number } }
     expect(json.format_version).toBe("1")
-    expect(json.summary.apps).toBe(2)
+    expect(json.summary.apps).toBe(3)
     const text = await (await fetch(`${base}/api/v1/plan?format=text`)).text()
     expect(text).toContain(`app "payments" (${PAYMENTS})`)
     expect((await fetch(`${base}/api/v1/plan?format=yaml`)).status).toBe(400)
@@ -63,6 +63,12 @@ describe("serve", () => {
     const gz = await fetch(`${base}/metrics`, { headers: { "accept-encoding": "gzip" } })
     expect(gz.headers.get("content-encoding")).toBe("gzip")
     expect(await gz.text()).toContain("phala_drift_build_info")
+  })
+
+  it("escapes hostile names from the API in the exposition, and Prometheus ingests them", async () => {
+    const text = await scrape()
+    expect(text).toContain(`app_name="evil \\"quoted\\" back\\\\slash\\nnewline ünïcødé 🚀"`)
+    expect(text).toContain(`cvm_name="cvm \\"q\\" \\\\ x"`)
   })
 
   it("never shows the API key in metrics, plan or logs", async () => {
@@ -88,6 +94,8 @@ describe("serve", () => {
       (await prom.query(`phala_cvm_status{vm_uuid="${REPLICA}"}`)).length === 0 ? true : undefined, 30_000, 250)
     expect((await prom.query(`phala_app_replicas{app_id="${PAYMENTS}"}`)).map((s) => s.value[1])).toEqual(["1"])
     expect((await prom.query(`phala_app_sync_status{app_id="${PAYMENTS}",status="in_sync"}`)).map((s) => s.value[1])).toEqual(["1"])
+    const hostile = await prom.query(`phala_app_up{app_id="b000000000000000000000000000000000000003"}`)
+    expect(hostile.map((s) => s.metric["app_name"])).toEqual(["evil \"quoted\" back\\slash\nnewline ünïcødé 🚀"])
   }, 120_000)
 
   it("stays live during an API outage and marks apps unknown", async () => {
