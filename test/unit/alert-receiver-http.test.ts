@@ -106,6 +106,22 @@ describe("webhook sender", () => {
       expect(JSON.parse(last?.body ?? "{}")).toMatchObject({ version: "4", status: "firing", receiver: "ops" })
     }).pipe(Effect.provide(FetchHttpClient.layer)))
 
+  it.scopedLive("posts a readable Slack message, firing then resolved, over a real socket", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback(() => 200)
+      const slack: SlackSettings = { _tag: "Slack", name: "chat", webhookUrl: Redacted.make(`${server.url}/services/T/B/x`), timeout: Duration.seconds(2) }
+      yield* sendSlack(slack, event, { externalUrl: "http://drift.example:9477", retry: fast })
+      const resolvedEvent: AlertEvent = { kind: "resolved", alert: { ...alert, state: "resolved", resolvedAt: 4_000 }, at: 4_000 }
+      yield* sendSlack(slack, resolvedEvent, { externalUrl: "http://drift.example:9477", retry: fast })
+      expect(server.received.map((r) => r.url)).toEqual(["/services/T/B/x", "/services/T/B/x"])
+      const [firing, resolved] = server.received.map((r) => JSON.parse(r.body) as { text: string; blocks: ReadonlyArray<unknown> })
+      expect(firing?.text).toContain("[FIRING]")
+      expect(firing?.text).toContain("PhalaAppReplicasMismatch")
+      expect(firing?.text).toContain("payments-api")
+      expect(firing?.blocks.length).toBeGreaterThan(0)
+      expect(resolved?.text).toContain("[RESOLVED]")
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
   it.scopedLive("does not retry a 400 and reports it as permanent", () =>
     Effect.gen(function*() {
       const server = yield* loopback(() => 400)
