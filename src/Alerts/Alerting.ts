@@ -55,6 +55,9 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
     const alerts = yield* Ref.make<ReadonlyMap<string, Alert>>(saved.alerts)
     const amSent = yield* Ref.make<ReadonlyMap<string, LastSent>>(saved.alertmanagerSent)
     const gate = yield* Effect.makeSemaphore(1)
+    const amGate = yield* Effect.makeSemaphore(1)
+    const writeGate = yield* Effect.makeSemaphore(1)
+    const serviceScope = yield* Effect.scope
 
     const buildOutbox = (settings: AlertingSettings | null, config: DaemonConfig) =>
       settings === null
@@ -111,7 +114,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
         }), { discard: true })
 
     const persist = (now: number) =>
-      Effect.gen(function*() {
+      writeGate.withPermits(1)(Effect.gen(function*() {
         // created on first use, so a daemon without alerting never needs a writable state_dir
         yield* fs.makeDirectory(stateDir, { recursive: true }).pipe(Effect.ignore)
         yield* saveAlertState(stateDir, {
@@ -122,7 +125,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
           Effect.provideService(FileSystem.FileSystem, fs),
           Effect.catchAll((e) => Effect.logError("cannot save alert state", e))
         )
-      })
+      }))
 
     const publishMetrics = (config: DaemonConfig) =>
       Effect.gen(function*() {
@@ -161,20 +164,22 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
         }
         yield* Ref.set(alerts, result.alerts)
         yield* persist(now)
-        yield* alertmanagerRounds(config, settings, now)
-        yield* persist(now)
         yield* publishMetrics(config)
+        // off the cycle's path: an Alertmanager that hangs must not hold up polling, metrics or readiness
+        yield* Effect.forkIn(Effect.interruptible(resendRound), serviceScope)
       })).pipe(Effect.catchAllCause((cause) => Effect.logError("alert evaluation failed", cause)))
 
-    // Alertmanager leases must be renewed even when cycles are far apart (cron schedules)
-    const resendTick = gate.withPermits(1)(Effect.gen(function*() {
+    /** One round to every Alertmanager receiver; skipped while one is still running (the next tick catches up). */
+    const resendRound = amGate.withPermitsIfAvailable(1)(Effect.gen(function*() {
       const config = yield* store.current
       if (config.alerting === null) return
       const now = yield* Clock.currentTimeMillis
       yield* alertmanagerRounds(config, config.alerting, now)
       yield* persist(now)
     })).pipe(Effect.catchAllCause((cause) => Effect.logError("Alertmanager resend failed", cause)))
-    yield* Effect.forkScoped(Effect.repeat(resendTick, Schedule.spaced("15 seconds")))
+
+    // Alertmanager leases must be renewed even when cycles are far apart (cron schedules)
+    yield* Effect.forkScoped(Effect.repeat(resendRound, Schedule.spaced("15 seconds")))
 
     const view = AlertsView.of({
       enabled: Effect.map(store.current, (c) => c.alerting !== null),

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
 import { writeFileSync } from "node:fs"
+import type { Socket } from "node:net"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { verifySignature } from "../../src/Alerts/Receivers/Signature.js"
@@ -130,6 +131,42 @@ describe("Alertmanager receiver", () => {
     const metrics = await (await fetch(`${daemon.base}/metrics`)).text()
     expect(metrics).toMatch(/phala_drift_notifications_total\{receiver="am",result="success"\} [1-9]/)
     await daemon.proc.stop()
+  }, 120_000)
+})
+
+describe("a hanging Alertmanager", () => {
+  it("does not hold up cycles, metrics or readiness", async () => {
+    await sim.admin("POST", "/_sim/reset")
+    const sockets = new Set<Socket>()
+    const hanging = createServer(() => { /* accepts and never answers */ })
+    hanging.on("connection", (socket) => { sockets.add(socket) })
+    servers.push(hanging)
+    const port = await freePort()
+    await new Promise<void>((resolve) => hanging.listen(port, "127.0.0.1", () => resolve()))
+    const configPath = join(tempDir(), "desired.yaml")
+    writeFileSync(configPath, desired([
+      "alerting:",
+      "  resend_interval: 2s",
+      `  receivers: [{ name: am, type: alertmanager, urls: ["http://127.0.0.1:${port}"], timeout: 5s }]`,
+      "  default_receivers: [am]"
+    ].join("\n")))
+    await setReplica("stopped")
+    const daemon = await startDaemon(sim, configPath, tempDir())
+    await waitFor("alert firing", async () => (replicaAlert(await activeAlerts(daemon))?.state === "firing" ? true : undefined), 30_000, 200)
+    await waitFor("a request reached the hanging Alertmanager", async () => (sockets.size > 0 ? true : undefined), 30_000, 100)
+    const pollTimes = new Set<string>()
+    const started = Date.now()
+    while (Date.now() - started < 4_500) {
+      const metrics = await (await fetch(`${daemon.base}/metrics`)).text()
+      const at = /^phala_drift_last_poll_success_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]
+      if (at !== undefined) pollTimes.add(at)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    // a 1 s poll interval: about four cycles in 4.5 s, although every Alertmanager post hangs for its 5 s timeout
+    expect(pollTimes.size).toBeGreaterThanOrEqual(3)
+    for (const socket of sockets) socket.destroy()
+    expect(await daemon.proc.stop()).toBe(0)
+    await setReplica("running")
   }, 120_000)
 })
 
