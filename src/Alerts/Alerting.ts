@@ -4,7 +4,7 @@ import { createHash } from "node:crypto"
 import { ConfigStore } from "../Daemon/ConfigStore.js"
 import type { Alert, AlertingSettings, ReceiverSettings } from "../Domain/Alert.js"
 import { alertNames } from "../Domain/Alert.js"
-import type { DaemonConfig } from "../Domain/App.js"
+import { type DaemonConfig, pollPeriod } from "../Domain/App.js"
 import type { Snapshot } from "../Domain/Report.js"
 import { Metrics } from "../Metrics/Metrics.js"
 import { AlertsView } from "./AlertsView.js"
@@ -16,9 +16,6 @@ import { outboxReceivers } from "./Receivers/EventReceivers.js"
 import { routeAlert } from "./Routing.js"
 import { evaluate } from "./Rules.js"
 import { loadAlertState, saveAlertState } from "./StateStore.js"
-
-const pollIntervalOf = (config: DaemonConfig): Duration.Duration =>
-  config.poll._tag === "Interval" ? config.poll.interval : Duration.minutes(1)
 
 const metricResult = (result: DeliveryResult): "success" | "failure" | "dropped" =>
   result === "success" ? "success" : result === "retry" || result === "failure" ? "failure" : "dropped"
@@ -98,7 +95,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
           const lastSent = (yield* Ref.get(amSent)).get(receiver.name) ?? new Map()
           const round = yield* alertmanagerRound(receiver, routed, lastSent, {
             now,
-            pollInterval: pollIntervalOf(config),
+            pollInterval: pollPeriod(config),
             resendInterval: settings.resendInterval,
             externalUrl: resolveExternalUrl(settings.externalUrl, config.server)
           }).pipe(Effect.provideService(HttpClient.HttpClient, http))

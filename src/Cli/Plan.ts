@@ -6,7 +6,7 @@ import { PhalaClient } from "../Cloud/PhalaClient.js"
 import { formatDiagnostics } from "../Config/Diagnostics.js"
 import { normaliseAppId } from "../Config/Fields.js"
 import { loadConfig, resolveConfigPath } from "../Config/Load.js"
-import type { DaemonConfig, DesiredApp } from "../Domain/App.js"
+import { type DaemonConfig, type DesiredApp, pollPeriod } from "../Domain/App.js"
 import { planExitCode, planJson } from "../Plan/PlanJson.js"
 import { planText } from "../Plan/PlanText.js"
 import { reconcile } from "../Reconciler.js"
@@ -35,7 +35,7 @@ const selectApps = (config: DaemonConfig, wanted: ReadonlyArray<string>): { apps
 
 /** A one-shot cycle may take as long as a daemon cycle would, and at least a minute. */
 export const cycleBudget = (config: DaemonConfig): Duration.Duration =>
-  config.poll._tag === "Interval" ? Duration.max(config.poll.interval, Duration.minutes(1)) : Duration.minutes(1)
+  Duration.max(pollPeriod(config), Duration.minutes(1))
 
 export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>) =>
   Effect.gen(function*() {

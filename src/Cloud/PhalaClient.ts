@@ -7,7 +7,8 @@ import { ApiObserver } from "./ApiObserver.js"
 import { parseAppBody } from "./AppResponse.js"
 import { apiErrorText } from "./ErrorBody.js"
 import { describeCause, maxMessageLength, reasonOfStatus, redactSecret, truncate } from "./FailureMessage.js"
-import { honoursRetryAfter, isTransientStatus, parseRetryAfter, retryPolicy } from "./RetryPolicy.js"
+import { isTransientStatus } from "../Domain/HttpStatus.js"
+import { honoursRetryAfter, parseRetryAfter, retryPolicy } from "./RetryPolicy.js"
 
 export interface GetAppOptions {
   /** Epoch ms at which the cycle ends; no retry waits past it. */

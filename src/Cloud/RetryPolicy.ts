@@ -12,8 +12,6 @@ export interface Retryable {
   readonly retryAfter: Duration.Duration | null
 }
 
-export const isTransientStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
-
 export const honoursRetryAfter = (status: number): boolean => status === 429 || status === 503
 
 /** `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), relative to `now` (epoch ms). */

@@ -3,16 +3,12 @@ import { Clock, Duration, Effect, Option, Ref } from "effect"
 import { Alerting } from "../Alerts/Alerting.js"
 import { ApiObserver } from "../Cloud/ApiObserver.js"
 import { make as makePhalaClient, PhalaClient, type PhalaClientService } from "../Cloud/PhalaClient.js"
-import type { ApiSettings, DaemonConfig } from "../Domain/App.js"
+import { type ApiSettings, pollPeriod } from "../Domain/App.js"
 import { summarize } from "../Domain/Report.js"
 import { Metrics } from "../Metrics/Metrics.js"
 import { reconcile } from "../Reconciler.js"
 import { ConfigStore } from "./ConfigStore.js"
 import { DaemonState } from "./DaemonState.js"
-
-/** Retries may use up to one poll period: waiting longer would collide with the next cycle. */
-export const daemonCycleBudget = (config: DaemonConfig): Duration.Duration =>
-  config.poll._tag === "Interval" ? config.poll.interval : Duration.minutes(1)
 
 /** One reconcile cycle of the daemon: observe, diff, evaluate alerts, record metrics, publish, log one summary line. */
 export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
@@ -44,7 +40,8 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
       const started = yield* Clock.currentTimeMillis
       const previous = Option.getOrUndefined(yield* state.current)
       const snapshot = yield* reconcile(config.apps, {
-        deadline: started + Duration.toMillis(daemonCycleBudget(config)),
+        // retries may use up to one poll period: waiting longer would collide with the next cycle
+        deadline: started + Duration.toMillis(pollPeriod(config)),
         concurrency: config.api.concurrency,
         ...(previous === undefined ? {} : { previous })
       }).pipe(

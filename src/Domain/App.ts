@@ -1,4 +1,4 @@
-import type { Duration, Redacted } from "effect"
+import { Duration, type Redacted } from "effect"
 import type { AlertingSettings, MaintenanceWindow } from "./Alert.js"
 
 /** 40 lower-case hex characters, without the `app_` prefix. */
@@ -83,3 +83,7 @@ export interface DaemonConfig {
   /** Built-in alerting; null when the file has no `alerting:` block. */
   readonly alerting: AlertingSettings | null
 }
+
+/** The time between cycles: the interval, or a minute for cron schedules (whose period varies). */
+export const pollPeriod = (config: DaemonConfig): Duration.Duration =>
+  config.poll._tag === "Interval" ? config.poll.interval : Duration.minutes(1)

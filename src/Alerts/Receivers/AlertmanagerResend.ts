@@ -1,5 +1,6 @@
 import { Duration } from "effect"
 import type { Alert, AlertState } from "../../Domain/Alert.js"
+import { resolvedRetention } from "../Rules.js"
 
 /** What one Alertmanager receiver was last told about an alert. */
 export interface SentRecord {
@@ -10,9 +11,6 @@ export interface SentRecord {
 
 /** Per alert fingerprint. */
 export type LastSent = ReadonlyMap<string, SentRecord>
-
-/** Prometheus keeps re-sending a resolved alert this long (`resolvedRetention`). */
-export const resolvedRetention = Duration.minutes(15)
 
 export interface ResendOptions {
   readonly now: number

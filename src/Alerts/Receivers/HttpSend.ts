@@ -1,6 +1,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Either, Ref, Schedule } from "effect"
-import { isTransientStatus, ReceiverError } from "./ReceiverError.js"
+import { isTransientStatus } from "../../Domain/HttpStatus.js"
+import { ReceiverError } from "./ReceiverError.js"
 
 export interface RetrySettings {
   /** Retries after the first attempt, for transient failures only. */

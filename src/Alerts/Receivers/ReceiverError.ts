@@ -21,5 +21,3 @@ export class ReceiverError extends Data.TaggedError("ReceiverError")<{
     return `receiver ${this.receiver}: ${what} after ${this.attempts} attempt${this.attempts === 1 ? "" : "s"}`
   }
 }
-
-export const isTransientStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
