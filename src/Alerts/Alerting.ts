@@ -15,7 +15,7 @@ import { alertmanagerRound } from "./Receivers/AlertmanagerSender.js"
 import { outboxReceivers } from "./Receivers/EventReceivers.js"
 import { routeAlert } from "./Routing.js"
 import { evaluate } from "./Rules.js"
-import { loadAlertState, saveAlertState } from "./StateStore.js"
+import { encodeAlertState, loadAlertState, saveAlertState } from "./StateStore.js"
 
 const metricResult = (result: DeliveryResult): "success" | "failure" | "dropped" =>
   result === "success" ? "success" : result === "retry" || result === "failure" ? "failure" : "dropped"
@@ -110,16 +110,18 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
           yield* Ref.update(amSent, (m) => new Map(m).set(receiver.name, round.lastSent))
         }), { discard: true })
 
+    // what was last written, without the times of writing: an unchanged state (no alerts, the usual case) is not
+    // rewritten and fsynced every cycle
+    let lastWritten = ""
     const persist = (now: number) =>
       writeGate.withPermits(1)(Effect.gen(function*() {
-        // created on first use, so a daemon without alerting never needs a writable state_dir
-        yield* fs.makeDirectory(stateDir, { recursive: true }).pipe(Effect.ignore)
-        yield* saveAlertState(stateDir, {
-          alerts: yield* Ref.get(alerts),
-          alertmanagerSent: yield* Ref.get(amSent),
-          evaluatedAt: now
-        }).pipe(
+        const state = { alerts: yield* Ref.get(alerts), alertmanagerSent: yield* Ref.get(amSent), evaluatedAt: now }
+        const content = encodeAlertState({ ...state, evaluatedAt: null }, 0)
+        if (content === lastWritten) return
+        // saveAlertState creates state_dir on first use, so a daemon without alerting never needs it writable
+        yield* saveAlertState(stateDir, state).pipe(
           Effect.provideService(FileSystem.FileSystem, fs),
+          Effect.tap(() => Effect.sync(() => { lastWritten = content })),
           Effect.catchAll((e) => Effect.logError("cannot save alert state", e))
         )
       }))
