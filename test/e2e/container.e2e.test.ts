@@ -2,7 +2,7 @@
 // for the image, and the image's ENTRYPOINT + CMD, `docker run IMAGE plan|simulate` and HEALTHCHECK run from there
 // with the Node that runs this test (Node 24 in the CI pass that mirrors the container).
 import { type ChildProcess, spawnSync } from "node:child_process"
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import YAML from "yaml"
@@ -52,9 +52,12 @@ describe("Dockerfile", () => {
 
 describe("the image, built by executing the Dockerfile's steps", () => {
   let image: BuiltImage
+  // the build stage holds a full node_modules (about 200 MB): removed afterwards
+  const workDir = tempDir("phala-drift-image-")
   beforeAll(async () => {
-    image = await build(dockerfile, { context: ROOT, workDir: tempDir("phala-drift-image-"), buildArgs })
+    image = await build(dockerfile, { context: ROOT, workDir, buildArgs })
   }, 900_000)
+  afterAll(() => rmSync(workDir, { recursive: true, force: true }))
 
   it("runs `node dist/main.js` as the entry point and `serve` with the state dir on the volume as the command", () => {
     expect(image.config.entrypoint).toEqual(["node", "dist/main.js"])
