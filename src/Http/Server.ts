@@ -27,7 +27,7 @@ const pathOf = (url: string): string => {
   return q < 0 ? url : url.slice(0, q)
 }
 
-/** Every endpoint but /healthz needs the configured credentials; read per request so a reload applies at once. */
+/** Every endpoint but the probes (`publicPaths`) needs the configured credentials; read per request so a reload applies. */
 const withAuth = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
