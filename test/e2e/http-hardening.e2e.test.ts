@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs"
 import { request } from "node:http"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, freePort, type Proc, type Simulator, spawnCli, startSimulator, stopAll, tempDir, waitFor, writeTemp } from "./support/harness.js"
+import { cleanEnv, type Proc, type Simulator, startServe, startSimulator, stopAll, tempDir, waitFor, writeTemp } from "./support/harness.js"
 import { slowClient } from "./support/slow-client.js"
 
 const KEY = "phak_e2e_hardening_3b9e27d1"
@@ -70,16 +70,14 @@ beforeAll(async () => {
   sim = await startSimulator(writeTemp("hardening.scenario.yaml", scenario))
   configPath = join(tempDir(), "desired.yaml")
   writeFileSync(configPath, bearerConfig)
-  port = await freePort()
-  base = `http://127.0.0.1:${port}`
-  daemon = spawnCli(
-    ["serve", "--config", configPath, "--listen", `127.0.0.1:${port}`],
-    cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY, DRIFT_TOKEN: TOKEN, DRIFT_PASSWORD: PASSWORD })
+  const started = await startServe(
+    configPath,
+    cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY, DRIFT_TOKEN: TOKEN, DRIFT_PASSWORD: PASSWORD }),
+    { headers: { authorization } }
   )
-  await waitFor("daemon ready", async () => {
-    if (daemon.child.exitCode !== null) throw new Error(daemon.stderr())
-    return (await authed("/readyz")).ok ? true : undefined
-  }, 30_000)
+  daemon = started.proc
+  port = started.port
+  base = started.base
 })
 afterAll(stopAll)
 
