@@ -121,4 +121,27 @@ describe("CycleRunner", () => {
       expect((yield* Fiber.join(stayer)).generatedAt.getTime()).toBe(1)
       expect(yield* Ref.get(runs)).toBe(1)
     }))
+
+  it.scoped("a cycle that dies fails everyone waiting on it, and the next request starts a new one", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make(0)
+      const dying = Layer.succeed(Cycle, Cycle.make({
+        run: Effect.gen(function*() {
+          const n = yield* Ref.updateAndGet(runs, (r) => r + 1)
+          yield* Effect.sleep(Duration.seconds(10))
+          if (n === 1) return yield* Effect.die(new Error("bug"))
+          return { generatedAt: new Date(n), apps: [] }
+        })
+      }))
+      const runner = Context.get(yield* Layer.build(CycleRunner.Default.pipe(Layer.provide(Layer.merge(dying, Metrics.Default)))), CycleRunner)
+      const waiters = yield* Effect.fork(Effect.all([Effect.exit(runner.runNow), Effect.exit(runner.runNow)], { concurrency: "unbounded" }))
+      yield* TestClock.adjust(Duration.seconds(10))
+      const exits = yield* Fiber.join(waiters)
+      expect(exits.map((e) => e._tag === "Failure" && Cause.isDie(e.cause))).toEqual([true, true])
+      expect(yield* Ref.get(runs)).toBe(1)
+
+      const next = yield* Effect.fork(runner.runNow)
+      yield* TestClock.adjust(Duration.seconds(10))
+      expect((yield* Fiber.join(next)).generatedAt.getTime()).toBe(2)
+    }))
 })
