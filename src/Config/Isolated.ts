@@ -5,6 +5,7 @@ import type { DaemonConfig } from "../Domain/App.js"
 import { ConfigError } from "./Diagnostics.js"
 import type { Env } from "./Interpolate.js"
 import { inThreadMaxBytes, loaderHeapMb } from "./Limits.js"
+import type { ReadOptions } from "./Load.js"
 import { describeDefect, parseConfig, readConfigText, readSecretFileWith } from "./Load.js"
 import { fromWire } from "./Transfer.js"
 
@@ -32,7 +33,7 @@ const describeWorkerError = (error: unknown): string =>
     ? `checking it needs more than ${loaderHeapMb} MB of memory`
     : `internal error (${describeDefect(error)})`
 
-const inWorker = (text: string, file: string, env: Env): Effect.Effect<DaemonConfig, ConfigError> =>
+const inWorker = (text: string, file: string, env: Env, options: ReadOptions): Effect.Effect<DaemonConfig, ConfigError> =>
   Effect.async<DaemonConfig, ConfigError>((resume) => {
     const definedEnv: Record<string, string> = {}
     for (const [k, v] of Object.entries(env)) if (v !== undefined) definedEnv[k] = v
@@ -44,7 +45,7 @@ const inWorker = (text: string, file: string, env: Env): Effect.Effect<DaemonCon
       void worker.terminate()
     }
     const worker = new Worker(entry, {
-      workerData: { text, file, env: definedEnv },
+      workerData: { text, file, env: definedEnv, regularFilesOnly: options.regularFilesOnly === true },
       resourceLimits: { maxOldGenerationSizeMb: loaderHeapMb },
       stdout: true,
       stderr: true
@@ -76,13 +77,14 @@ const inWorker = (text: string, file: string, env: Env): Effect.Effect<DaemonCon
 export const parseConfigIsolated = (
   text: string,
   file: string,
-  env: Env
+  env: Env,
+  options: ReadOptions = {}
 ): Effect.Effect<DaemonConfig, ConfigError, FileSystem.FileSystem> =>
   text.length <= inThreadMaxBytes
-    ? Effect.flatMap(FileSystem.FileSystem, (fs) => parseConfig(text, file, env, readSecretFileWith(fs)))
+    ? Effect.flatMap(FileSystem.FileSystem, (fs) => parseConfig(text, file, env, readSecretFileWith(fs, options)))
     : Effect.logDebug("checking the config in a worker thread").pipe(
       Effect.annotateLogs({ config: file, chars: text.length }),
-      Effect.zipRight(inWorker(text, file, env))
+      Effect.zipRight(inWorker(text, file, env, options))
     )
 
 /** `loadConfig` with a big file checked off the main thread; the file itself is read here, bounded. */

@@ -12,13 +12,14 @@ import { toWire } from "./Transfer.js"
 export const LoadRequest = Schema.Struct({
   text: Schema.String,
   file: Schema.String,
-  env: Schema.Record({ key: Schema.String, value: Schema.String })
+  env: Schema.Record({ key: Schema.String, value: Schema.String }),
+  regularFilesOnly: Schema.Boolean
 })
 
 const program = Effect.gen(function*() {
   const request = yield* Schema.decodeUnknown(LoadRequest)(workerData)
   const fs = yield* FileSystem.FileSystem
-  return yield* parseConfig(request.text, request.file, request.env, readSecretFileWith(fs)).pipe(
+  return yield* parseConfig(request.text, request.file, request.env, readSecretFileWith(fs, { regularFilesOnly: request.regularFilesOnly })).pipe(
     Effect.match({
       onFailure: (error) => ({ _tag: "Invalid", diagnostics: error.diagnostics, omitted: error.omitted }),
       onSuccess: (config) => ({ _tag: "Valid", config: toWire(config) })

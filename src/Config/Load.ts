@@ -1,6 +1,6 @@
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Either, Schema } from "effect"
+import { Data, Effect, Either, Schema } from "effect"
 import type { DaemonConfig } from "../Domain/App.js"
 import type { ReadSecretFile } from "./Build.js"
 import { buildConfig } from "./Build.js"
@@ -151,13 +151,34 @@ export type ReadResult =
   | { readonly _tag: "Text"; readonly text: string }
   | { readonly _tag: "TooLarge" }
 
+/** A FIFO, device or directory where a file is expected. */
+export class NotRegularFile extends Data.TaggedError("NotRegularFile")<{ readonly path: string }> {
+  override get message() {
+    return "not a regular file"
+  }
+}
+
+export interface ReadOptions {
+  /**
+   * Refuse anything but a regular file, without opening it. A FIFO would block the read until a writer comes, and
+   * a blocked read keeps the process from exiting (Node waits for its I/O threads): the daemon, which re-reads its
+   * files on every reload, must never start one. One-shot commands may still read a pipe (`--config <(…)`).
+   */
+  readonly regularFilesOnly?: boolean
+}
+
 /**
  * Reads at most `maxBytes` (plus one byte, to tell). Reading stops there even for a file that grows while it is
  * read, or a device such as /dev/zero whose size says nothing.
  */
-export const readBounded = (path: string, maxBytes: number): Effect.Effect<ReadResult, PlatformError, FileSystem.FileSystem> =>
+export const readBounded = (
+  path: string,
+  maxBytes: number,
+  options: ReadOptions = {}
+): Effect.Effect<ReadResult, NotRegularFile | PlatformError, FileSystem.FileSystem> =>
   Effect.scoped(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
+    if (options.regularFilesOnly === true && (yield* fs.stat(path)).type !== "File") return yield* new NotRegularFile({ path })
     const file = yield* fs.open(path, { flag: "r" })
     const buffer = new Uint8Array(Math.min(maxBytes + 1, 1024 * 1024))
     const chunks: Array<Uint8Array> = []
@@ -172,9 +193,15 @@ export const readBounded = (path: string, maxBytes: number): Effect.Effect<ReadR
     return { _tag: "Text", text: new TextDecoder().decode(Buffer.concat(chunks)) } as const
   }))
 
+/** `readBounded` of a regular file, at most the config size limit. */
+export const readRegularFile = (path: string): Effect.Effect<string, NotRegularFile | PlatformError, FileSystem.FileSystem> =>
+  readBounded(path, maxConfigBytes, { regularFilesOnly: true }).pipe(
+    Effect.flatMap((read) => (read._tag === "Text" ? Effect.succeed(read.text) : Effect.dieMessage("file larger than the limit")))
+  )
+
 /** Reads the config file, bounded; fails with a one-line diagnostic when it cannot. */
-export const readConfigText = (path: string): Effect.Effect<string, ConfigError, FileSystem.FileSystem> =>
-  readBounded(path, maxConfigBytes).pipe(
+export const readConfigText = (path: string, options: ReadOptions = {}): Effect.Effect<string, ConfigError, FileSystem.FileSystem> =>
+  readBounded(path, maxConfigBytes, options).pipe(
     Effect.mapError((error) => failWith(path, `cannot read config file: ${reasonOf(error)}`)),
     Effect.flatMap((read) =>
       read._tag === "Text"
@@ -184,8 +211,8 @@ export const readConfigText = (path: string): Effect.Effect<string, ConfigError,
   )
 
 /** Secret files are read the same bounded way, with a short reason on failure. */
-export const readSecretFileWith = (fs: FileSystem.FileSystem): ReadSecretFile => (secretPath) =>
-  readBounded(secretPath, maxSecretFileBytes).pipe(
+export const readSecretFileWith = (fs: FileSystem.FileSystem, options: ReadOptions = {}): ReadSecretFile => (secretPath) =>
+  readBounded(secretPath, maxSecretFileBytes, options).pipe(
     Effect.provideService(FileSystem.FileSystem, fs),
     Effect.mapError(reasonOf),
     Effect.flatMap((read) =>
@@ -193,12 +220,19 @@ export const readSecretFileWith = (fs: FileSystem.FileSystem): ReadSecretFile =>
     )
   )
 
-/** Reads and checks the desired-state file at `path`, in this thread (see Isolated.ts for the daemon's way). */
-export const loadConfig = (path: string, env: Env): Effect.Effect<DaemonConfig, ConfigError, FileSystem.FileSystem> =>
+/**
+ * Reads and checks the desired-state file at `path` (and the secret files it names: regular files only if asked),
+ * in this thread (see Isolated.ts for the daemon's way).
+ */
+export const loadConfig = (
+  path: string,
+  env: Env,
+  options: ReadOptions = {}
+): Effect.Effect<DaemonConfig, ConfigError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const text = yield* readConfigText(path)
-    return yield* parseConfig(text, path, env, readSecretFileWith(fs))
+    const text = yield* readConfigText(path, options)
+    return yield* parseConfig(text, path, env, readSecretFileWith(fs, options))
   }).pipe(Effect.withSpan("Config.loadConfig", { attributes: { path } }))
 
 export interface ValidReport {

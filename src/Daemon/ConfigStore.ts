@@ -7,6 +7,7 @@ import { ConfigError, errorCount, formatDiagnostic } from "../Config/Diagnostics
 import type { Env } from "../Config/Interpolate.js"
 import { parseConfigIsolated } from "../Config/Isolated.js"
 import { maxConfigBytes } from "../Config/Limits.js"
+import type { ReadOptions } from "../Config/Load.js"
 import { describeDefect, readBounded, readConfigText } from "../Config/Load.js"
 import { configWarnings } from "../Config/Warnings.js"
 import type { DaemonConfig } from "../Domain/App.js"
@@ -33,7 +34,8 @@ export type ConfigPatch = (config: DaemonConfig) => DaemonConfig
 export type ConfigParser = (
   text: string,
   file: string,
-  env: Env
+  env: Env,
+  options: ReadOptions
 ) => Effect.Effect<DaemonConfig, ConfigError, FileSystem.FileSystem>
 
 /** What only a restart applies: said at each reload that changes it, since the new value is otherwise ignored. */
@@ -105,21 +107,25 @@ export class ConfigStore extends Context.Tag("phala-drift/ConfigStore")<ConfigSt
         const ref = yield* SubscriptionRef.make(options.initial)
         const path = options.initial.source
 
+        // regular files only, config and secret files: a FIFO in a file's place would hang the read, and SIGTERM with it
+        const regular: ReadOptions = { regularFilesOnly: true }
+
         // What the file held at the last (attempted) load: its digest, or a mark when it could not be read whole.
-        const fingerprint = readBounded(path, maxConfigBytes).pipe(
-          Effect.map((read) =>
-            read._tag === "Text" ? createHash("sha256").update(read.text).digest("hex") : "too large"
-          ),
+        // A file that is not there (an editor's rename) is no change (""); one that is not a regular file is, once.
+        const fingerprint = readBounded(path, maxConfigBytes, regular).pipe(
+          Effect.map((read) => (read._tag === "Text" ? createHash("sha256").update(read.text).digest("hex") : "too large")),
+          Effect.catchTag("NotRegularFile", (error) => Effect.succeed(error.message)),
           Effect.provideService(FileSystem.FileSystem, fs),
-          Effect.orElseSucceed(() => "unreadable")
+          Effect.orElseSucceed(() => "")
         )
         let lastFingerprint = yield* fingerprint
         const lock = yield* Effect.makeSemaphore(1)
 
         const load = Effect.gen(function*() {
-          lastFingerprint = yield* fingerprint
-          const text = yield* readConfigText(path)
-          return yield* parse(text, path, options.env)
+          const now = yield* fingerprint
+          if (now !== "") lastFingerprint = now
+          const text = yield* readConfigText(path, regular)
+          return yield* parse(text, path, options.env, regular)
         }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
 
         const reject = (reason: string, error: ConfigError): Effect.Effect<ReloadResult> =>
@@ -184,7 +190,7 @@ export class ConfigStore extends Context.Tag("phala-drift/ConfigStore")<ConfigSt
         const reloadIfChanged = (reason: string) =>
           Effect.gen(function*() {
             const now = yield* fingerprint
-            if (now === lastFingerprint || now === "unreadable") return { _tag: "Unchanged" } as const
+            if (now === "" || now === lastFingerprint) return { _tag: "Unchanged" } as const
             return yield* reload(reason)
           })
 

@@ -14,8 +14,8 @@ const APP = "2a7b4d0d0c0883d0d3119c36eb25a1f72122a7c4"
 const env = { PHALA_CLOUD_API_KEY: "phak_test_key_value" }
 const text = (extra = "") => `version: 1\n${extra}apps:\n  - app_id: ${APP}\n`
 
-const inThread: ConfigParser = (t, file, e) =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) => parseConfig(t, file, e, readSecretFileWith(fs)))
+const inThread: ConfigParser = (t, file, e, options) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => parseConfig(t, file, e, readSecretFileWith(fs, options)))
 
 /** A store on a real temporary file, with `parse` in place of the worker-thread parser. */
 const withStore = <A, E>(
@@ -27,7 +27,7 @@ const withStore = <A, E>(
     const dir = yield* fs.makeTempDirectoryScoped()
     const path = join(dir, "desired.yaml")
     yield* fs.writeFileString(path, text())
-    const initial: DaemonConfig = yield* inThread(text(), path, env)
+    const initial: DaemonConfig = yield* inThread(text(), path, env, {})
     const write = (t: string) => Effect.orDie(fs.writeFileString(path, t))
     const layer = ConfigStore.layer({ initial, env, patch: (c) => c, parse }).pipe(Layer.provideMerge(Metrics.Default))
     return yield* Effect.flatMap(ConfigStore, (store) => body(store, write)).pipe(Effect.provide(layer))
@@ -43,8 +43,8 @@ describe("ConfigStore", () => {
     const logs = captureLogs()
     return Effect.gen(function*() {
       const calls = yield* Ref.make(0)
-      const flaky: ConfigParser = (t, file, e) =>
-        Effect.flatMap(Ref.getAndUpdate(calls, (n) => n + 1), (n) => (n === 0 ? Effect.die(new RangeError("boom")) : inThread(t, file, e)))
+      const flaky: ConfigParser = (t, file, e, options) =>
+        Effect.flatMap(Ref.getAndUpdate(calls, (n) => n + 1), (n) => (n === 0 ? Effect.die(new RangeError("boom")) : inThread(t, file, e, options)))
       yield* withStore(flaky, (store) =>
         Effect.gen(function*() {
           const first = yield* store.reload("test")
