@@ -178,7 +178,12 @@ export const readBounded = (
 ): Effect.Effect<ReadResult, NotRegularFile | PlatformError, FileSystem.FileSystem> =>
   Effect.scoped(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    if (options.regularFilesOnly === true && (yield* fs.stat(path)).type !== "File") return yield* new NotRegularFile({ path })
+    if (options.regularFilesOnly === true) {
+      const info = yield* fs.stat(path)
+      if (info.type !== "File") return yield* new NotRegularFile({ path })
+      // a regular file's size can be believed enough to skip reading one that is too large (the watch asks often)
+      if (Number(info.size) > maxBytes) return { _tag: "TooLarge" } as const
+    }
     const file = yield* fs.open(path, { flag: "r" })
     const buffer = new Uint8Array(Math.min(maxBytes + 1, 1024 * 1024))
     const chunks: Array<Uint8Array> = []

@@ -220,6 +220,10 @@ describe("serve: reloads survive hostile files", slow, () => {
     }, 90_000)
   }, 120_000)
 
+  it("logs config warnings at start-up", () => {
+    expect(daemon.stderr()).toContain("config warning: api.timeout: a request may take as long as the poll interval (api.timeout 5s, poll.interval 1s)")
+  })
+
   it("rejects an alias bomb written over the file, logs it, and still loads the next good edit", async () => {
     write(aliasBomb)
     await waitFor("reload rejected", async () => ((await reloadOk()) === "0" ? true : undefined), 20_000, 200)

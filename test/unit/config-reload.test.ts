@@ -86,7 +86,7 @@ describe("ConfigStore", () => {
         expect((yield* store.current).stateDir).toBe("./data")
       })))
 
-  it.scoped("reloadIfChanged reads the file bounded: a huge file is rejected once, not re-read into memory", () =>
+  it.scoped("a file over the size limit is rejected once, not read (the watch asks every 2 s)", () =>
     withStore(inThread, (store, write) =>
       Effect.gen(function*() {
         yield* write(`version: 1\napps: []\n#${"x".repeat(8 * 1024 * 1024)}\n`)
