@@ -4,15 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   cleanEnv,
   fixture,
-  freePort,
   type Proc,
   runCli,
   type Simulator,
   sleep,
   spawnCli,
+  startServe,
   startSimulator,
   stopAll,
   tempDir,
+  testConfigHead,
   waitFor,
   writeTemp
 } from "./support/harness.js"
@@ -23,13 +24,7 @@ const APP2 = "b000000000000000000000000000000000000002"
 
 const goodConfig = (apps: ReadonlyArray<string>, extra = "") =>
   [
-    "version: 1",
-    "api:",
-    "  api_key: ${PHALA_CLOUD_API_KEY}",
-    "  timeout: 5s",
-    "  retries: 1",
-    "poll:",
-    "  interval: 1s",
+    ...testConfigHead,
     "server:",
     "  lifecycle: true",
     extra,
@@ -208,16 +203,9 @@ describe("serve: reloads survive hostile files", slow, () => {
     sim = await startSimulator(fixture("e2e", "daemon.scenario.yaml"))
     configPath = join(tempDir(), "desired.yaml")
     write(goodConfig([APP1]))
-    const port = await freePort()
-    base = `http://127.0.0.1:${port}`
-    daemon = spawnCli(
-      ["serve", "--config", configPath, "--listen", `127.0.0.1:${port}`],
-      cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY })
-    )
-    await waitFor("daemon ready", async () => {
-      if (daemon.child.exitCode !== null) throw new Error(daemon.stderr())
-      return (await fetch(`${base}/readyz`)).ok ? true : undefined
-    }, 90_000)
+    const started = await startServe(configPath, cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY }))
+    daemon = started.proc
+    base = started.base
   }, 120_000)
 
   it("logs config warnings at start-up", () => {
