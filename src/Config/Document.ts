@@ -28,7 +28,11 @@ const openersByEnd = (doc: Document.Parsed): Map<number, Array<Node>> => {
       const flowish = ((isSeq(node) || isMap(node)) && node.flow === true) ||
         (isScalar(node) && (node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE))
       if (!flowish || node.range == null) return
-      for (const end of new Set([node.range[1], node.range[2]])) byEnd.set(end, [...(byEnd.get(end) ?? []), node])
+      for (const end of new Set([node.range[1], node.range[2]])) {
+        const list = byEnd.get(end)
+        if (list === undefined) byEnd.set(end, [node])
+        else list.push(node)
+      }
     }
   })
   return byEnd

@@ -198,12 +198,6 @@ export const readBounded = (
     return { _tag: "Text", text: new TextDecoder().decode(Buffer.concat(chunks)) } as const
   }))
 
-/** `readBounded` of a regular file, at most the config size limit. */
-export const readRegularFile = (path: string): Effect.Effect<string, NotRegularFile | PlatformError, FileSystem.FileSystem> =>
-  readBounded(path, maxConfigBytes, { regularFilesOnly: true }).pipe(
-    Effect.flatMap((read) => (read._tag === "Text" ? Effect.succeed(read.text) : Effect.dieMessage("file larger than the limit")))
-  )
-
 /** Reads the config file, bounded; fails with a one-line diagnostic when it cannot. */
 export const readConfigText = (path: string, options: ReadOptions = {}): Effect.Effect<string, ConfigError, FileSystem.FileSystem> =>
   readBounded(path, maxConfigBytes, options).pipe(
