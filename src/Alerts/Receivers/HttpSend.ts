@@ -62,9 +62,9 @@ const readPrefix = (
 const errorExcerpt = (response: HttpClientResponse.HttpClientResponse, secrets: ReadonlyArray<string>) =>
   readPrefix(response, maxErrorBodyBytes).pipe(
     Effect.map((bytes) => {
-      const text = new TextDecoder().decode(bytes).replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, " ").trim()
-      const cut = text.length > maxExcerptChars ? `${text.slice(0, maxExcerptChars)}…` : text
-      return scrub(cut, secrets)
+      // scrubbed before it is cut, so no secret survives in part
+      const text = scrub(new TextDecoder().decode(bytes), secrets).replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, " ").trim()
+      return text.length > maxExcerptChars ? `${text.slice(0, maxExcerptChars)}…` : text
     }),
     Effect.timeoutTo({ duration: excerptWait, onTimeout: () => "", onSuccess: (text) => text }),
     Effect.orElseSucceed(() => "")
