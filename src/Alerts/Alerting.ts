@@ -16,7 +16,7 @@ import { isEventReceiver, outboxReceivers } from "./Receivers/EventReceivers.js"
 import { routeAlert } from "./Routing.js"
 import { evaluate } from "./Rules.js"
 import { checkWritableDir, type StateDirError } from "./StateDir.js"
-import { acquireLock, type LockOptions } from "./StateDirLock.js"
+import { acquireLock, type LockOptions, type StateDirLock } from "./StateDirLock.js"
 import { makeStateHealth } from "./StateHealth.js"
 import {
   announcedFilePath,
@@ -72,12 +72,12 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
     const recordFailure = (what: string, path: string, error: string) => health.failed(what, path, error)
 
     // state_dir belongs to one process (the lock) and must be writable; checked at start when alerting needs it
-    let locked = false
+    let lock: StateDirLock | null = null
     const openStateDir = (settings: AlertingSettings): Effect.Effect<void, StateDirError> =>
       Effect.gen(function*() {
-        if (!locked) {
+        if (lock === null) {
           yield* checkWritableDir(stateDir)
-          yield* acquireLock(stateDir, {
+          lock = yield* acquireLock(stateDir, {
             ...(lockOptions._tag === "Some" ? lockOptions.value : {}),
             onHeartbeat: (result) =>
               Either.isRight(result)
@@ -86,7 +86,6 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
                   Effect.zipRight(recordFailure("lock", stateDir, result.left.detail))
                 )
           }).pipe(Scope.extend(serviceScope))
-          locked = true
           yield* health.recovered("state_dir")
         }
         yield* Effect.forEach(eventReceiverDirs(stateDir, settings), checkWritableDir, { discard: true })
@@ -147,7 +146,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
 
     const currentOutbox = (config: DaemonConfig) =>
       Effect.gen(function*() {
-        if (config.alerting !== null && !locked) {
+        if (config.alerting !== null && lock === null) {
           // alerting switched on by a reload: the directory is checked and locked now; until that works the
           // outbox keeps notifications in memory and retries its writes
           const opened = yield* Effect.either(openStateDir(config.alerting))
@@ -192,6 +191,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
     // what was last written, without the times of writing: an unchanged state (no alerts, the usual case) is not
     // rewritten and fsynced every cycle; a failed write is tried again at the next evaluation or resend round
     let lastWritten = ""
+    let stateFailed = false
     let lastAnnounced = announcedKey(saved.alerts)
     const persist = (now: number) =>
       writeGate.withPermits(1)(Effect.gen(function*() {
@@ -203,10 +203,16 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
             yield* Effect.logError("cannot save alert state; retried after the next evaluation").pipe(
               Effect.annotateLogs({ path: stateFilePath(stateDir), error: written.left.message })
             )
+            stateFailed = true
             return yield* recordFailure("alert state", stateFilePath(stateDir), written.left.message)
           }
           lastWritten = content
-          yield* health.recovered("alert state")
+          if (stateFailed) {
+            // the directory works again, and may have been recreated empty: the lock goes back at once
+            stateFailed = false
+            yield* health.recovered("alert state")
+            if (lock !== null) yield* Effect.ignore(lock.refresh)
+          }
         }
         const ledgerKey = announcedKey(state.alerts)
         if (ledgerKey === lastAnnounced) return
