@@ -192,7 +192,8 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
     // rewritten and fsynced every cycle; a failed write is tried again at the next evaluation or resend round
     let lastWritten = ""
     let stateFailed = false
-    let lastAnnounced = announcedKey(saved.alerts)
+    // written once after start too, so a state dir from before the ledger existed gets one
+    let lastAnnounced = ""
     const persist = (now: number) =>
       writeGate.withPermits(1)(Effect.gen(function*() {
         const state = { alerts: yield* Ref.get(alerts), alertmanagerSent: yield* Ref.get(amSent), evaluatedAt: now }
