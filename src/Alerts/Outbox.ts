@@ -368,7 +368,7 @@ export const makeOutbox = (
         if (Either.isRight(result)) return null
         if (folder === null) yield* Ref.update(queue.orphans, (set) => new Set([...set, seq]))
         return result.left
-      })).pipe(Effect.uninterruptible)
+      }))
 
     const deliveryLoop = (queue: ReceiverQueue) =>
       Effect.gen(function*() {
@@ -483,7 +483,7 @@ export const makeOutbox = (
           const droppedOnDisk = over.filter((e) => e.onDisk).map((e) => e.item.seq)
           if (droppedOnDisk.length > 0) yield* Ref.update(queue.orphans, (set) => new Set([...set, ...droppedOnDisk]))
           return over
-        }))
+        }).pipe(Effect.uninterruptible))
         for (const { item } of dropped) {
           yield* Effect.logError("notification queue full: the oldest notification is dropped").pipe(
             Effect.annotateLogs({
@@ -508,7 +508,7 @@ export const makeOutbox = (
           )
         }
         yield* Queue.offer(queue.doorbell, undefined)
-      }).pipe(Effect.uninterruptible, Effect.annotateLogs({ service: "Outbox" }))
+      }).pipe(Effect.annotateLogs({ service: "Outbox" }))
     }
 
     const queueLength = (receiver: string): Effect.Effect<number> => {
