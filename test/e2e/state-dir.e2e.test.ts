@@ -91,10 +91,11 @@ const startDaemon = async (configPath: string, stateDir: string): Promise<Daemon
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const proc = spawnCli(serveArgs(configPath, stateDir, port), env())
+  // generous: the suite runs many processes at once on a small machine
   await waitFor("daemon ready", async () => {
     if (proc.child.exitCode !== null) throw new Error(proc.stderr())
     return (await fetch(`${base}/readyz`)).ok ? true : undefined
-  })
+  }, 60_000)
   return { proc, base }
 }
 
@@ -163,7 +164,7 @@ describe("an unusable state_dir at start", () => {
     // without alerting nothing needs the directory
     const daemon = await startDaemon(writeConfig(configWith(null)), join(file, "below-a-file"))
     expect(await daemon.proc.stop()).toBe(0)
-  }, 120_000)
+  }, 300_000)
 })
 
 describe("one process per state_dir", () => {
@@ -195,7 +196,7 @@ describe("one process per state_dir", () => {
     expect((JSON.parse(readFileSync(lockPath, "utf8")) as { pid: number }).pid).toBe(next.proc.child.pid)
     expect(next.proc.stderr() + next.proc.stdout()).toContain("taking over a stale state_dir lock")
     expect(await next.proc.stop()).toBe(0)
-  }, 120_000)
+  }, 300_000)
 })
 
 describe("state_dir deleted in the middle of an incident", () => {
@@ -258,7 +259,7 @@ describe("state_dir deleted in the middle of an incident", () => {
     await settle()
     expect(replicaEvents(hook)).toHaveLength(4)
     expect(await again.proc.stop()).toBe(0)
-  }, 240_000)
+  }, 400_000)
 })
 
 describe("a hostile receiver", () => {
@@ -291,7 +292,7 @@ describe("a hostile receiver", () => {
     expect(await metric(daemon, "process_resident_memory_bytes")).toBeLessThan(400 * 1024 * 1024)
     expect(await daemon.proc.stop()).toBe(0)
     await setReplica("running")
-  }, 120_000)
+  }, 300_000)
 })
 
 describe("a truncated alerts.json", () => {
@@ -320,5 +321,5 @@ describe("a truncated alerts.json", () => {
     expect(events[1]?.id).not.toBe(events[0]?.id)
     expect(second.proc.stderr() + second.proc.stdout()).toContain("alert state recovered from the announced-alerts ledger")
     expect(await second.proc.stop()).toBe(0)
-  }, 120_000)
+  }, 300_000)
 })
