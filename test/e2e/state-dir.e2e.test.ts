@@ -4,12 +4,12 @@ import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { alertingConfig, PAYMENTS } from "./support/config.js"
 import { cleanEnv, fixture, freePort, type Proc, runCli, type Simulator, spawnCli, startSimulator, stopAll, tempDir, waitFor } from "./support/harness.js"
 
 // serve + a loopback webhook receiver against hostile state directories and a hostile receiver
 
 const KEY = "phak_e2e_daemon_7f3a9c21"
-const PAYMENTS = "b000000000000000000000000000000000000001"
 const REPLICA = "00000000-0000-4000-8000-00000000b102"
 
 interface Received {
@@ -43,25 +43,7 @@ const startHook = async (): Promise<Hook> => {
   return Object.assign(hook, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook` })
 }
 
-const configWith = (alerting: string | null) =>
-  [
-    "version: 1",
-    "api:",
-    "  api_key: ${PHALA_CLOUD_API_KEY}",
-    "  timeout: 5s",
-    "  retries: 1",
-    "poll:",
-    "  interval: 1s",
-    "defaults:",
-    "  for: 1s",
-    "  severity: critical",
-    ...(alerting === null ? [] : [alerting]),
-    "apps:",
-    `  - app_id: ${PAYMENTS}`,
-    "    name: payments",
-    "    replicas: { min: 1, max: 3 }",
-    ""
-  ].join("\n")
+const configWith = alertingConfig
 
 const hookAlerting = (url: string) =>
   [

@@ -288,6 +288,21 @@ const awaitTrue = (what: string, check: Effect.Effect<boolean, unknown, FileSyst
     Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`timed out waiting for ${what}`) })
   )
 
+/** An outbox for one switchable receiver that records every disk outcome. */
+const diskWatchedOutbox = (stateDir: string, options: Partial<OutboxOptions> = {}) =>
+  Effect.gen(function*() {
+    const fake = yield* switchableReceiver("ops")
+    const disk: Array<DiskOutcome> = []
+    const outbox = yield* makeOutbox({
+      stateDir,
+      receivers: [fake.receiver],
+      onDisk: (_, outcome) => Effect.sync(() => void disk.push(outcome)),
+      ...fast,
+      ...options
+    })
+    return { fake, disk, outbox }
+  })
+
 describe("outbox when the disk breaks", () => {
   it.scopedLive("an unreadable item (a directory of that name, garbage) goes to corrupt/ and never blocks the next ones", () => {
     const logs = captureLogs()
@@ -346,15 +361,7 @@ describe("outbox when the disk breaks", () => {
       const fs = yield* FileSystem.FileSystem
       const stateDir = yield* tempDir
       const dir = outboxDir(stateDir, "ops")
-      const fake = yield* switchableReceiver("ops")
-      const disk: Array<DiskOutcome> = []
-      const outbox = yield* makeOutbox({
-        stateDir,
-        receivers: [fake.receiver],
-        onDisk: (_, outcome) => Effect.sync(() => void disk.push(outcome)),
-        auditInterval: Duration.millis(100),
-        ...fast
-      })
+      const { disk, fake, outbox } = yield* diskWatchedOutbox(stateDir, { auditInterval: Duration.millis(100) })
       yield* Effect.forEach([1, 2], (n) => outbox.enqueue("ops", eventNumber(n)), { discard: true })
       expect(yield* listItems(dir)).toEqual([1, 2].map(itemFileName))
 
@@ -397,16 +404,9 @@ describe("outbox when the disk breaks", () => {
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const stateDir = join(yield* tempDir, "state")
-      // a path under a regular file: nothing can ever be created there, root or not
-      yield* fs.writeFileString(join(stateDir, "..", "state"), "a file, not a directory")
-      const fake = yield* switchableReceiver("ops")
-      const disk: Array<DiskOutcome> = []
-      const outbox = yield* makeOutbox({
-        stateDir,
-        receivers: [fake.receiver],
-        onDisk: (_, outcome) => Effect.sync(() => void disk.push(outcome)),
-        ...fast
-      })
+      // the outbox would lie under a regular file: nothing can ever be created there, root or not
+      yield* fs.writeFileString(stateDir, "a file, not a directory")
+      const { disk, fake, outbox } = yield* diskWatchedOutbox(stateDir)
       yield* Effect.forEach([1, 2, 3], (n) => outbox.enqueue("ops", eventNumber(n)), { discard: true })
       expect(yield* outbox.unsaved).toBe(3)
       yield* Ref.set(fake.up, true)
