@@ -55,22 +55,24 @@ export const currentIdentity: Effect.Effect<ProcessIdentity, never, FileSystem.F
 
 export type Liveness = "alive" | "gone" | "unknown"
 
+/** Asks the kernel whether the PID exists (EPERM means it does, owned by someone else). */
+const pidExists = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return !(error instanceof Error && "code" in error && error.code === "ESRCH")
+  }
+}
+
 /** Whether the holder's process still runs, judged from this PID namespace. */
 export const processLiveness = (holder: LockHolder): Effect.Effect<Liveness, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    if (Option.isSome(yield* startTimeOf("self"))) {
-      const theirs = yield* startTimeOf(holder.pid)
-      if (Option.isNone(theirs)) return "gone"
-      if (holder.start_time === null) return "alive"
-      return theirs.value === holder.start_time ? "alive" : "gone"
-    }
-    // no /proc: ask the kernel whether the PID exists (EPERM means it does, owned by someone else)
-    try {
-      process.kill(holder.pid, 0)
-      return "alive"
-    } catch (error) {
-      return error instanceof Error && "code" in error && error.code === "ESRCH" ? "gone" : "alive"
-    }
+    const theirs = yield* startTimeOf(holder.pid)
+    // no /proc entry: no /proc at all, or hidden (hidepid) when another user runs it; the kernel still knows
+    if (Option.isNone(theirs)) return pidExists(holder.pid) ? "alive" : "gone"
+    if (holder.start_time === null) return "alive"
+    return theirs.value === holder.start_time ? "alive" : "gone"
   })
 
 export interface LockFacts {
