@@ -1,0 +1,85 @@
+/**
+ * Every app of every bundled scenario, read with the official SDK in every API version it supports: `getAppInfo`
+ * per app, `getAppList` page by page at several page sizes. The SDK parses with its own zod schemas.
+ */
+import { AuthError, safeGetAppInfo, safeGetAppList } from "@phala/cloud"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ROOT, type Simulator, startSimulator, stopAll } from "../e2e/support/harness.js"
+import { bundledScenarios, describeFailure, freshWorld, scenarioKey, sdkClient, sdkVersions } from "./support/conformance.js"
+
+afterAll(stopAll)
+
+const pageSizes = [1, 7, 20, 100]
+
+/** Every page and the empty one after the last; for long lists the first, middle and last pages. */
+const pagesToRead = (totalPages: number): ReadonlyArray<number> => {
+  const all = Array.from({ length: totalPages + 1 }, (_, i) => i + 1)
+  if (totalPages <= 50) return all
+  const middle = Math.ceil(totalPages / 2)
+  return [1, 2, 3, middle, totalPages - 1, totalPages, totalPages + 1]
+}
+
+describe.each(bundledScenarios)("scenario %s", (path) => {
+  let sim: Simulator
+  let key: string
+
+  beforeAll(async () => {
+    key = await scenarioKey(path)
+    sim = await startSimulator(join(ROOT, path))
+  })
+
+  it.each(sdkVersions)("getAppInfo (%s) parses every app not pinned to another version; forbidden apps are AuthError 403", async (version) => {
+    const apps = await freshWorld(sim)
+    const client = sdkClient(sim, version, key)
+    const failures: Array<string> = []
+    let parsed = 0
+    for (const app of apps) {
+      if (app.version !== null && app.version !== version) continue
+      const result = await safeGetAppInfo(client, { appId: app.app_id })
+      if (app.forbidden) {
+        if (result.success || !(result.error instanceof AuthError) || result.error.status !== 403) {
+          failures.push(`${app.name} (forbidden): expected AuthError 403, got ${result.success ? "200" : describeFailure(result.error)}`)
+        }
+        continue
+      }
+      if (!result.success) {
+        failures.push(`${app.name}: ${describeFailure(result.error)}`)
+        continue
+      }
+      parsed++
+      if (app.shape === "minimal") {
+        expect(result.data).toMatchObject({ app_id: app.app_id })
+        expect(result.data.cvms ?? null).toBeNull()
+      } else {
+        expect(result.data).toMatchObject({ app_id: app.app_id, id: app.id, name: app.name, cvm_count: app.cvms.length })
+        expect((result.data.cvms ?? []).map((c) => c.vm_uuid)).toEqual(app.cvms.map((c) => c.vm_uuid))
+      }
+    }
+    expect(failures, `the SDK rejected answers of ${path} in ${version}`).toEqual([])
+    expect(parsed).toBeGreaterThan(0)
+  })
+
+  it.each(sdkVersions)("getAppList (%s) parses every page at page sizes 1, 7, 20 and 100, in the world's order", async (version) => {
+    const apps = await freshWorld(sim)
+    const listed = apps.filter((a) => !a.forbidden).map((a) => a.app_id)
+    const client = sdkClient(sim, version, key)
+    const failures: Array<string> = []
+    let pages = 0
+    for (const pageSize of pageSizes) {
+      const totalPages = Math.ceil(listed.length / pageSize)
+      for (const page of pagesToRead(totalPages)) {
+        const result = await safeGetAppList(client, { page, page_size: pageSize })
+        if (!result.success) {
+          failures.push(`page ${page} of size ${pageSize}: ${describeFailure(result.error)}`)
+          continue
+        }
+        pages++
+        expect(result.data).toMatchObject({ page, page_size: pageSize, total: listed.length, total_pages: totalPages })
+        expect(result.data.dstack_apps.map((a) => a.app_id)).toEqual(listed.slice((page - 1) * pageSize, page * pageSize))
+      }
+    }
+    expect(failures, `the SDK rejected list pages of ${path} in ${version}`).toEqual([])
+    expect(pages).toBeGreaterThan(pageSizes.length)
+  })
+})
