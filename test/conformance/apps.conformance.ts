@@ -83,3 +83,36 @@ describe.each(bundledScenarios)("scenario %s", (path) => {
     expect(pages).toBeGreaterThan(pageSizes.length)
   })
 })
+
+describe("getAppList filters as the SDK encodes them (test/conformance/scenarios/edges.yaml)", () => {
+  const SCENARIO = join("test", "conformance", "scenarios", "edges.yaml")
+  let sim: Simulator
+  let key: string
+
+  beforeAll(async () => {
+    key = await scenarioKey(SCENARIO)
+    sim = await startSimulator(join(ROOT, SCENARIO))
+  })
+
+  // an app matches when one of its CVMs does (each filter here names one CVM); forbidden apps are never listed
+  const filters = [
+    { filter: { status: ["exited", "error"] }, names: ["status-zoo"] },
+    { filter: { listed: true }, names: ["replicas"] },
+    { filter: { search: "ZOO" }, names: ["status-zoo"] },
+    { filter: { node: "prod10" }, names: ["replicas"] },
+    { filter: { base_image: "dstack-dev-0.5.7", listed: false }, names: ["replicas"] },
+    { filter: { region: "AP-EAST-1", instance_type: "custom.huge" }, names: ["replicas"] },
+    { filter: { kms_type: "ethereum" }, names: ["single-ethereum"] },
+    { filter: { kms_slug: "kms-base-prod10", instance_type: "h200.small" }, names: ["replicas"] },
+    { filter: { search: "no-such-app" }, names: [] }
+  ]
+
+  it.each(sdkVersions)("%s: repeated status keys, booleans and the other filters select what they say", async (version) => {
+    await freshWorld(sim)
+    const client = sdkClient(sim, version, key)
+    for (const { filter, names } of filters) {
+      const result = await safeGetAppList(client, filter)
+      expect(result.success ? result.data.dstack_apps.map((a) => a.name) : describeFailure(result.error), JSON.stringify(filter)).toEqual(names)
+    }
+  })
+})
