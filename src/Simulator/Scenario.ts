@@ -42,9 +42,10 @@ const KmsType = Schema.Literal(...kmsTypes)
 export const AppIdText = Schema.String.pipe(
   Schema.pattern(/^(app_)?[0-9a-f]{40}$/, { message: () => "Expected 40 lower-case hex characters (optionally prefixed app_)" })
 )
+// the API's vm_uuids are version 4, and clients rely on it: the official SDK refuses any other UUID as a CVM id
 export const VmUuidText = Schema.String.pipe(
-  Schema.pattern(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {
-    message: () => "Expected a lower-case UUID with dashes"
+  Schema.pattern(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, {
+    message: () => "Expected a lower-case UUID version 4 with dashes (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)"
   })
 )
 const Hashid = (prefix: string) =>

@@ -56,6 +56,16 @@ describe("simulator scenario", () => {
       expect(ok.apps?.[0]?.cvms?.[0]?.kms_type).toBe("legacy")
     }))
 
+  it.effect("vm_uuid is a UUID version 4, as the API sends it (the SDK refuses other UUIDs as CVM ids)", () =>
+    Effect.gen(function*() {
+      const text = ["apps:", "  - name: a", "    cvms:", "      - vm_uuid: c48d9363-21b2-1f4a-87d9-3496623f020d"].join("\n")
+      expect(yield* errorOf(parseScenario(text, "s.yaml"))).toContain("s.yaml:4:18: apps.0.cvms.0.vm_uuid: Expected a lower-case UUID version 4")
+      const variant = yield* errorOf(decodeScenario({ apps: [{ cvms: [{ vm_uuid: "c48d9363-21b2-4f4a-c7d9-3496623f020d" }] }] }))
+      expect(variant).toContain("apps.0.cvms.0.vm_uuid")
+      const ok = yield* decodeScenario({ apps: [{ cvms: [{ vm_uuid: "c48d9363-21b2-4f4a-87d9-3496623f020d" }] }] })
+      expect(ok.apps?.[0]?.cvms?.[0]?.vm_uuid).toBe("c48d9363-21b2-4f4a-87d9-3496623f020d")
+    }))
+
   it.effect("timeline references must exist and offsets must fit in the loop", () =>
     Effect.gen(function*() {
       const apps = [{ name: "a", cvms: [{ name: "a-0" }] }]
