@@ -4,9 +4,9 @@
  */
 import { AuthError, safeGetAppInfo, safeGetAppList } from "@phala/cloud"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ROOT, type Simulator, startSimulator, stopAll } from "../e2e/support/harness.js"
-import { bundledScenarios, describeFailure, freshWorld, scenarioKey, sdkClient, sdkVersions } from "./support/conformance.js"
+import { afterAll, describe, expect, it } from "vitest"
+import { stopAll } from "../e2e/support/harness.js"
+import { bundledScenarios, describeFailure, freshWorld, sdkClient, sdkVersions, simulatorFor } from "./support/conformance.js"
 
 afterAll(stopAll)
 
@@ -21,15 +21,10 @@ const pagesToRead = (totalPages: number): ReadonlyArray<number> => {
 }
 
 describe.each(bundledScenarios)("scenario %s", (path) => {
-  let sim: Simulator
-  let key: string
-
-  beforeAll(async () => {
-    key = await scenarioKey(path)
-    sim = await startSimulator(join(ROOT, path))
-  })
+  const running = simulatorFor(path)
 
   it.each(sdkVersions)("getAppInfo (%s) parses every app not pinned to another version; forbidden apps are AuthError 403", async (version) => {
+    const { sim, key } = running()
     const apps = await freshWorld(sim)
     const client = sdkClient(sim, version, key)
     const failures: Array<string> = []
@@ -61,6 +56,7 @@ describe.each(bundledScenarios)("scenario %s", (path) => {
   })
 
   it.each(sdkVersions)("getAppList (%s) parses every page at page sizes 1, 7, 20 and 100, in the world's order", async (version) => {
+    const { sim, key } = running()
     const apps = await freshWorld(sim)
     const listed = apps.filter((a) => !a.forbidden).map((a) => a.app_id)
     const client = sdkClient(sim, version, key)
@@ -86,13 +82,7 @@ describe.each(bundledScenarios)("scenario %s", (path) => {
 
 describe("getAppList filters as the SDK encodes them (test/conformance/scenarios/edges.yaml)", () => {
   const SCENARIO = join("test", "conformance", "scenarios", "edges.yaml")
-  let sim: Simulator
-  let key: string
-
-  beforeAll(async () => {
-    key = await scenarioKey(SCENARIO)
-    sim = await startSimulator(join(ROOT, SCENARIO))
-  })
+  const running = simulatorFor(SCENARIO)
 
   // an app matches when one of its CVMs does (each filter here names one CVM); forbidden apps are never listed
   const filters = [
@@ -108,6 +98,7 @@ describe("getAppList filters as the SDK encodes them (test/conformance/scenarios
   ]
 
   it.each(sdkVersions)("%s: repeated status keys, booleans and the other filters select what they say", async (version) => {
+    const { sim, key } = running()
     await freshWorld(sim)
     const client = sdkClient(sim, version, key)
     for (const { filter, names } of filters) {

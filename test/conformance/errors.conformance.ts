@@ -19,9 +19,9 @@ import {
   ValidationError
 } from "@phala/cloud"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ROOT, type Simulator, startSimulator, stopAll } from "../e2e/support/harness.js"
-import { admin, freshWorld, type SimApp, scenarioKey, type SdkClient, sdkClient, sdkVersions } from "./support/conformance.js"
+import { afterAll, describe, expect, it } from "vitest"
+import { type Simulator, stopAll } from "../e2e/support/harness.js"
+import { admin, freshWorld, type SimApp, type SdkClient, sdkClient, sdkVersions, simulatorFor } from "./support/conformance.js"
 
 afterAll(stopAll)
 
@@ -128,15 +128,10 @@ const faults = [
 ] as const
 
 describe(`error bodies as @phala/cloud sees them (${SCENARIO})`, () => {
-  let sim: Simulator
-  let key: string
-
-  beforeAll(async () => {
-    key = await scenarioKey(SCENARIO)
-    sim = await startSimulator(join(ROOT, SCENARIO))
-  })
+  const running = simulatorFor(SCENARIO)
 
   const worldFor = async (version: (typeof sdkVersions)[number]): Promise<World> => {
+    const { sim, key } = running()
     const apps = await freshWorld(sim)
     const app = (name: string): SimApp => {
       const found = apps.find((a) => a.name === name)
@@ -165,7 +160,7 @@ describe(`error bodies as @phala/cloud sees them (${SCENARIO})`, () => {
       }
       if (c.raw !== undefined) {
         const raw = c.raw(w)
-        const rawClient = raw.apiKey === undefined ? w.client : sdkClient(sim, version, raw.apiKey)
+        const rawClient = raw.apiKey === undefined ? w.client : sdkClient(w.sim, version, raw.apiKey)
         const response = await rawClient.requestFull(raw.path, { method: raw.method })
         expect(response.status).toBe(c.expected.status)
         expect(ApiErrorSchema.safeParse(response.data).success, JSON.stringify(response.data)).toBe(true)
@@ -175,7 +170,7 @@ describe(`error bodies as @phala/cloud sees them (${SCENARIO})`, () => {
     it.each(faults)("fault $name on GET /apps/{app_id} is the SDK's error too", async (f) => {
       const w = await worldFor(version)
       const app = w.app("single-ethereum")
-      await admin(sim, "PUT", `/_sim/apps/${app.app_id}/faults`, f.faults)
+      await admin(w.sim, "PUT", `/_sim/apps/${app.app_id}/faults`, f.faults)
       const outcome = await safeGetAppInfo(w.client, { appId: app.app_id })
       expect(outcome.success).toBe(false)
       const error = outcome.success ? null : outcome.error
@@ -189,7 +184,7 @@ describe(`error bodies as @phala/cloud sees them (${SCENARIO})`, () => {
     it.each([{ fault: "malformed" }, { fault: "wrong_types" }])("a 200 with a $fault body is rejected by the SDK's schema", async ({ fault }) => {
       const w = await worldFor(version)
       const app = w.app("single-ethereum")
-      await admin(sim, "PUT", `/_sim/apps/${app.app_id}/faults`, { [fault]: true })
+      await admin(w.sim, "PUT", `/_sim/apps/${app.app_id}/faults`, { [fault]: true })
       const outcome = await safeGetAppInfo(w.client, { appId: app.app_id })
       expect(outcome.success).toBe(false)
       expect(outcome.success ? null : outcome.error).not.toBeInstanceOf(PhalaCloudError)

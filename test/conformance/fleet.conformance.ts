@@ -26,7 +26,7 @@ apps:
 synthetic: ${JSON.stringify(synthetic)}
 `
 
-describe(`synthetic fleet of ${synthetic.apps} apps × ${synthetic.cvms_per_app} CVMs`, () => {
+describe(`synthetic fleet of ${synthetic.apps} apps with ${synthetic.cvms_per_app} CVMs each`, () => {
   let sim: Simulator
 
   beforeAll(async () => {

@@ -4,19 +4,18 @@
  * (dashless UUID, `cvm_` id, name, `app_<id>`, `instance_<id>`). While a CVM is transitional its app still parses.
  */
 import { CvmIdSchema, safeGetAppInfo, safeRestartCvm, safeShutdownCvm, safeStartCvm, safeStopCvm } from "@phala/cloud"
-import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ROOT, type Simulator, startSimulator, stopAll } from "../e2e/support/harness.js"
+import { afterAll, describe, expect, it } from "vitest"
+import { stopAll } from "../e2e/support/harness.js"
 import {
   bundledScenarios,
   describeFailure,
   freshWorld,
   type SimApp,
   type SimCvm,
-  scenarioKey,
   sdkClient,
   sdkVersions,
   setStatus,
+  simulatorFor,
   spread
 } from "./support/conformance.js"
 
@@ -25,15 +24,10 @@ afterAll(stopAll)
 const cvmsPerScenario = 40
 
 describe.each(bundledScenarios)("scenario %s", (path) => {
-  let sim: Simulator
-  let key: string
-
-  beforeAll(async () => {
-    key = await scenarioKey(path)
-    sim = await startSimulator(join(ROOT, path))
-  })
+  const running = simulatorFor(path)
 
   it.each(sdkVersions)("stop, start, shutdown and restart (%s) answer a VM the SDK parses", async (version) => {
+    const { sim, key } = running()
     const apps = await freshWorld(sim)
     const client = sdkClient(sim, version, key)
     const visible = apps.filter((a) => !a.forbidden)

@@ -7,10 +7,10 @@ import { safeGetAppInfo } from "@phala/cloud"
 import { Schema } from "effect"
 import { readdirSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { apiVersions, isApiVersion } from "../../src/Simulator/Catalog.js"
-import { ROOT, type Simulator, startSimulator, stopAll } from "../e2e/support/harness.js"
-import { admin, freshWorld, readRoot, scenarioKey, sdkClient, sdkPackage, sdkVersions } from "./support/conformance.js"
+import { ROOT, stopAll } from "../e2e/support/harness.js"
+import { admin, freshWorld, readRoot, sdkClient, sdkPackage, sdkVersions, simulatorFor } from "./support/conformance.js"
 
 afterAll(stopAll)
 
@@ -29,15 +29,10 @@ describe(`${sdkPackage.name} ${sdkPackage.version}`, () => {
   })
 
   describe("the version header", () => {
-    let sim: Simulator
-    let key: string
-
-    beforeAll(async () => {
-      key = await scenarioKey(SCENARIO)
-      sim = await startSimulator(join(ROOT, SCENARIO))
-    })
+    const running = simulatorFor(SCENARIO)
 
     it.each(sdkVersions)("the SDK configured for %s sends it as X-Phala-Version, as the simulator's request log shows", async (version) => {
+      const { sim, key } = running()
       const apps = await freshWorld(sim)
       const app = apps.find((a) => a.version === null && !a.forbidden && a.shape === "full")
       if (app === undefined) throw new Error(`${SCENARIO} has no unpinned app`)

@@ -5,11 +5,12 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { type ApiVersion, createBaseClient, PhalaCloudError, SUPPORTED_API_VERSIONS } from "@phala/cloud"
 import { Effect, Schema } from "effect"
+import { beforeAll } from "vitest"
 import { readdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { loadScenario } from "../../../src/Simulator/Simulator.js"
-import { ROOT, type Simulator } from "../../e2e/support/harness.js"
+import { ROOT, type Simulator, startSimulator } from "../../e2e/support/harness.js"
 
 // == the SDK
 
@@ -68,13 +69,33 @@ export const bundledScenarios: ReadonlyArray<string> = [
 ].sort()
 
 /** A key the scenario accepts (it accepts any non-empty key when it lists none). */
-export const scenarioKey = (path: string): Promise<string> =>
+const scenarioKey = (path: string): Promise<string> =>
   Effect.runPromise(
     loadScenario(join(ROOT, path)).pipe(
       Effect.map((scenario) => scenario.api_keys?.[0] ?? "phak_conformance"),
       Effect.provide(NodeFileSystem.layer)
     )
   )
+
+export interface Running {
+  readonly sim: Simulator
+  readonly key: string
+}
+
+/**
+ * Starts `phala-drift simulate` on a scenario file of the repository before the enclosing block's tests (the
+ * harness's `stopAll` stops it); the tests read it from the returned function.
+ */
+export const simulatorFor = (path: string): () => Running => {
+  let running: Running | undefined
+  beforeAll(async () => {
+    running = { key: await scenarioKey(path), sim: await startSimulator(join(ROOT, path)) }
+  })
+  return () => {
+    if (running === undefined) throw new Error(`the simulator for ${path} did not start`)
+    return running
+  }
+}
 
 export const readRoot = (path: string): string => readFileSync(join(ROOT, path), "utf8")
 
