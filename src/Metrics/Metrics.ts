@@ -75,6 +75,11 @@ const makeRegistry = () => {
       registers
     }),
     queueLength: gauge("phala_drift_notification_queue_length", "Notifications waiting in the durable outbox of a receiver.", ["receiver"]),
+    stateWriteFailures: new Prom.Counter({
+      name: "phala_drift_state_write_failures_total",
+      help: "Failed attempts to write to state_dir (notification outbox, alert state, the lock); notifications are kept in memory and retried meanwhile.",
+      registers
+    }),
     skippedTicks: new Prom.Counter({
       name: "phala_drift_poll_ticks_skipped_total",
       help: "Scheduled ticks skipped because the previous cycle was still running.",
@@ -188,6 +193,8 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
 
     const queueLength = (receiver: string, length: number) => Effect.sync(() => m.queueLength.set({ receiver }, length))
 
+    const stateWriteFailure = Effect.sync(() => m.stateWriteFailures.inc())
+
     return {
       record,
       apiAttempt,
@@ -196,6 +203,7 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
       alertStates,
       notification,
       queueLength,
+      stateWriteFailure,
       /** Re-render now: for changes between cycles that must show at once (config reloads). */
       refresh: Effect.flatMap(render, (e) => Ref.set(cache, e)),
       exposition: Ref.get(cache)
