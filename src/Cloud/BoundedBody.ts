@@ -1,5 +1,5 @@
-import type { HttpClientError, HttpClientResponse } from "@effect/platform"
-import { Effect, Stream } from "effect"
+import { Headers, type HttpClientError, type HttpClientResponse } from "@effect/platform"
+import { Effect, Option, Stream } from "effect"
 
 /** A response body read up to a limit: the text, or the fact that there was more than the limit. */
 export type BoundedBody =
@@ -23,14 +23,33 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, bytes: number): Uint8Array =>
 }
 
 /**
- * Reads the body through its stream (already decompressed by the HTTP client) and stops at the first chunk that
- * would take it past `limit` bytes: memory stays within the limit plus one chunk whatever the server sends (gzip
- * bombs, endless chunked bodies). Ending the stream early aborts the request, so the connection is not drained.
+ * Whether HTTP framing alone keeps the body within `limit`: a `Content-Length` no larger than it, on a body sent as
+ * is (no `Content-Encoding`, whose inflated size no header states). The transport then delivers no more than that.
+ */
+export const framedWithin = (headers: Headers.Headers, limit: number): boolean => {
+  if (Option.isSome(Headers.get(headers, "content-encoding"))) return false
+  return Option.match(Headers.get(headers, "content-length"), {
+    onNone: () => false,
+    onSome: (value) => /^\d{1,15}$/.test(value.trim()) && Number(value) <= limit
+  })
+}
+
+const decoder = new TextDecoder()
+
+/**
+ * Reads at most `limit` bytes of the (decompressed) body. A body whose framing already bounds it is read in one go;
+ * any other (chunked, compressed, or declared larger) is read through its stream, stopping at the first chunk that
+ * would pass the limit: memory stays within the limit plus one chunk whatever the server sends (gzip bombs, endless
+ * bodies). Ending the stream early aborts the request, so the rest is never downloaded.
  */
 export const readBounded = (
   response: HttpClientResponse.HttpClientResponse,
   limit: number
 ): Effect.Effect<BoundedBody, HttpClientError.ResponseError> => {
+  // the stream path costs a few Effect fibers per response; most answers are small and framed
+  if (framedWithin(response.headers, limit)) {
+    return Effect.map(response.arrayBuffer, (bytes): BoundedBody => ({ _tag: "Complete", text: decoder.decode(bytes) }))
+  }
   const initial: Accumulated = { chunks: [], bytes: 0, over: false }
   return Stream.runFoldWhile(
     response.stream,
@@ -46,7 +65,7 @@ export const readBounded = (
     Effect.map((acc): BoundedBody =>
       acc.over
         ? { _tag: "TooLarge", limit }
-        : { _tag: "Complete", text: new TextDecoder().decode(concat(acc.chunks, acc.bytes)) }
+        : { _tag: "Complete", text: decoder.decode(concat(acc.chunks, acc.bytes)) }
     ),
     // a response without a body (204, or one the platform could not stream) reads as empty, like `response.text`
     Effect.catchIf((error) => error.reason === "EmptyBody", () => Effect.succeed<BoundedBody>({ _tag: "Complete", text: "" }))

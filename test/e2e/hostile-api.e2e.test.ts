@@ -109,6 +109,16 @@ describe("plan: response size", () => {
     })
   }
 
+  it("reads no further than Content-Length when the server sends more (200 MB past it)", async () => {
+    const server = await hostile({ [id("2")]: { kind: "lying_length", bytes: 200 * 1024 * 1024 } })
+    const run = await plan(server.apiUrl, [OK, id("2")])
+    expect(run.code).toBe(3)
+    expect(appIn(run.plan, OK).sync).toBe("in_sync")
+    expect(appIn(run.plan, id("2")).error).toMatchObject({ reason: "bad_response", status: 200, message: "HTTP 200: invalid JSON" })
+    expect(run.peakMb).toBeLessThan(RSS_BOUND_MB)
+    await waitFor("the server to see the connection closed", async () => (server.abortedBodies() >= 1 ? true : undefined), 5_000)
+  })
+
   it("honours api.max_response_bytes", async () => {
     const server = await hostile({ [id("2")]: { kind: "huge_body", bytes: 300 * 1024 } })
     const small = await plan(server.apiUrl, [OK, id("2")], { max_response_bytes: 262144 })

@@ -17,6 +17,8 @@ export type Behaviour =
   | { readonly kind: "endless_body" }
   /** A valid body padded to `bytes` (with Content-Length), streamed. */
   | { readonly kind: "huge_body"; readonly bytes: number }
+  /** `Content-Length: 64` on a body that goes on for `bytes` (raw socket writes): framing must cut it at 64. */
+  | { readonly kind: "lying_length"; readonly bytes: number }
   /** A valid body whose app name is `bytes` long (and its CVM's name 1000 characters). */
   | { readonly kind: "huge_name"; readonly bytes: number }
   /** 301 to the other origin (which answers 404 `App not found`). */
@@ -223,6 +225,23 @@ export const startHostileApi = async (options: HostileApiOptions): Promise<Hosti
         const parts = [head, ...filler(Math.max(0, behaviour.bytes - head.length - tail.length), 0x78), tail]
         res.writeHead(200, { "content-type": "application/json", "content-length": behaviour.bytes })
         return stream(res, (i) => parts[i] ?? null, () => aborted++)
+      }
+      case "lying_length": {
+        const socket = res.socket
+        if (socket === null) return
+        const head = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 64\r\n\r\n`
+        const body = [Buffer.from(head + JSON.stringify(appBody(appId))), ...filler(behaviour.bytes, 0x78)]
+        let i = 0
+        const pump = () => {
+          while (i < body.length && !socket.destroyed) {
+            if (!socket.write(body[i++] ?? Buffer.alloc(0))) return void socket.once("drain", pump)
+          }
+          if (!socket.destroyed) socket.end()
+        }
+        socket.on("close", () => {
+          if (i < body.length) aborted++
+        })
+        return pump()
       }
       case "huge_name": {
         // streamed: a 200 MB name must not cost this test process 200 MB strings

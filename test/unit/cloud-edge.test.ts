@@ -1,7 +1,7 @@
-import { FetchHttpClient, HttpClient } from "@effect/platform"
+import { FetchHttpClient, Headers, HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
-import { formatBytes, readBounded } from "../../src/Cloud/BoundedBody.js"
+import { formatBytes, framedWithin, readBounded } from "../../src/Cloud/BoundedBody.js"
 import { edgeText, makeRedactor } from "../../src/Cloud/EdgeText.js"
 import { nestsAtMost } from "../../src/Cloud/JsonDepth.js"
 import { classifyNotFound } from "../../src/Cloud/NotFound.js"
@@ -49,6 +49,20 @@ describe("readBounded over loopback (real fetch, real gzip)", () => {
         }),
       (api) => Effect.promise(() => api.close())
     ).pipe(Effect.provide(FetchHttpClient.layer)), 60_000)
+})
+
+describe("framedWithin", () => {
+  const headers = (entries: Record<string, string>) => Headers.fromInput(entries)
+
+  it("trusts a Content-Length within the limit on a body sent as is, and nothing else", () => {
+    expect(framedWithin(headers({ "content-length": "1024" }), 1024)).toBe(true)
+    expect(framedWithin(headers({ "content-length": "1025" }), 1024)).toBe(false)
+    expect(framedWithin(headers({ "content-length": "100", "content-encoding": "gzip" }), 1024)).toBe(false)
+    expect(framedWithin(headers({ "transfer-encoding": "chunked" }), 1024)).toBe(false)
+    expect(framedWithin(headers({ "content-length": "-1" }), 1024)).toBe(false)
+    expect(framedWithin(headers({ "content-length": "1e3" }), 1024)).toBe(false)
+    expect(framedWithin(headers({ "content-length": "9".repeat(400) }), 1024)).toBe(false)
+  })
 })
 
 describe("formatBytes", () => {
