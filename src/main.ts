@@ -3,15 +3,16 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type { Teardown } from "@effect/platform/Runtime"
 import { ValidationError } from "@effect/cli"
-import { Cause, Effect, Exit, Ref } from "effect"
+import { Effect, Ref } from "effect"
 import { cli } from "./Cli/Cli.js"
-import { ExitCode } from "./Cli/ExitCode.js"
+import { ExitCode, processOutcome } from "./Cli/ExitCode.js"
 import { loggingLayer } from "./Logging.js"
 
+const request = ExitCode.unsafeMake()
+
 const program = Effect.gen(function*() {
-  const exitCode = yield* Ref.make(0)
-  yield* cli(process.argv).pipe(Effect.provideService(ExitCode, exitCode))
-  return yield* Ref.get(exitCode)
+  yield* cli(process.argv).pipe(Effect.provideService(ExitCode, request))
+  return yield* Ref.get(request.code)
 }).pipe(
   // @effect/cli has already printed usage errors; anything else is logged (to stderr) once, as exit code 1
   Effect.catchAll((error) => ValidationError.isValidationError(error) ? Effect.succeed(1) : Effect.logError("fatal", error).pipe(Effect.as(1))),
@@ -20,12 +21,27 @@ const program = Effect.gen(function*() {
   Effect.provide(loggingLayer(process.env, process.stderr.isTTY === true))
 )
 
-// the program's value is the exit code a command asked for; an interrupt (SIGTERM/SIGINT) is a clean exit
-const teardown: Teardown = (exit, onExit) =>
-  onExit(
-    Exit.isSuccess(exit)
-      ? typeof exit.value === "number" ? exit.value : 0
-      : Cause.isInterruptedOnly(exit.cause) ? 0 : 1
+// runMain turns SIGINT/SIGTERM into an interrupt without saying which; the exit code of a one-shot command needs it.
+// Registered first so it has run before the teardown; removed after one signal, so a second one kills as usual.
+let signalled: NodeJS.Signals | null = null
+const remember = (signal: NodeJS.Signals) => {
+  signalled ??= signal
+  process.off("SIGINT", remember)
+  process.off("SIGTERM", remember)
+}
+process.on("SIGINT", remember)
+process.on("SIGTERM", remember)
+
+const teardown: Teardown = (exit, onExit) => {
+  process.off("SIGINT", remember)
+  process.off("SIGTERM", remember)
+  const outcome = processOutcome(
+    exit,
+    { code: Effect.runSync(Ref.get(request.code)), interruptIsShutdown: Effect.runSync(Ref.get(request.interruptIsShutdown)) },
+    signalled
   )
+  if (outcome.note !== null) process.stderr.write(`phala-drift: ${outcome.note}\n`)
+  onExit(outcome.code)
+}
 
 NodeRuntime.runMain(program, { disablePrettyLogger: true, disableErrorReporting: true, teardown })

@@ -2,6 +2,7 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { fileURLToPath } from "node:url"
 import { serveSimulator } from "../Simulator/Simulator.js"
+import { runsUntilSignalled } from "./ExitCode.js"
 import { printOut } from "./Output.js"
 import { runDaemon } from "./Serve.js"
 
@@ -34,11 +35,11 @@ export const demoCommand = Command.make(
     simPort: Options.integer("sim-port").pipe(Options.withDescription("simulator port"), Options.withDefault(8787))
   },
   ({ port, simPort }) =>
-    Effect.scoped(Effect.gen(function*() {
+    runsUntilSignalled(Effect.scoped(Effect.gen(function*() {
       const sim = yield* serveSimulator({ scenarioPath: bundled("scenarios/demo.yaml"), host: "127.0.0.1", port: simPort })
       const apiUrl = `${sim.url}/api/v1`
       yield* printOut(banner(apiUrl, `http://127.0.0.1:${port}`))
       const env = { ...process.env, PHALA_CLOUD_API_URL: apiUrl, PHALA_CLOUD_API_PREFIX: undefined, PHALA_CLOUD_API_KEY: undefined }
       yield* runDaemon(bundled("demo.yaml"), env, { listen: Option.some(`127.0.0.1:${port}`), stateDir: Option.none(), shard: Option.none(), totalShards: Option.none() })
-    }))
+    })))
 ).pipe(Command.withDescription("Start the simulator with the bundled demo fleet and the daemon watching it."))

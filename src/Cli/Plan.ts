@@ -76,4 +76,4 @@ export const planCommand = Command.make(
       )
       yield* setExitCode(planExitCode(plan.summary))
     })
-).pipe(Command.withDescription("Run one reconcile cycle and print it like `terraform plan`. Exit 0 in sync, 2 drift, 3 unknown, 1 error."))
+).pipe(Command.withDescription("Run one reconcile cycle and print it like `terraform plan`. Exit 0 in sync, 2 drift, 3 unknown, 1 error; 130 (SIGINT) or 143 (SIGTERM) when interrupted: never 0 without a result."))

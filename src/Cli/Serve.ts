@@ -6,7 +6,7 @@ import { loadConfig, resolveConfigPath } from "../Config/Load.js"
 import { daemonLayer } from "../Daemon/Daemon.js"
 import type { DaemonConfig } from "../Domain/App.js"
 import { inShard, type Shard } from "../Domain/Shard.js"
-import { setExitCode } from "./ExitCode.js"
+import { runsUntilSignalled, setExitCode } from "./ExitCode.js"
 import { configOption } from "./Options.js"
 import { printErr } from "./Output.js"
 import { shardFrom, shardOptions } from "./ShardOptions.js"
@@ -94,5 +94,7 @@ export const serveCommand = Command.make(
   "serve",
   { config: configOption, listen: listenOption, stateDir: stateDirOption, ...shardOptions },
   ({ config, listen, shard, stateDir, totalShards }) =>
-    runDaemon(resolveConfigPath(Option.getOrUndefined(config), process.env), process.env, { listen, stateDir, shard, totalShards })
+    runsUntilSignalled(
+      runDaemon(resolveConfigPath(Option.getOrUndefined(config), process.env), process.env, { listen, stateDir, shard, totalShards })
+    )
 ).pipe(Command.withDescription("Run the daemon: poll, diff, serve metrics, health and the plan API. Exit 0 on SIGTERM/SIGINT."))

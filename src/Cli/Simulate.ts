@@ -1,6 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { serveSimulator } from "../Simulator/Simulator.js"
+import { runsUntilSignalled } from "./ExitCode.js"
 
 export const simulateCommand = Command.make(
   "simulate",
@@ -10,8 +11,8 @@ export const simulateCommand = Command.make(
     host: Options.text("host").pipe(Options.withDescription("address to bind"), Options.withDefault("127.0.0.1"))
   },
   ({ host, port, scenario }) =>
-    Effect.scoped(Effect.gen(function*() {
+    runsUntilSignalled(Effect.scoped(Effect.gen(function*() {
       yield* serveSimulator({ scenarioPath: scenario, host, port })
       return yield* Effect.never
-    }))
+    })))
 ).pipe(Command.withDescription("Serve the local Phala Cloud API simulator from a scenario file."))

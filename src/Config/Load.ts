@@ -1,5 +1,6 @@
 import { FileSystem } from "@effect/platform"
-import { Effect, Either, Schema } from "effect"
+import type { PlatformError } from "@effect/platform/Error"
+import { Data, Effect, Either, Schema } from "effect"
 import type { DaemonConfig } from "../Domain/App.js"
 import type { ReadSecretFile } from "./Build.js"
 import { buildConfig } from "./Build.js"
@@ -118,11 +119,37 @@ export const parseConfig = (
 const reasonOf = (error: { readonly _tag: string; readonly message: string; readonly reason?: string }) =>
   error.reason ?? error.message
 
-/** Reads and checks the desired-state file at `path`. */
-export const loadConfig = (path: string, env: Env): Effect.Effect<DaemonConfig, ConfigError, FileSystem.FileSystem> =>
+/** A FIFO, device or directory where a file is expected. */
+export class NotRegularFile extends Data.TaggedError("NotRegularFile")<{ readonly path: string }> {
+  override get message() {
+    return "not a regular file"
+  }
+}
+
+/**
+ * Reads `path` only if it is a regular file. A FIFO or device would block the read until a writer comes, and a
+ * blocked read keeps the process from exiting (Node waits for its I/O threads): the daemon, which re-reads its files
+ * on every reload, must never start one. One-shot commands may still read a pipe (`--config <(…)`).
+ */
+export const readRegularFile = (path: string): Effect.Effect<string, NotRegularFile | PlatformError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(path).pipe(
+    const info = yield* fs.stat(path)
+    if (info.type !== "File") return yield* new NotRegularFile({ path })
+    return yield* fs.readFileString(path)
+  })
+
+/** Reads and checks the desired-state file at `path` (and the secret files it names: regular files only if asked). */
+export const loadConfig = (
+  path: string,
+  env: Env,
+  options: { readonly regularFilesOnly?: boolean } = {}
+): Effect.Effect<DaemonConfig, ConfigError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const read = (file: string) =>
+      options.regularFilesOnly === true ? readRegularFile(file) : fs.readFileString(file)
+    const text = yield* read(path).pipe(
       Effect.mapError((error) =>
         new ConfigError({
           diagnostics: [{ file: path, line: 1, column: 1, path: "", message: `cannot read config file: ${reasonOf(error)}` }]
@@ -130,7 +157,7 @@ export const loadConfig = (path: string, env: Env): Effect.Effect<DaemonConfig, 
       )
     )
     const readSecretFile: ReadSecretFile = (secretPath) =>
-      fs.readFileString(secretPath).pipe(Effect.mapError(reasonOf))
+      read(secretPath).pipe(Effect.mapError(reasonOf), Effect.provideService(FileSystem.FileSystem, fs))
     return yield* parseConfig(text, path, env, readSecretFile)
   }).pipe(Effect.withSpan("Config.loadConfig", { attributes: { path } }))
 

@@ -3,7 +3,7 @@ import type { Stream} from "effect";
 import { Clock, Context, Effect, Either, Layer, SubscriptionRef } from "effect"
 import { createHash } from "node:crypto"
 import { formatDiagnostic } from "../Config/Diagnostics.js"
-import { loadConfig } from "../Config/Load.js"
+import { loadConfig, readRegularFile } from "../Config/Load.js"
 import type { DaemonConfig } from "../Domain/App.js"
 import { Metrics } from "../Metrics/Metrics.js"
 
@@ -51,14 +51,21 @@ export class ConfigStore extends Context.Tag("phala-drift/ConfigStore")<ConfigSt
         const ref = yield* SubscriptionRef.make(options.initial)
         const path = options.initial.source
         const digest = (text: string) => createHash("sha256").update(text).digest("hex")
-        let lastDigest = yield* fs.readFileString(path).pipe(Effect.map(digest), Effect.orElseSucceed(() => ""))
+        // regular files only: a FIFO in the file's place would hang the read, and SIGTERM with it (readRegularFile)
+        const read = readRegularFile(path).pipe(Effect.provideService(FileSystem.FileSystem, fs), Effect.either)
+        // a file that is not there (an editor's rename) is no change; one that is not a regular file is, once
+        const fingerprint = (text: Effect.Effect.Success<typeof read>) =>
+          Either.isRight(text) ? digest(text.right) : text.left._tag === "NotRegularFile" ? text.left.message : ""
+        let lastDigest = fingerprint(yield* read)
         const lock = yield* Effect.makeSemaphore(1)
 
         const reload = (reason: string) =>
           lock.withPermits(1)(Effect.gen(function*() {
-            const text = yield* fs.readFileString(path).pipe(Effect.either)
-            if (Either.isRight(text)) lastDigest = digest(text.right)
-            const loaded = yield* Effect.either(loadConfig(path, options.env).pipe(Effect.provideService(FileSystem.FileSystem, fs)))
+            const text = yield* read
+            if (fingerprint(text) !== "") lastDigest = fingerprint(text)
+            const loaded = yield* Effect.either(
+              loadConfig(path, options.env, { regularFilesOnly: true }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+            )
             const now = new Date(yield* Clock.currentTimeMillis)
             if (Either.isLeft(loaded)) {
               const errors = loaded.left.diagnostics.map(formatDiagnostic)
@@ -84,8 +91,8 @@ export class ConfigStore extends Context.Tag("phala-drift/ConfigStore")<ConfigSt
         /** Reload when the file's content changed since the last (attempted) load; cheap enough to poll. */
         const reloadIfChanged = (reason: string) =>
           Effect.gen(function*() {
-            const text = yield* fs.readFileString(path).pipe(Effect.either)
-            if (Either.isLeft(text) || digest(text.right) === lastDigest) return { _tag: "Unchanged" } as const
+            const now = fingerprint(yield* read)
+            if (now === "" || now === lastDigest) return { _tag: "Unchanged" } as const
             return yield* reload(reason)
           })
 

@@ -1,37 +1,50 @@
-import { Effect, FiberHandle, FiberSet, Layer, Option, Runtime, Schedule, Stream } from "effect"
+import { Cause, Deferred, Effect, FiberHandle, FiberSet, Layer, Option, Ref, Runtime, Schedule, Stream } from "effect"
 import * as cron from "node-cron"
 import type { PollSchedule } from "../Domain/App.js"
+import type { Snapshot } from "../Domain/Report.js"
 import { Metrics } from "../Metrics/Metrics.js"
 import { ConfigStore } from "./ConfigStore.js"
 import { Cycle } from "./Cycle.js"
 
-/** Runs cycles one at a time: `trigger` starts one unless one is running, and says which happened. */
+/**
+ * Runs cycles one at a time. Whoever asks for a cycle while one runs gets that one: a scheduled tick is skipped,
+ * a `POST /-/reconcile` waits for it and returns its result, so a burst of requests costs one cycle, not one each.
+ */
 export class CycleRunner extends Effect.Service<CycleRunner>()("phala-drift/CycleRunner", {
   scoped: Effect.gen(function*() {
     const cycle = yield* Cycle
     const metrics = yield* Metrics
-    const gate = yield* Effect.makeSemaphore(1)
     const fibers = yield* FiberSet.make<void>()
-    const guarded = cycle.run.pipe(
-      Effect.asVoid,
-      // a failed cycle is logged and the schedule goes on
-      Effect.catchAllCause((cause) => Effect.logError("reconcile cycle failed", cause))
-    )
+    const current = yield* Ref.make(Option.none<Deferred.Deferred<Snapshot>>())
+    const lock = yield* Effect.makeSemaphore(1)
 
-    /** Start a cycle in the background unless one is running; a skipped tick is counted, not queued. */
+    /** The cycle in progress, or a new one started in the background (it outlives a caller that goes away). */
+    const startOrJoin = lock.withPermits(1)(Effect.gen(function*() {
+      const running = yield* Ref.get(current)
+      if (Option.isSome(running)) return { done: running.value, started: false }
+      const done = yield* Deferred.make<Snapshot>()
+      yield* Ref.set(current, Option.some(done))
+      yield* FiberSet.run(fibers, cycle.run.pipe(
+        // logged once here, not by every caller that waited for it; the schedule goes on
+        Effect.tapErrorCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("reconcile cycle failed", cause)),
+        Effect.onExit((exit) => Ref.set(current, Option.none()).pipe(Effect.zipRight(Deferred.done(done, exit)))),
+        Effect.asVoid
+      ))
+      return { done, started: true }
+    }))
+
+    /** Start a cycle unless one is running; a skipped tick is counted, not queued. */
     const trigger = Effect.gen(function*() {
-      const started = yield* gate.withPermitsIfAvailable(1)(Effect.void)
-      if (Option.isNone(started)) {
+      const { started } = yield* startOrJoin
+      if (!started) {
         yield* metrics.tickSkipped
         yield* Effect.logWarning("previous reconcile cycle still running; tick skipped")
-        return false
       }
-      yield* FiberSet.run(fibers, gate.withPermits(1)(guarded))
-      return true
+      return started
     })
 
-    /** Run a cycle now and wait for it (after the running one, if any). */
-    const runNow = gate.withPermits(1)(cycle.run)
+    /** The result of the cycle in progress, or of one started now. */
+    const runNow = Effect.flatMap(startOrJoin, ({ done }) => Deferred.await(done))
 
     return { trigger, runNow } as const
   })

@@ -34,5 +34,8 @@ export const authorized = (auth: ServerAuth, header: string | undefined): boolea
 export const challenge = (auth: ServerAuth): string =>
   auth._tag === "Bearer" ? `Bearer realm="phala-drift"` : `Basic realm="phala-drift", charset="UTF-8"`
 
-/** Paths that stay open whatever the auth config: liveness must work for kubelets and Docker without secrets. */
-export const publicPaths: ReadonlySet<string> = new Set(["/healthz"])
+/**
+ * Paths that stay open whatever the auth config: kubelet and Docker probes carry no credentials, so a protected
+ * /readyz would keep the pod unready forever. Neither path reveals more than "ok" / "ready".
+ */
+export const publicPaths: ReadonlySet<string> = new Set(["/healthz", "/readyz"])

@@ -96,10 +96,16 @@ const reloadRoute = lifecycle(Effect.gen(function*() {
     : HttpServerResponse.unsafeJson({ status: result._tag === "Reloaded" ? "reloaded" : "unchanged" })
 }))
 
+/** Joins the cycle in progress if there is one (its result is everyone's), else runs one. */
 const reconcileRoute = lifecycle(Effect.gen(function*() {
   const snapshot = yield* (yield* CycleRunner).runNow
   return HttpServerResponse.unsafeJson({ status: "done", generated_at: snapshot.generatedAt.toISOString(), summary: summarize(snapshot.apps) })
-}))
+}).pipe(
+  // the runner has logged why, once for all the requests that waited on that cycle
+  Effect.catchAllCause(() =>
+    Effect.succeed(HttpServerResponse.unsafeJson({ status: "failed", error: "the reconcile cycle did not finish; see the log" }, { status: 500 }))
+  )
+))
 
 export const router = HttpRouter.empty.pipe(
   HttpRouter.get("/", statusPageRoute),

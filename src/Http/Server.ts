@@ -1,7 +1,7 @@
 import { FileSystem, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Data, Effect, Layer } from "effect"
-import { createServer, type ServerOptions } from "node:http"
+import { createServer, type Server, type ServerOptions } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
 import { ConfigStore } from "../Daemon/ConfigStore.js"
 import type { ServerTls } from "../Domain/App.js"
@@ -19,15 +19,23 @@ export class TlsFilesError extends Data.TaggedError("TlsFilesError")<{ readonly 
 /**
  * Node's own limits keep a slow or hostile client from holding the server: the whole request must arrive within
  * 15s (headers within 10s, at most 16 KiB of them), idle sockets close after 30s. No endpoint reads a request body.
+ * Node checks the first two only every `connectionsCheckingInterval` (30s by default, letting a slowloris client
+ * hold a connection for up to 40s): every 2s keeps them close to what they say.
  */
-const limits: ServerOptions = { requestTimeout: 15_000, headersTimeout: 10_000, maxHeaderSize: 16_384, keepAliveTimeout: 5_000 }
+const limits: ServerOptions = {
+  requestTimeout: 15_000,
+  headersTimeout: 10_000,
+  connectionsCheckingInterval: 2_000,
+  maxHeaderSize: 16_384,
+  keepAliveTimeout: 5_000
+}
 
 const pathOf = (url: string): string => {
   const q = url.indexOf("?")
   return q < 0 ? url : url.slice(0, q)
 }
 
-/** Every endpoint but /healthz needs the configured credentials; read per request so a reload applies at once. */
+/** Every endpoint but the probes (`publicPaths`) needs the configured credentials; read per request so a reload applies. */
 const withAuth = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -56,15 +64,33 @@ const nodeServer = (tls: ServerTls | null) =>
     return () => createHttpsServer({ ...limits, cert: Buffer.from(cert), key: Buffer.from(key) })
   })
 
+/** Requests in flight at shutdown get this long to finish before their connections are cut. */
+const shutdownGrace = 200
+
+/**
+ * Stop listening, then cut the connections still open after the grace: a `POST /-/reconcile` waiting on a hung
+ * cycle or a client trickling its headers would otherwise hold `server.close()` (and SIGTERM) for as long as it likes.
+ */
+const closeServer = (server: Server) =>
+  Effect.async<void>((resume) => {
+    if (!server.listening) return resume(Effect.void)
+    const cut = setTimeout(() => server.closeAllConnections(), shutdownGrace)
+    server.close(() => {
+      clearTimeout(cut)
+      resume(Effect.void)
+    })
+  })
+
 export const httpServerLayer = (address: ListenAddress) =>
   Layer.unwrapEffect(
-    Effect.map(nodeServer(address.tls), (make) =>
-      HttpServer.serve(app).pipe(
+    Effect.map(nodeServer(address.tls), (make) => {
+      const server = make()
+      server.setTimeout(30_000)
+      const serving = HttpServer.serve(app).pipe(
         HttpServer.withLogAddress,
-        Layer.provide(NodeHttpServer.layer(() => {
-          const server = make()
-          server.setTimeout(30_000)
-          return server
-        }, { host: address.host, port: address.port }))
-      ))
+        Layer.provide(NodeHttpServer.layer(() => server, { host: address.host, port: address.port }))
+      )
+      // built after the server, so released before it: the platform's own release then finds it closed
+      return Layer.scopedDiscard(Effect.addFinalizer(() => closeServer(server))).pipe(Layer.provideMerge(serving))
+    })
   )

@@ -60,9 +60,14 @@ beforeAll(async () => {
 afterAll(stopAll)
 
 describe("auth", () => {
-  it("protects every endpoint but /healthz with the bearer token", async () => {
-    expect((await get("/healthz", {})).status).toBe(200)
-    for (const path of ["/metrics", "/readyz", "/api/v1/plan", "/api/v1/alerts", "/"]) {
+  it("protects every endpoint but the probes /healthz and /readyz with the bearer token", async () => {
+    // kubelet and Docker probes carry no credentials
+    for (const path of ["/healthz", "/readyz"]) {
+      const anonymous = await get(path, {})
+      expect(anonymous.status, path).toBe(200)
+      expect(await anonymous.text(), path).toMatch(/^(ok|ready)\n$/)
+    }
+    for (const path of ["/metrics", "/api/v1/plan", "/api/v1/alerts", "/"]) {
       const anonymous = await get(path, {})
       expect(anonymous.status, path).toBe(401)
       expect(anonymous.headers.get("www-authenticate")).toContain("Bearer")

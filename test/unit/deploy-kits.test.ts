@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest"
 import YAML from "yaml"
 import { builtIn } from "../../src/Config/Build.js"
 import { parseConfig } from "../../src/Config/Load.js"
+import { imageConfig, parseDockerfile } from "../support/dockerfile.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const DEPLOY = join(ROOT, "deploy")
@@ -50,9 +51,11 @@ const validate = (text: string, file: string) =>
 const diagnostics = (result: ReturnType<typeof validate>): string =>
   Either.isLeft(result) ? result.left.diagnostics.map((d) => `${d.line}:${d.column}: ${d.path}: ${d.message}`).join("\n") : ""
 
-const dockerfile = read("Dockerfile")
-const dockerConfigPath = dockerfile.match(/PHALA_DRIFT_CONFIG=(\S+)/)?.[1]
-const dockerEntrypoint = JSON.parse(dockerfile.match(/^ENTRYPOINT (\[.*\])$/m)?.[1] ?? "null") as ReadonlyArray<string> | null
+const image = imageConfig(parseDockerfile(read("Dockerfile")))
+const dockerConfigPath = image.env["PHALA_DRIFT_CONFIG"]
+/** What the container runs by default: ENTRYPOINT + CMD. */
+const dockerCommand = [...image.entrypoint, ...image.cmd]
+const imageStateDir = dockerCommand[dockerCommand.indexOf("--state-dir") + 1]
 const routes = read("src", "Http", "Routes.ts")
 
 describe("deploy/ YAML", () => {
@@ -111,9 +114,9 @@ describe("docker compose kit", () => {
   it("mounts desired.yaml where the image looks for its config, and a volume at the state dir", () => {
     expect(dockerConfigPath).toBe("/etc/phala-drift/desired.yaml")
     expect(mountTarget("phala-drift", "compose/desired.yaml")).toBe(dockerConfigPath)
-    const stateDir = dockerEntrypoint?.[dockerEntrypoint.indexOf("--state-dir") + 1]
-    expect(stateDir).toBe("/var/lib/phala-drift")
-    expect(volumes("phala-drift")).toContain(`phala-drift-data:${stateDir}`)
+    expect(imageStateDir).toBe("/var/lib/phala-drift")
+    expect(image.volumes).toEqual([imageStateDir])
+    expect(volumes("phala-drift")).toContain(`phala-drift-data:${imageStateDir}`)
     expect(Object.keys(obj(at(compose, "volumes"), "volumes"))).toContain("phala-drift-data")
     expect(at(drift, "environment", "PHALA_CLOUD_API_KEY")).toMatch(/^\$\{PHALA_CLOUD_API_KEY/)
   })
@@ -122,14 +125,18 @@ describe("docker compose kit", () => {
     const test = arr(at(drift, "healthcheck", "test"), "healthcheck").map(String)
     expect(test.slice(0, 3)).toEqual(["CMD", "node", "-e"])
     expect(test[3]).toContain(`fetch('http://127.0.0.1:${builtIn.port}/healthz')`)
-    expect(dockerfile).toContain(test[3])
+    expect(["CMD", ...(image.healthcheck?.command ?? [])]).toEqual(test)
     expect(routes).toContain(`"/healthz"`)
   })
 
   it("runs the simulator from the same image with the demo scenario on 0.0.0.0:8787", () => {
     const sim = service("simulator")
     expect(sim["image"]).toBe(drift["image"])
-    expect(sim["entrypoint"]).toEqual(["node", "dist/main.js", "simulate", "--scenario", "config/scenarios/demo.yaml", "--port", "8787", "--host", "0.0.0.0"])
+    // the image's ENTRYPOINT with another command
+    expect(sim["entrypoint"]).toBeUndefined()
+    expect([...image.entrypoint, ...arr(sim["command"], "command").map(String)]).toEqual(
+      ["node", "dist/main.js", "simulate", "--scenario", "config/scenarios/demo.yaml", "--port", "8787", "--host", "0.0.0.0"]
+    )
     expect(existsSync(join(ROOT, "config", "scenarios", "demo.yaml"))).toBe(true)
     expect(at(parseOne("deploy", "compose", "desired.yaml"), "api", "url")).toBe("http://simulator:8787/api/v1")
   })
@@ -233,7 +240,10 @@ describe("kubernetes kit", () => {
     for (const file of resources) expect(existsSync(join(K8S, file)), file).toBe(true)
     const manifests = readdirSync(K8S).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml").sort()
     expect([...resources].sort()).toEqual(manifests)
-    for (const kind of ["Namespace", "ConfigMap", "Secret", "StatefulSet", "Service", "ServiceMonitor", "PrometheusRule"]) byKind(kind)
+    for (const kind of ["Namespace", "ConfigMap", "StatefulSet", "Service", "ServiceMonitor", "PrometheusRule"]) byKind(kind)
+    // the API key Secret is created by hand (deploy/README.md): `apply -k` must not overwrite it
+    expect(objects.filter((o) => o["kind"] === "Secret")).toEqual([])
+    expect(existsSync(join(K8S, "secret.yaml"))).toBe(false)
     expect(at(byKind("ServiceMonitor"), "apiVersion")).toBe("monitoring.coreos.com/v1")
   })
 
@@ -253,7 +263,10 @@ describe("kubernetes kit", () => {
     expect(at(byKind("ServiceMonitor"), "spec", "endpoints", 0, "port")).toBe("http-metrics")
     expect(at(byKind("ServiceMonitor"), "spec", "endpoints", 0, "path")).toBe("/metrics")
     // the ServiceMonitor selects the Service, the Service selects the pod
-    expect(at(byKind("ServiceMonitor"), "spec", "selector", "matchLabels")).toEqual(at(service, "metadata", "labels"))
+    const serviceLabels = obj(at(service, "metadata", "labels"), "Service labels")
+    for (const [k, v] of Object.entries(obj(at(byKind("ServiceMonitor"), "spec", "selector", "matchLabels"), "matchLabels"))) {
+      expect(serviceLabels[k]).toBe(v)
+    }
     const podLabels = obj(at(workload, "spec", "template", "metadata", "labels"), "pod labels")
     for (const [k, v] of Object.entries(obj(at(service, "spec", "selector"), "selector"))) expect(podLabels[k]).toBe(v)
     // job="phala-drift" (the Service name) is what alerts.yml's PhalaDriftDown expects
@@ -273,10 +286,10 @@ describe("kubernetes kit", () => {
     expect(pod["automountServiceAccountToken"]).toBe(false)
   })
 
-  it("runs the image's ENTRYPOINT with the state dir on the PVC and /tmp writable", () => {
-    expect(dockerEntrypoint).not.toBeNull()
-    const command = [...arr(container["command"] ?? dockerEntrypoint, "command"), ...arr(container["args"] ?? [], "args")].map(String)
-    expect(command).toEqual(dockerEntrypoint)
+  it("runs the image's ENTRYPOINT and CMD with the state dir on the PVC and /tmp writable", () => {
+    expect(image.entrypoint).toEqual(["node", "dist/main.js"])
+    const command = [...arr(container["command"] ?? image.entrypoint, "command"), ...arr(container["args"] ?? image.cmd, "args")].map(String)
+    expect(command).toEqual(dockerCommand)
     const stateDir = command[command.indexOf("--state-dir") + 1]
     const mounts = arr(container["volumeMounts"], "volumeMounts").map((m) => obj(m, "mount"))
     const dataMount = mounts.find((m) => m["mountPath"] === stateDir)
@@ -287,7 +300,7 @@ describe("kubernetes kit", () => {
     expect(volumes.find((v) => v["name"] === "tmp")?.["emptyDir"]).toBeDefined()
   })
 
-  it("mounts the ConfigMap's desired.yaml at the image's PHALA_DRIFT_CONFIG and takes the key from the Secret", () => {
+  it("mounts the ConfigMap's desired.yaml at the image's PHALA_DRIFT_CONFIG and takes the key from the README's Secret", () => {
     const env = arr(container["env"], "env").map((e) => obj(e, "env"))
     const configEnv = env.find((e) => e["name"] === "PHALA_DRIFT_CONFIG")?.["value"]
     expect(configEnv).toBe(dockerConfigPath)
@@ -300,10 +313,12 @@ describe("kubernetes kit", () => {
     expect(at(volume, "configMap", "name")).toBe(at(configMap, "metadata", "name"))
     expect(Object.keys(obj(configMap["data"], "data"))).toContain(String(at(item, "key")))
 
+    // the Secret deploy/README.md creates
     const keyRef = at(env.find((e) => e["name"] === "PHALA_CLOUD_API_KEY"), "valueFrom", "secretKeyRef")
-    const secret = byKind("Secret")
-    expect(at(keyRef, "name")).toBe(at(secret, "metadata", "name"))
-    expect(Object.keys(obj(secret["stringData"], "stringData"))).toContain(String(at(keyRef, "key")))
+    expect(at(keyRef, "name")).toBe("phala-drift-api-key")
+    expect(read("deploy", "README.md")).toContain(
+      `create secret generic ${String(at(keyRef, "name"))} --from-literal=${String(at(keyRef, "key"))}=`
+    )
   })
 
   it("the ConfigMap's desired.yaml passes the daemon's config validation", () => {

@@ -144,3 +144,26 @@ export const startSimulator = async (scenarioPath: string): Promise<Simulator> =
       })
   }
 }
+
+export interface Daemon {
+  readonly proc: Proc
+  readonly port: number
+  readonly base: string
+}
+
+/** Starts `serve --config F` on a free loopback port and waits until `readyPath` answers 2xx (sent with `headers`). */
+export const startServe = async (
+  configPath: string,
+  env: Record<string, string>,
+  options: { readonly args?: ReadonlyArray<string>; readonly readyPath?: string; readonly headers?: Record<string, string> } = {}
+): Promise<Daemon> => {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const readyPath = options.readyPath ?? "/readyz"
+  const proc = spawnCli(["serve", "--config", configPath, "--listen", `127.0.0.1:${port}`, ...(options.args ?? [])], env)
+  await waitFor(`daemon ${readyPath}`, async () => {
+    if (proc.child.exitCode !== null) throw new Error(`daemon exited: ${proc.stderr()}`)
+    return (await fetch(`${base}${readyPath}`, { headers: options.headers ?? {} })).ok ? true : undefined
+  }, 30_000)
+  return { proc, port, base }
+}
