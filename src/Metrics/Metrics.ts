@@ -4,6 +4,7 @@ import { promisify } from "node:util"
 import { gzip } from "node:zlib"
 import type { ApiAttempt } from "../Cloud/ApiObserver.js"
 import { isKnownStatus, knownStatuses } from "../Domain/CvmStatus.js"
+import { fetchFailureReasons } from "../Domain/Observation.js"
 import type { AppReport, Snapshot } from "../Domain/Report.js"
 import { appDriftKinds, syncStates } from "../Domain/Report.js"
 import { version } from "../Version.js"
@@ -40,7 +41,7 @@ const makeRegistry = () => {
     appReplicasMin: gauge("phala_app_replicas_desired_min", "Declared minimum number of CVMs.", appLabels),
     appReplicasMax: gauge("phala_app_replicas_desired_max", "Declared maximum number of CVMs (+Inf when unbounded).", appLabels),
     appLastSuccess: gauge("phala_app_last_success_timestamp_seconds", "Unix time of the last successful fetch of the app.", appLabels),
-    appFetchFailure: gauge("phala_app_fetch_failure", "1 while the app cannot be observed, labelled with the closed-set reason (auth, forbidden, rate_limited, timeout, network, server, bad_response, client).", [...appLabels, "reason"]),
+    appFetchFailure: gauge("phala_app_fetch_failure", `1 while the app cannot be observed, labelled with the closed-set reason (${fetchFailureReasons.join(", ")}).`, [...appLabels, "reason"]),
     cvmStatus: gauge("phala_cvm_status", "Status of the CVM, one series per known status plus other, value 1 for the current one.", [...cvmLabels, "status"]),
     cvmHealth: gauge("phala_cvm_health", "Health of the CVM against its desired status, one series per state (healthy, progressing, degraded, unknown).", [...cvmLabels, "health"]),
     cvmInfo: gauge("phala_cvm_info", "Attributes of the CVM as labels; value always 1.", [...cvmLabels, "instance_type", "region", "base_image", "kms_type", "node"]),
