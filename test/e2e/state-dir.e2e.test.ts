@@ -292,15 +292,15 @@ describe("a truncated alerts.json", () => {
     writeFileSync(statePath, readFileSync(statePath, "utf8").slice(0, 40))
     const second = await startDaemon(configPath, stateDir)
     await settle()
-    const firing = replicaEvents(hook)
-    expect(firing.map((e) => e.status)).toEqual(["firing"])
+    // delivery is at-least-once: a shutdown between the send and its acknowledgement re-sends the item after the
+    // restart, but always under the same event id, so receivers de-duplicate it; a new id would be a re-announcement
+    const distinct = () => [...new Map(replicaEvents(hook).map((e) => [e.id, e.status])).values()]
+    expect(distinct()).toEqual(["firing"])
 
     await setReplica("running")
-    await awaitEvents(hook, 2)
+    await waitFor("the resolution", async () => (distinct().length >= 2 ? true : undefined), 60_000, 200)
     await settle()
-    const events = replicaEvents(hook)
-    expect(events.map((e) => e.status)).toEqual(["firing", "resolved"])
-    expect(events[1]?.id).not.toBe(events[0]?.id)
+    expect(distinct()).toEqual(["firing", "resolved"])
     expect(second.proc.stderr() + second.proc.stdout()).toContain("alert state recovered from the announced-alerts ledger")
     expect(await second.proc.stop()).toBe(0)
   }, 300_000)
