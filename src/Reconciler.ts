@@ -35,13 +35,29 @@ const observe = (client: PhalaClientService, app: DesiredApp, options: CycleOpti
     Effect.catchTags({
       AppNotFound: () => Effect.succeed(Observation.notFound),
       FetchFailure: (failure) => Effect.succeed(Observation.failed(failure))
-    }),
-    // A bug while handling one app must not cost the whole cycle: that app becomes unknown.
+    })
+  )
+
+const internalFailure = (app: DesiredApp) =>
+  Observation.failed(
+    new FetchFailure({
+      appId: app.appId,
+      reason: "internal",
+      status: null,
+      message: "internal error of phala-drift while handling this app (see the log)"
+    })
+  )
+
+/**
+ * Observes and diffs one app. A defect (our bug, not the API's answer) anywhere in that costs this app only: it
+ * becomes unknown with reason `internal`, and the cycle carries on with the others.
+ */
+const reportApp = (client: PhalaClientService, app: DesiredApp, options: CycleOptions): Effect.Effect<AppReport> =>
+  observe(client, app, options).pipe(
+    Effect.flatMap((observation) => Effect.sync(() => diffApp(app, observation))),
     Effect.catchAllDefect((defect) =>
-      Effect.logError("unexpected failure while observing app", defect).pipe(
-        Effect.as(Observation.failed(
-          new FetchFailure({ appId: app.appId, reason: "bad_response", status: null, message: "internal error while reading the response" })
-        ))
+      Effect.logError("internal error while handling app", defect).pipe(
+        Effect.as(diffApp(app, internalFailure(app)))
       )
     ),
     Effect.annotateLogs({ app_id: app.appId })
@@ -55,7 +71,7 @@ export const reconcile = Effect.fn("Reconciler.reconcile")(function*(
   const client = yield* PhalaClient
   const reports: ReadonlyArray<AppReport> = yield* Effect.forEach(
     apps,
-    (app) => observe(client, app, options).pipe(Effect.map((observation) => diffApp(app, observation))),
+    (app) => reportApp(client, app, options),
     // twice the request bound keeps every permit busy while some apps sit in retry backoff; forking one fiber per
     // app instead would park thousands on the semaphore, whose release wakes every waiter (quadratic per cycle)
     { concurrency: Math.max(1, options.concurrency * 2) }

@@ -1,5 +1,5 @@
 import { FileSystem, HttpClient } from "@effect/platform"
-import { Clock, Duration, Effect, Layer, Redacted, Ref, Schedule, ScopedRef } from "effect"
+import { Clock, Duration, Effect, Either, Layer, Redacted, Ref, Schedule, Scope, ScopedRef } from "effect"
 import { createHash } from "node:crypto"
 import { ConfigStore } from "../Daemon/ConfigStore.js"
 import type { Alert, AlertingSettings, ReceiverSettings } from "../Domain/Alert.js"
@@ -9,13 +9,24 @@ import type { Snapshot } from "../Domain/Report.js"
 import { Metrics } from "../Metrics/Metrics.js"
 import { AlertsView } from "./AlertsView.js"
 import { resolveExternalUrl } from "./Annotations.js"
-import { type DeliveryResult, makeOutbox, type Outbox } from "./Outbox.js"
+import { type DeliveryResult, makeHandover, makeOutbox, type Outbox, outboxDir } from "./Outbox.js"
 import type { LastSent } from "./Receivers/AlertmanagerResend.js"
 import { alertmanagerRound } from "./Receivers/AlertmanagerSender.js"
-import { outboxReceivers } from "./Receivers/EventReceivers.js"
+import { isEventReceiver, outboxReceivers } from "./Receivers/EventReceivers.js"
 import { routeAlert } from "./Routing.js"
 import { evaluate } from "./Rules.js"
-import { encodeAlertState, loadAlertState, saveAlertState } from "./StateStore.js"
+import { checkWritableDir, type StateDirError } from "./StateDir.js"
+import { acquireLock, type LockOptions, type StateDirLock } from "./StateDirLock.js"
+import { makeStateHealth } from "./StateHealth.js"
+import {
+  announcedFilePath,
+  announcedKey,
+  encodeAlertState,
+  loadAlertState,
+  saveAlertState,
+  saveAnnounced,
+  stateFilePath
+} from "./StateStore.js"
 
 const metricResult = (result: DeliveryResult): "success" | "failure" | "dropped" =>
   result === "success" ? "success" : result === "retry" || result === "failure" ? "failure" : "dropped"
@@ -33,7 +44,13 @@ const receiversKey = (receivers: ReadonlyArray<ReceiverSettings>): string =>
     }
   }))).digest("hex")
 
-const emptyOutbox: Outbox = { enqueue: () => Effect.void, queueLength: () => Effect.succeed(0), queueLengths: Effect.succeed(new Map()) }
+const emptyOutbox: Outbox = { enqueue: () => Effect.void, queueLength: () => Effect.succeed(0), queueLengths: Effect.succeed(new Map()), unsaved: Effect.succeed(0) }
+
+const eventReceiverDirs = (stateDir: string, settings: AlertingSettings): ReadonlyArray<string> =>
+  settings.receivers.filter(isEventReceiver).map((r) => outboxDir(stateDir, r.name))
+
+/** Lock timings; tests shorten them. */
+export class AlertingLockOptions extends Effect.Tag("phala-drift/AlertingLockOptions")<AlertingLockOptions, LockOptions>() {}
 
 /**
  * The built-in alert engine around the pure rules: evaluates every snapshot, queues each state change durably for
@@ -48,13 +65,40 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
     const fs = yield* FileSystem.FileSystem
     const initial = yield* store.current
     const stateDir = initial.stateDir
+    const serviceScope = yield* Effect.scope
+    const lockOptions = yield* Effect.serviceOption(AlertingLockOptions)
+    const health = yield* makeStateHealth(stateDir, metrics.stateWriteFailure)
+
+    const recordFailure = (what: string, path: string, error: string) => health.failed(what, path, error)
+
+    // state_dir belongs to one process (the lock) and must be writable; checked at start when alerting needs it
+    let lock: StateDirLock | null = null
+    const openStateDir = (settings: AlertingSettings): Effect.Effect<void, StateDirError> =>
+      Effect.gen(function*() {
+        if (lock === null) {
+          yield* checkWritableDir(stateDir)
+          lock = yield* acquireLock(stateDir, {
+            ...(lockOptions._tag === "Some" ? lockOptions.value : {}),
+            onHeartbeat: (result) =>
+              Either.isRight(result)
+                ? health.recovered("lock")
+                : Effect.logError("state_dir lock could not be refreshed", result.left).pipe(
+                  Effect.zipRight(recordFailure("lock", stateDir, result.left.detail))
+                )
+          }).pipe(Scope.extend(serviceScope))
+          yield* health.recovered("state_dir")
+        }
+        yield* Effect.forEach(eventReceiverDirs(stateDir, settings), checkWritableDir, { discard: true })
+      }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+
+    if (initial.alerting !== null) yield* openStateDir(initial.alerting)
     const saved = yield* loadAlertState(stateDir)
     const alerts = yield* Ref.make<ReadonlyMap<string, Alert>>(saved.alerts)
     const amSent = yield* Ref.make<ReadonlyMap<string, LastSent>>(saved.alertmanagerSent)
     const gate = yield* Effect.makeSemaphore(1)
     const amGate = yield* Effect.makeSemaphore(1)
     const writeGate = yield* Effect.makeSemaphore(1)
-    const serviceScope = yield* Effect.scope
+    const handover = yield* makeHandover
 
     const buildOutbox = (settings: AlertingSettings | null, config: DaemonConfig) =>
       settings === null
@@ -66,22 +110,56 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
           return yield* makeOutbox({
             stateDir,
             receivers,
-            onOutcome: (receiver, result) => metrics.notification(receiver, metricResult(result))
+            handover,
+            onOutcome: (receiver, result) => metrics.notification(receiver, metricResult(result)),
+            onDisk: (receiver, outcome) =>
+              outcome._tag === "Failed"
+                ? recordFailure(`outbox ${receiver}`, outcome.path, outcome.error)
+                : health.recovered(`outbox ${receiver}`)
           })
         }).pipe(
           Effect.provideService(HttpClient.HttpClient, http),
-          Effect.provideService(FileSystem.FileSystem, fs),
-          Effect.catchAll((e) => Effect.logError("cannot open the notification outbox", e).pipe(Effect.as(emptyOutbox)))
+          Effect.provideService(FileSystem.FileSystem, fs)
         )
     let outboxKey = initial.alerting === null ? "" : receiversKey(initial.alerting.receivers)
     const outbox = yield* ScopedRef.fromAcquire(buildOutbox(initial.alerting, initial))
 
+    /** Notifications still queued for receivers a reload removed cannot be delivered: say so, never silently. */
+    const abandonRemoved = (settings: AlertingSettings | null) =>
+      Effect.gen(function*() {
+        const names = new Set(settings?.receivers.map((r) => r.name) ?? [])
+        const left = yield* Ref.get(handover)
+        for (const [receiver, leftover] of left) {
+          if (names.has(receiver) || leftover.items.length === 0) continue
+          yield* Effect.logError("receiver removed from the config; its queued notifications are not delivered").pipe(
+            Effect.annotateLogs({
+              receiver,
+              items: leftover.items.length,
+              on_disk_under: outboxDir(stateDir, receiver),
+              in_memory_only: leftover.items.filter((i) => !i.onDisk).length
+            })
+          )
+          for (let i = 0; i < leftover.items.length; i++) yield* metrics.notification(receiver, "dropped")
+        }
+        yield* Ref.update(handover, (m) => new Map([...m].filter(([receiver]) => names.has(receiver))))
+      })
+
     const currentOutbox = (config: DaemonConfig) =>
       Effect.gen(function*() {
+        if (config.alerting !== null && lock === null) {
+          // alerting switched on by a reload: the directory is checked and locked now; until that works the
+          // outbox keeps notifications in memory and retries its writes
+          const opened = yield* Effect.either(openStateDir(config.alerting))
+          if (Either.isLeft(opened)) {
+            yield* Effect.logError("state_dir is not usable; notifications are kept in memory", opened.left)
+            yield* recordFailure("state_dir", opened.left.path, opened.left.detail)
+          }
+        }
         const key = config.alerting === null ? "" : receiversKey(config.alerting.receivers)
         if (key !== outboxKey) {
           outboxKey = key
           yield* ScopedRef.set(outbox, buildOutbox(config.alerting, config))
+          yield* abandonRemoved(config.alerting)
         }
         return yield* ScopedRef.get(outbox)
       })
@@ -111,20 +189,44 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
         }), { discard: true })
 
     // what was last written, without the times of writing: an unchanged state (no alerts, the usual case) is not
-    // rewritten and fsynced every cycle
+    // rewritten and fsynced every cycle; a failed write is tried again at the next evaluation or resend round
     let lastWritten = ""
+    let stateFailed = false
+    // written once after start too, so a state dir from before the ledger existed gets one
+    let lastAnnounced = ""
     const persist = (now: number) =>
       writeGate.withPermits(1)(Effect.gen(function*() {
         const state = { alerts: yield* Ref.get(alerts), alertmanagerSent: yield* Ref.get(amSent), evaluatedAt: now }
         const content = encodeAlertState({ ...state, evaluatedAt: null }, 0)
-        if (content === lastWritten) return
-        // saveAlertState creates state_dir on first use, so a daemon without alerting never needs it writable
-        yield* saveAlertState(stateDir, state).pipe(
-          Effect.provideService(FileSystem.FileSystem, fs),
-          Effect.tap(() => Effect.sync(() => { lastWritten = content })),
-          Effect.catchAll((e) => Effect.logError("cannot save alert state", e))
-        )
-      }))
+        if (content !== lastWritten) {
+          const written = yield* Effect.either(saveAlertState(stateDir, state))
+          if (Either.isLeft(written)) {
+            yield* Effect.logError("cannot save alert state; retried after the next evaluation").pipe(
+              Effect.annotateLogs({ path: stateFilePath(stateDir), error: written.left.message })
+            )
+            stateFailed = true
+            return yield* recordFailure("alert state", stateFilePath(stateDir), written.left.message)
+          }
+          lastWritten = content
+          if (stateFailed) {
+            // the directory works again, and may have been recreated empty: the lock goes back at once
+            stateFailed = false
+            yield* health.recovered("alert state")
+            if (lock !== null) yield* Effect.ignore(lock.refresh)
+          }
+        }
+        const ledgerKey = announcedKey(state.alerts)
+        if (ledgerKey === lastAnnounced) return
+        const ledger = yield* Effect.either(saveAnnounced(stateDir, state.alerts))
+        if (Either.isLeft(ledger)) {
+          yield* Effect.logError("cannot save the announced-alerts ledger; retried after the next evaluation").pipe(
+            Effect.annotateLogs({ path: announcedFilePath(stateDir), error: ledger.left.message })
+          )
+          return yield* recordFailure("announced ledger", announcedFilePath(stateDir), ledger.left.message)
+        }
+        lastAnnounced = ledgerKey
+        yield* health.recovered("announced ledger")
+      }).pipe(Effect.provideService(FileSystem.FileSystem, fs)))
 
     const publishMetrics = (config: DaemonConfig) =>
       Effect.gen(function*() {
@@ -153,6 +255,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
           for (const receiver of routeAlert(event.alert, settings)) {
             const target = settings.receivers.find((r) => r.name === receiver)
             if (target === undefined || target._tag === "Alertmanager") continue
+            // the outbox keeps what the disk refuses in memory; only a receiver unknown to it fails here
             yield* box.enqueue(receiver, event).pipe(
               Effect.catchAll((e) => Effect.logError("cannot queue notification", e).pipe(Effect.annotateLogs({ receiver })))
             )
@@ -182,7 +285,8 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
 
     const view = AlertsView.of({
       enabled: Effect.map(store.current, (c) => c.alerting !== null),
-      active: Effect.map(Ref.get(alerts), (m) => [...m.values()])
+      active: Effect.map(Ref.get(alerts), (m) => [...m.values()]),
+      stateDir: Effect.flatMap(ScopedRef.get(outbox), (box) => Effect.flatMap(box.unsaved, health.view))
     })
 
     return { onSnapshot, view, current: Ref.get(alerts) } as const

@@ -88,12 +88,82 @@ export const saveAlertState = (
     yield* writeFileAtomic(stateFilePath(stateDir), encodeAlertState(state, yield* Clock.currentTimeMillis))
   })
 
+// ---- the announced ledger: a second, rarely written copy of what receivers were told
+
+export const announcedFileName = "announced.json"
+export const announcedFilePath = (stateDir: string): string => join(stateDir, announcedFileName)
+
+const AnnouncedFile = Schema.Struct({
+  version: Schema.Literal(1),
+  saved_at: Schema.Number,
+  alerts: Schema.Array(AlertSchema)
+})
+const decodeAnnouncedFile = Schema.decodeUnknownEither(Schema.parseJson(AnnouncedFile))
+
+/** Alerts receivers were told about (firing, or resolved and still re-sent). */
+export const announcedAlerts = (alerts: ReadonlyMap<string, Alert>): ReadonlyArray<Alert> =>
+  [...alerts.values()].filter((alert) => alert.announced && alert.state !== "pending")
+
+/** Changes only with a transition (announced, resolved, dropped), so the ledger is not rewritten every cycle. */
+export const announcedKey = (alerts: ReadonlyMap<string, Alert>): string =>
+  JSON.stringify(
+    announcedAlerts(alerts).map((a) => [a.fingerprint, a.state, a.activeAt, a.firedAt, a.resolvedAt]).sort()
+  )
+
+/** Atomically replaces `<stateDir>/announced.json`. */
+export const saveAnnounced = (
+  stateDir: string,
+  alerts: ReadonlyMap<string, Alert>
+): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const file: typeof AnnouncedFile.Type = {
+      version: 1,
+      saved_at: yield* Clock.currentTimeMillis,
+      alerts: announcedAlerts(alerts)
+    }
+    yield* writeFileAtomic(announcedFilePath(stateDir), `${JSON.stringify(file)}\n`)
+  })
+
 const asideSuffix = (now: number): string => new Date(now).toISOString().replace(/[:.]/g, "-")
 
 /**
- * Loads the saved alert state. A missing file is a first start. A file that cannot be read or decoded is logged,
- * moved aside to `alerts.json.corrupt-<time>` for a human to look at, and the daemon starts with no alerts:
- * losing alert state is better than not monitoring at all.
+ * Without `alerts.json` the announced alerts come back from the ledger: no second "firing" with a new event id for
+ * an incident receivers know, and its resolution is still sent. Pending timers start over.
+ */
+const recoverAnnounced = (stateDir: string): Effect.Effect<AlertStateSnapshot, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = announcedFilePath(stateDir)
+    const text = yield* Effect.either(fs.readFileString(path))
+    if (Either.isLeft(text)) {
+      if (!(text.left._tag === "SystemError" && text.left.reason === "NotFound")) {
+        yield* Effect.logError("cannot read the announced-alerts ledger either").pipe(
+          Effect.annotateLogs({ path, error: text.left.message })
+        )
+      }
+      return emptyAlertState
+    }
+    const decoded = decodeAnnouncedFile(text.right)
+    if (Either.isLeft(decoded)) {
+      yield* Effect.logError("the announced-alerts ledger is corrupt too; starting without alert state").pipe(
+        Effect.annotateLogs({ path, error: decoded.left.message.slice(0, 500) })
+      )
+      return emptyAlertState
+    }
+    const alerts = decoded.right.alerts
+    if (alerts.length > 0) {
+      yield* Effect.logWarning("alert state recovered from the announced-alerts ledger").pipe(
+        Effect.annotateLogs({ path, alerts: alerts.length })
+      )
+    }
+    return { ...emptyAlertState, alerts: new Map(alerts.map((alert) => [alert.fingerprint, alert])) }
+  })
+
+/**
+ * Loads the saved alert state. A missing `alerts.json` is a first start, unless the announced-alerts ledger has
+ * entries. A file that cannot be read or decoded is logged, moved aside to `alerts.json.corrupt-<time>` for a human
+ * to look at, and the announced alerts are recovered from the ledger; without that too the daemon starts with no
+ * alerts: losing alert state is better than not monitoring at all.
  */
 export const loadAlertState = (stateDir: string): Effect.Effect<AlertStateSnapshot, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
@@ -101,22 +171,21 @@ export const loadAlertState = (stateDir: string): Effect.Effect<AlertStateSnapsh
     const path = stateFilePath(stateDir)
     const text = yield* Effect.either(fs.readFileString(path))
     if (Either.isLeft(text)) {
-      if (text.left._tag === "SystemError" && text.left.reason === "NotFound") return emptyAlertState
-      yield* Effect.logError("cannot read alert state, starting without it").pipe(
-        Effect.annotateLogs({ path, error: text.left.message })
-      )
-      return emptyAlertState
+      if (!(text.left._tag === "SystemError" && text.left.reason === "NotFound")) {
+        yield* Effect.logError("cannot read alert state").pipe(Effect.annotateLogs({ path, error: text.left.message }))
+      }
+      return yield* recoverAnnounced(stateDir)
     }
     const decoded = decodeAlertState(text.right)
     if (Either.isRight(decoded)) return decoded.right
     const aside = `${path}.corrupt-${asideSuffix(yield* Clock.currentTimeMillis)}`
     const moved = yield* Effect.either(fs.rename(path, aside))
-    yield* Effect.logError("alert state file is corrupt, moved aside; starting without alert state").pipe(
+    yield* Effect.logError("alert state file is corrupt, moved aside").pipe(
       Effect.annotateLogs({
         path,
         moved_to: Either.isRight(moved) ? aside : null,
         error: decoded.left.slice(0, 500)
       })
     )
-    return emptyAlertState
+    return yield* recoverAnnounced(stateDir)
   }).pipe(Effect.annotateLogs({ service: "StateStore" }))

@@ -85,7 +85,9 @@ export const runDaemon = (path: string, env: Record<string, string | undefined>,
       Effect.catchTags({
         ServeError: (error) =>
           printErr(`cannot listen on ${where}: ${describeListenError(error.cause)}`).pipe(Effect.zipRight(setExitCode(1))),
-        TlsFilesError: (error) => printErr(error.message).pipe(Effect.zipRight(setExitCode(1)))
+        TlsFilesError: (error) => printErr(error.message).pipe(Effect.zipRight(setExitCode(1))),
+        // alerting needs state_dir: unusable or held by another process is fatal, not a silent loss of notifications
+        StateDirError: (error) => printErr(`cannot start: ${error.message}`).pipe(Effect.zipRight(setExitCode(1)))
       })
     )
   })

@@ -1,6 +1,7 @@
 import { Either, ParseResult, Predicate, Schema } from "effect"
 import type { AppId } from "../Domain/App.js"
 import type { ObservedApp, ObservedCvm } from "../Domain/Observation.js"
+import { maxJsonDepth, nestsAtMost } from "./JsonDepth.js"
 
 // Wire format of `GET /apps/{app_id}` (reference §2). Only the fields the monitor reads are declared;
 // unknown fields are ignored. A field we read with the wrong type fails the decode (→ bad_response).
@@ -122,20 +123,45 @@ const cvmToDomain = (cvm: Cvm, appKmsType: string | null): ObservedCvm => {
   }
 }
 
-/** Converts a decoded body to the domain; `appId` is the id that was asked for. */
-export const toObservedApp = (appId: AppId, response: AppResponse): ObservedApp => {
+/** What is wrong with a 2xx body: `bad_response` (not the API's answer) or `incomplete` (the minimal shape). */
+export interface BodyProblem {
+  readonly reason: "bad_response" | "incomplete"
+  readonly message: string
+}
+
+// ids are compared as the config normalises them: 40 lower-case hex, without the `app_` prefix
+const sameAppId = (asked: AppId, answered: string): boolean =>
+  answered.trim().toLowerCase().replace(/^app_/, "") === asked
+
+const shownLength = 64
+
+/**
+ * Converts a decoded body to the domain; `appId` is the id that was asked for. A body about another app is not
+ * this app's state, and one that says nothing of its CVMs (`cvms`, `cvm_count`, `current_cvm` all null or absent)
+ * cannot tell drift from an outage: neither is read as an observation.
+ */
+export const toObservedApp = (appId: AppId, response: AppResponse): Either.Either<ObservedApp, BodyProblem> => {
+  if (!sameAppId(appId, response.app_id)) {
+    const other = response.app_id.slice(0, shownLength)
+    return Either.left({ reason: "bad_response", message: `body is about another app (app_id ${JSON.stringify(other)})` })
+  }
   const current = response.current_cvm ?? null
+  const count = response.cvm_count ?? null
+  if ((response.cvms ?? null) === null && count === null && current === null) {
+    return Either.left({
+      reason: "incomplete",
+      message: "the API did not say how many CVMs run (cvms, cvm_count and current_cvm are all absent)"
+    })
+  }
   const wireCvms = response.cvms ?? (current === null ? [] : [current])
-  const replicas = response.cvms
-    ? response.cvms.length
-    : response.cvm_count ?? (current === null ? 0 : 1)
+  const replicas = response.cvms ? response.cvms.length : count ?? 1
   const appKmsType = response.kms_type ?? null
-  return {
+  return Either.right({
     appId,
     name: response.name ?? null,
     replicas,
     cvms: wireCvms.map((cvm) => cvmToDomain(cvm, appKmsType))
-  }
+  })
 }
 
 const decodeJson = Schema.decodeUnknownEither(Schema.parseJson())
@@ -148,12 +174,23 @@ export const summarizeParseError = (error: ParseResult.ParseError): string => {
   return `${first.path.length === 0 ? "body" : first.path.join(".")}: ${first.message}`
 }
 
-/** Parses a 200 body. `Left` carries a short description of what is wrong with it. */
-export const parseAppBody = (appId: AppId, body: string): Either.Either<ObservedApp, string> =>
-  decodeJson(body).pipe(
-    Either.mapLeft(() => "invalid JSON"),
+/** Decodes a 2xx body as the API's app answer; `Left` says what is wrong with it. */
+export const decodeAppBody = (body: string): Either.Either<AppResponse, BodyProblem> => {
+  const bad = (message: string): BodyProblem => ({ reason: "bad_response", message })
+  if (!nestsAtMost(body)) return Either.left(bad(`JSON nested deeper than ${maxJsonDepth} levels`))
+  return decodeJson(body).pipe(
+    Either.mapLeft(() => bad("invalid JSON")),
     Either.flatMap((json) =>
-      decodeApp(json).pipe(Either.mapLeft((error) => `unexpected body: ${summarizeParseError(error)}`))
-    ),
-    Either.map((response) => toObservedApp(appId, response))
+      decodeApp(json).pipe(Either.mapLeft((error) => bad(`unexpected body: ${summarizeParseError(error)}`)))
+    )
   )
+}
+
+const decodeAppList = Schema.decodeUnknownEither(Schema.parseJson(Schema.Struct({ dstack_apps: Schema.Array(Schema.Unknown) })))
+
+/** A page of `GET /apps` (reference §2.5), as far as the base URL probe needs to recognise one. */
+export const isAppListBody = (body: string): boolean => Either.isRight(decodeAppList(body))
+
+/** Parses a 2xx body about `appId`. */
+export const parseAppBody = (appId: AppId, body: string): Either.Either<ObservedApp, BodyProblem> =>
+  Either.flatMap(decodeAppBody(body), (response) => toObservedApp(appId, response))

@@ -42,3 +42,23 @@ export const apiErrorText = (body: string): Option.Option<string> =>
     Option.map((text) => text.trim()),
     Option.filter((text) => text.length > 0)
   )
+
+/** FastAPI's body for a path that no route matches (Starlette's default 404). */
+export const routeNotFoundDetail = "Not Found"
+
+/**
+ * The text of a 404 that is the API's own answer about a resource: a structured error, or a `detail` other than
+ * the route-level "Not Found". A bare `{"message": …}` is what gateways send, so it does not count.
+ */
+export const resourceNotFoundText = (body: string): Option.Option<string> =>
+  decodeErrorBody(body).pipe(
+    Either.getRight,
+    Option.filter((decoded) =>
+      "error_code" in decoded ||
+      ("detail" in decoded &&
+        (typeof decoded.detail === "string"
+          ? decoded.detail.trim() !== "" && decoded.detail.trim() !== routeNotFoundDetail
+          : "message" in decoded.detail))
+    ),
+    Option.map((decoded) => textOf(decoded).trim())
+  )

@@ -1,4 +1,3 @@
-import { Redacted } from "effect"
 import type { FetchFailureReason } from "../Domain/Observation.js"
 
 export const maxMessageLength = 200
@@ -11,18 +10,6 @@ export const reasonOfStatus = (status: number): FetchFailureReason => {
   if (status === 429) return "rate_limited"
   if (status >= 500) return "server"
   return "client"
-}
-
-export const truncate = (text: string, max: number = maxMessageLength): string =>
-  text.length <= max ? text : `${text.slice(0, max - 1)}…`
-
-// Keys shorter than this are test doubles; replacing them would shred ordinary words in the message
-const minRedactableLength = 6
-
-/** Removes the API key from text that came from outside (a server echoing it, a transport error quoting it). */
-export const redactSecret = (text: string, secret: Redacted.Redacted<string>): string => {
-  const value = Redacted.value(secret)
-  return value.length < minRedactableLength ? text : text.split(value).join("<redacted>")
 }
 
 /** `fetch failed (connect ECONNREFUSED 127.0.0.1:8787)`: undici hides the useful part in `cause`. */

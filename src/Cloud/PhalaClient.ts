@@ -1,13 +1,17 @@
-import { Headers, HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
+import { FetchHttpClient, Headers, HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
 import { type Cause, Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Ref } from "effect"
-import type { ApiSettings, AppId } from "../Domain/App.js"
+import { type ApiSettings, type AppId, defaultMaxResponseBytes } from "../Domain/App.js"
+import { isTransientStatus } from "../Domain/HttpStatus.js"
 import { AppNotFound, FetchFailure, type FetchFailureReason, type ObservedApp } from "../Domain/Observation.js"
 import { userAgent } from "../Version.js"
 import { ApiObserver } from "./ApiObserver.js"
-import { parseAppBody } from "./AppResponse.js"
+import { decodeAppBody, isAppListBody, toObservedApp } from "./AppResponse.js"
+import { type BoundedBody, formatBytes, readBounded } from "./BoundedBody.js"
+import { makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
 import { apiErrorText } from "./ErrorBody.js"
-import { describeCause, maxMessageLength, reasonOfStatus, redactSecret, truncate } from "./FailureMessage.js"
-import { isTransientStatus } from "../Domain/HttpStatus.js"
+import { describeCause, maxMessageLength, reasonOfStatus } from "./FailureMessage.js"
+import { classifyNotFound, type Confirmation, makeBaseUrlConfirmation, notTheApiMessage, unconfirmedMessage } from "./NotFound.js"
+import { isRedirect, manualRedirects, redirectMessage } from "./RedirectPolicy.js"
 import { honoursRetryAfter, parseRetryAfter, retryPolicy } from "./RetryPolicy.js"
 
 export interface GetAppOptions {
@@ -25,17 +29,25 @@ export class PhalaClient extends Context.Tag("phala-drift/PhalaClient")<PhalaCli
   ): Layer.Layer<PhalaClient, never, HttpClient.HttpClient | ApiObserver> => Layer.effect(PhalaClient, make(settings))
 }
 
+/** The API's own 404 about the app; `missing_app` only once the base URL is confirmed (DESIGN §4). */
+class ApiNotFound extends Data.TaggedError("ApiNotFound")<{
+  readonly appId: AppId
+  /** What the API said, for the message when the base URL cannot be confirmed. */
+  readonly text: string
+}> {}
+
 /** One failed attempt, with what the retry policy needs to decide about the next one. */
 class AttemptFailure extends Data.TaggedError("AttemptFailure")<{
-  readonly failure: FetchFailure | AppNotFound
+  readonly failure: FetchFailure | ApiNotFound
   readonly transient: boolean
   readonly retryAfter: Duration.Duration | null
 }> {}
 
 interface RawResponse {
+  readonly url: string
   readonly status: number
   readonly headers: Headers.Headers
-  readonly body: string
+  readonly body: BoundedBody
 }
 
 type AttemptOutcome = Either.Either<RawResponse, HttpClientError.HttpClientError | Cause.TimeoutException>
@@ -46,6 +58,11 @@ const attemptCode = (outcome: AttemptOutcome): string =>
     onLeft: (error) => (error._tag === "TimeoutException" ? "timeout" : "network")
   })
 
+const isSuccess = (status: number): boolean => status >= 200 && status < 300
+
+// error bodies are read only for their message and the 404 rule; a few KB is all the API ever sends
+const errorBodyLimit = 64 * 1024
+
 export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, never, HttpClient.HttpClient | ApiObserver> =>
   Effect.gen(function*() {
     // no span or trace headers per request: nothing exports traces, and at 1000 apps they cost ~13% of cycle CPU
@@ -55,49 +72,112 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     const permits = yield* Effect.makeSemaphore(Math.max(1, settings.concurrency))
     const baseUrl = settings.url.replace(/\/+$/, "")
 
-    const request = (appId: AppId) =>
-      HttpClientRequest.get(`${baseUrl}/apps/${encodeURIComponent(appId)}`).pipe(
-        HttpClientRequest.setHeaders({
-          "X-API-Key": Redacted.value(settings.apiKey),
-          "X-Phala-Version": settings.apiVersion,
-          Accept: "application/json",
-          "User-Agent": userAgent
-        })
-      )
+    const maxBody = settings.maxResponseBytes ?? defaultMaxResponseBytes
+    const redact = makeRedactor(settings.apiKey)
+    const headers = {
+      "X-API-Key": Redacted.value(settings.apiKey),
+      "X-Phala-Version": settings.apiVersion,
+      Accept: "application/json",
+      "User-Agent": userAgent
+    }
+    const appUrl = (appId: AppId) => `${baseUrl}/apps/${encodeURIComponent(appId)}`
+    const probeUrl = `${baseUrl}/apps?page=1&page_size=1`
 
     const failure = (appId: AppId, reason: FetchFailureReason, status: number | null, message: string) =>
-      new FetchFailure({ appId, reason, status, message: truncate(redactSecret(message, settings.apiKey)) })
+      new FetchFailure({ appId, reason, status, message: truncate(redact(message), maxMessageLength) })
 
-    const send = (appId: AppId): Effect.Effect<AttemptOutcome> =>
-      httpClient.execute(request(appId)).pipe(
+    const bodyLimit = (status: number): number =>
+      isSuccess(status) ? maxBody : isRedirect(status) ? 0 : Math.min(maxBody, errorBodyLimit)
+
+    // redirects come back to us (RedirectPolicy); the body is read within its bound, all under the attempt's timeout
+    const send = (url: string): Effect.Effect<AttemptOutcome> =>
+      httpClient.execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers))).pipe(
         Effect.flatMap((response) =>
-          Effect.map(response.text, (body) => ({ status: response.status, headers: response.headers, body }))
+          Effect.map(readBounded(response, bodyLimit(response.status)), (body) => ({
+            url,
+            status: response.status,
+            headers: response.headers,
+            body
+          }))
         ),
+        Effect.provideService(FetchHttpClient.RequestInit, manualRedirects),
         Effect.timeout(settings.timeout),
         Effect.either
       )
 
-    const fromResponse = (appId: AppId, response: RawResponse, now: number): Either.Either<ObservedApp, AttemptFailure> => {
-      const { status } = response
-      if (status >= 200 && status < 300) {
-        return Either.mapLeft(parseAppBody(appId, response.body), (problem) =>
-          new AttemptFailure({
-            failure: failure(appId, "bad_response", status, `HTTP ${status}: ${problem}`),
-            transient: false,
-            retryAfter: null
-          }))
+    const timed = (url: string) =>
+      Effect.gen(function*() {
+        const started = yield* Clock.currentTimeMillis
+        const outcome = yield* send(url)
+        const finished = yield* Clock.currentTimeMillis
+        yield* observer.onAttempt({ code: attemptCode(outcome), seconds: (finished - started) / 1000 })
+        return { outcome, finished }
+      })
+
+    // `GET /apps?page=1&page_size=1` answering a page of the list confirms the base URL is the API's
+    const probe: Effect.Effect<Confirmation> = permits.withPermits(1)(
+      Effect.map(timed(probeUrl), ({ outcome }) =>
+        Either.match(outcome, {
+          onLeft: (error) => Either.left(error._tag === "TimeoutException" ? "timeout" : "network error"),
+          onRight: (response): Confirmation =>
+            isSuccess(response.status) && response.body._tag === "Complete" && isAppListBody(response.body.text)
+              ? Either.void
+              : Either.left(isSuccess(response.status) ? `HTTP ${response.status}, not the app list` : `HTTP ${response.status}`)
+        }))
+    )
+    const baseUrlConfirmation = yield* makeBaseUrlConfirmation(probe)
+
+    const permanent = (failed: FetchFailure | ApiNotFound) =>
+      new AttemptFailure({ failure: failed, transient: false, retryAfter: null })
+
+    const fromSuccess = (appId: AppId, response: RawResponse): Effect.Effect<ObservedApp, AttemptFailure> => {
+      const { status, body } = response
+      if (body._tag === "TooLarge") {
+        return Effect.fail(permanent(failure(
+          appId,
+          "bad_response",
+          status,
+          `HTTP ${status}: body larger than ${formatBytes(body.limit)} (api.max_response_bytes), reading stopped`
+        )))
+      }
+      return Either.match(decodeAppBody(body.text), {
+        onLeft: (problem) => Effect.fail(permanent(failure(appId, problem.reason, status, `HTTP ${status}: ${problem.message}`))),
+        onRight: (decoded) =>
+          Effect.zipRight(
+            baseUrlConfirmation.confirm,
+            Either.match(toObservedApp(appId, decoded), {
+              onLeft: (problem) =>
+                Effect.fail(permanent(failure(appId, problem.reason, status, `HTTP ${status}: ${problem.message}`))),
+              onRight: (app) => Effect.succeed(sanitizeObservedApp(app, redact))
+            })
+          )
+      })
+    }
+
+    const fromResponse = (appId: AppId, response: RawResponse, now: number): Effect.Effect<ObservedApp, AttemptFailure> => {
+      const { status, body } = response
+      if (isSuccess(status)) return fromSuccess(appId, response)
+      if (isRedirect(status)) {
+        const location = Option.getOrNull(Headers.get(response.headers, "location"))
+        return Effect.fail(permanent(failure(appId, "client", status, redirectMessage(status, response.url, location))))
       }
       if (status === 404) {
-        return Either.left(new AttemptFailure({ failure: new AppNotFound({ appId }), transient: false, retryAfter: null }))
+        const kind = classifyNotFound(body, Option.getOrNull(Headers.get(response.headers, "content-type")))
+        return Effect.fail(permanent(
+          kind._tag === "AboutApp"
+            ? new ApiNotFound({ appId, text: kind.text })
+            : failure(appId, "client", status, notTheApiMessage(kind.what))
+        ))
       }
-      const text = Option.match(apiErrorText(response.body), { onNone: () => "", onSome: (text) => `: ${text}` })
+      const said = body._tag === "Complete" ? apiErrorText(body.text) : Option.none()
+      const text = Option.match(said, { onNone: () => "", onSome: (text) => `: ${text}` })
       const retryAfter = honoursRetryAfter(status)
         ? Headers.get(response.headers, "retry-after").pipe(
           Option.flatMap((value) => parseRetryAfter(value, now)),
           Option.getOrNull
         )
         : null
-      return Either.left(
+      return Effect.fail(
         new AttemptFailure({
           failure: failure(appId, reasonOfStatus(status), status, `HTTP ${status}${text}`),
           transient: isTransientStatus(status),
@@ -106,7 +186,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
       )
     }
 
-    const interpret = (appId: AppId, outcome: AttemptOutcome, now: number): Either.Either<ObservedApp, AttemptFailure> =>
+    const interpret = (appId: AppId, outcome: AttemptOutcome, now: number): Effect.Effect<ObservedApp, AttemptFailure> =>
       Either.match(outcome, {
         onRight: (response) => fromResponse(appId, response, now),
         onLeft: (error) => {
@@ -114,11 +194,11 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
             new AttemptFailure({ failure: failure(appId, reason, null, message), transient: true, retryAfter: null })
           switch (error._tag) {
             case "TimeoutException":
-              return Either.left(transient("timeout", `no response within ${Duration.format(settings.timeout)}`))
+              return Effect.fail(transient("timeout", `no response within ${Duration.format(settings.timeout)}`))
             case "RequestError":
-              return Either.left(transient("network", `network error: ${describeCause(error.cause)}`))
+              return Effect.fail(transient("network", `network error: ${describeCause(error.cause)}`))
             case "ResponseError":
-              return Either.left(transient("network", `network error reading the body: ${describeCause(error.cause)}`))
+              return Effect.fail(transient("network", `network error reading the body: ${describeCause(error.cause)}`))
           }
         }
       })
@@ -127,10 +207,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     const attempt = (appId: AppId, attempts: Ref.Ref<number>): Effect.Effect<ObservedApp, AttemptFailure> =>
       permits.withPermits(1)(Effect.gen(function*() {
         yield* Ref.update(attempts, (n) => n + 1)
-        const started = yield* Clock.currentTimeMillis
-        const outcome = yield* send(appId)
-        const finished = yield* Clock.currentTimeMillis
-        yield* observer.onAttempt({ code: attemptCode(outcome), seconds: (finished - started) / 1000 })
+        const { finished, outcome } = yield* timed(appUrl(appId))
         return yield* interpret(appId, outcome, finished)
       }))
 
@@ -145,8 +222,8 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
           })
         ))
 
-    const afterAttempts = (final: FetchFailure | AppNotFound, attempts: number): FetchFailure | AppNotFound => {
-      if (final._tag === "AppNotFound" || attempts < 2) return final
+    const afterAttempts = (final: FetchFailure | ApiNotFound, attempts: number): FetchFailure | ApiNotFound => {
+      if (final._tag === "ApiNotFound" || attempts < 2) return final
       const suffix = ` (${attempts} attempts)`
       return new FetchFailure({
         appId: final.appId,
@@ -155,6 +232,14 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
         message: `${truncate(final.message, maxMessageLength - suffix.length)}${suffix}`
       })
     }
+
+    // the API said the app does not exist: believed only from a base URL that has answered like the API
+    const resolveNotFound = (notFound: ApiNotFound): Effect.Effect<never, FetchFailure | AppNotFound> =>
+      Effect.flatMap(baseUrlConfirmation.check, (confirmation) =>
+        Either.match(confirmation, {
+          onRight: (): FetchFailure | AppNotFound => new AppNotFound({ appId: notFound.appId }),
+          onLeft: (problem) => failure(notFound.appId, "client", 404, unconfirmedMessage(problem, notFound.text))
+        }).pipe(Effect.fail))
 
     const getApp = Effect.fn("PhalaClient.getApp")(
       function*(appId: AppId, options?: GetAppOptions) {
@@ -169,7 +254,8 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
           Effect.retry(policy),
           Effect.catchAll((failed) =>
             Effect.flatMap(Ref.get(attempts), (n) => Effect.fail(afterAttempts(failed.failure, n)))
-          )
+          ),
+          Effect.catchTag("ApiNotFound", resolveNotFound)
         )
       },
       (effect, appId) => Effect.annotateLogs(effect, { app_id: appId })

@@ -1,13 +1,14 @@
 import { Duration, Effect, Either, Redacted } from "effect"
 import * as Path from "node:path"
 import type { AlertingSettings, ReceiverSettings } from "../Domain/Alert.js"
-import type {
-  ApiSettings,
-  DaemonConfig,
-  DesiredApp,
-  PollSchedule,
-  ServerAuth,
-  ServerSettings
+import {
+  type ApiSettings,
+  type DaemonConfig,
+  defaultMaxResponseBytes,
+  type DesiredApp,
+  type PollSchedule,
+  type ServerAuth,
+  type ServerSettings
 } from "../Domain/App.js"
 import { apiKeyEnv, noApiKeyMessage } from "./Checks.js"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
@@ -26,6 +27,7 @@ export const builtIn = {
   timeout: Duration.seconds(10),
   retries: 3,
   concurrency: 8,
+  maxResponseBytes: defaultMaxResponseBytes,
   pollInterval: Duration.seconds(30),
   host: "0.0.0.0",
   port: 9477,
@@ -109,7 +111,8 @@ export const buildConfig = (
       apiVersion: file.api?.api_version ?? builtIn.apiVersion,
       timeout: file.api?.timeout ?? builtIn.timeout,
       retries: file.api?.retries ?? builtIn.retries,
-      concurrency: file.api?.concurrency ?? builtIn.concurrency
+      concurrency: file.api?.concurrency ?? builtIn.concurrency,
+      maxResponseBytes: file.api?.max_response_bytes ?? builtIn.maxResponseBytes
     }
 
     const poll: PollSchedule = file.poll?.cron !== undefined

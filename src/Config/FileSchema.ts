@@ -46,7 +46,9 @@ export const apiFields = {
   api_version: opt(F.apiVersion),
   timeout: opt(F.duration({ min: Duration.zero, exclusive: true, max: maxDuration.requestTimeout })),
   retries: opt(F.integer(0, 10)),
-  concurrency: opt(F.integer(1, 256))
+  concurrency: opt(F.integer(1, 256)),
+  // 64 KiB .. 256 MiB: below, real answers of large apps would not fit; above, the bound stops protecting memory
+  max_response_bytes: opt(F.integer(64 * 1024, 256 * 1024 * 1024))
 }
 const Api = mapping(apiFields).pipe(
   Schema.filter((api) =>

@@ -49,7 +49,12 @@ export interface ApiSettings {
   readonly timeout: Duration.Duration
   readonly retries: number
   readonly concurrency: number
+  /** Most bytes of one response body read (after decompression); a larger 2xx body is `bad_response`. */
+  readonly maxResponseBytes?: number
 }
+
+/** `api.max_response_bytes` by default: 8 MiB, some hundred times the answer of an app with many replicas. */
+export const defaultMaxResponseBytes = 8 * 1024 * 1024
 
 export type PollSchedule =
   | { readonly _tag: "Interval"; readonly interval: Duration.Duration }

@@ -20,12 +20,16 @@ export interface ObservedCvm {
 export interface ObservedApp {
   readonly appId: AppId
   readonly name: string | null
-  /** Observed replica count: length of `cvms`, else `cvm_count`, else 1 if `current_cvm`, else 0. */
+  /** Observed replica count: length of `cvms`, else `cvm_count`, else 1 if `current_cvm` (never a guess). */
   readonly replicas: number
   /** The CVM objects the response carried (may be fewer than `replicas` when only `cvm_count` was sent). */
   readonly cvms: ReadonlyArray<ObservedCvm>
 }
 
+/**
+ * Why an app is `unknown` (DESIGN §4). `incomplete`: a 200 that does not say how many CVMs run (minimal shape);
+ * `internal`: a defect of phala-drift while handling the app, not something the API did.
+ */
 export const fetchFailureReasons = [
   "auth",
   "forbidden",
@@ -34,7 +38,9 @@ export const fetchFailureReasons = [
   "network",
   "server",
   "bad_response",
-  "client"
+  "incomplete",
+  "client",
+  "internal"
 ] as const
 export type FetchFailureReason = (typeof fetchFailureReasons)[number]
 
@@ -46,7 +52,7 @@ export class FetchFailure extends Data.TaggedError("FetchFailure")<{
   readonly message: string
 }> {}
 
-/** 404 for a declared app: drift of kind `missing_app`, not a failure. */
+/** The API's own 404 about a declared app, from a confirmed base URL: drift of kind `missing_app`, not a failure. */
 export class AppNotFound extends Data.TaggedError("AppNotFound")<{
   readonly appId: AppId
 }> {}

@@ -1,3 +1,4 @@
+import type { StateDirHealth } from "../Alerts/StateHealth.js"
 import type { Alert } from "../Domain/Alert.js"
 import type { ReplicaRange } from "../Domain/App.js"
 import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Domain/Report.js"
@@ -13,6 +14,8 @@ export interface StatusPageInput {
   readonly version: string
   /** Age after which the data is shown as stale; default 3 × refreshSeconds, null never. */
   readonly staleAfterSeconds?: number | null
+  /** Write failures in state_dir (alerting only). */
+  readonly stateDir?: StateDirHealth | null
 }
 
 // ---- text helpers
@@ -235,9 +238,46 @@ const alertsSection = (input: StatusPageInput): Html => {
   }
   const firing = input.alerts.filter((a) => a.state === "firing").sort(byActiveThenName)
   const pending = input.alerts.filter((a) => a.state === "pending").sort(byActiveThenName)
+  const note = input.stateDir !== null && input.stateDir !== undefined && input.stateDir.failing.length === 0
+    ? stateDirNotice(input.stateDir, input.now)
+    : null
   return html`<section aria-labelledby="alerts-heading"><h2 id="alerts-heading">Alerts</h2>
+${note}
 ${alertTable("firing-heading", "Firing alerts", firing, "No alerts firing.", input.now)}
 ${alertTable("pending-heading", "Pending alerts", pending, "No alerts pending.", input.now)}
+</section>`
+}
+
+const shortError = (text: string): string => (text.length > 300 ? `${text.slice(0, 300)}…` : text)
+
+const ageEl = (ms: number, now: Date): HtmlChild => {
+  const iso = isoOf(ms)
+  return iso === null ? null : timeEl(iso, formatAge(now.getTime() - ms))
+}
+
+/** Loud while state_dir cannot be written (notifications live in memory only); a quiet note once it works again. */
+const stateDirNotice = (health: StateDirHealth | null | undefined, now: Date): HtmlChild => {
+  if (health === null || health === undefined || health.writeFailures === 0) return null
+  const failures = plural(health.writeFailures, "failed write", "failed writes")
+  if (health.failing.length === 0) {
+    const last = health.lastFailure
+    return html`<p class="muted state-dir-note">State directory <code>${health.stateDir}</code>: ${failures} since start${
+      last === null ? null : html`, the last ${ageEl(last.at, now)}`
+    }; writing works again and every queued notification is on disk.</p>`
+  }
+  const held = health.unsavedNotifications
+  return html`<section class="notice tone-bad" role="alert" aria-labelledby="state-dir-heading">
+<h2 id="state-dir-heading">State directory cannot be written</h2>
+<ul>${
+    health.failing.map((p) =>
+      html`<li><strong>${p.what}</strong> <code>${p.path}</code>: ${shortError(p.error)} (failing since ${ageEl(p.since, now)})</li>`
+    )
+  }</ul>
+<p>${
+    held === 0
+      ? "No notification is waiting in memory."
+      : `${plural(held, "notification is", "notifications are")} held in memory only: still delivered, and written as soon as the disk allows, but lost if the process stops first.`
+  } ${failures} so far (<code>phala_drift_state_write_failures_total</code>); each is retried and logged.</p>
 </section>`
 }
 
@@ -327,6 +367,9 @@ ul.drifts .cvm-name{font-weight:600}
 ul.labels{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}
 ul.labels code{background:var(--neutral-bg);border-radius:4px;padding:0 5px;font-size:11px}
 .error{margin:0;color:var(--bad-fg)}
+.notice{margin:20px 0 0;padding:10px 16px;border-radius:8px;border:1px solid;border-left-width:6px;overflow-wrap:anywhere}
+.notice.tone-bad{background:var(--bad-bg);color:var(--bad-fg);border-color:var(--bad-line)}
+.notice h2{margin:4px 0 6px;font-size:18px}.notice ul{margin:0 0 6px;padding-left:20px}.notice p{margin:0 0 4px}
 footer.page{margin:32px 0 24px;padding-top:12px;border-top:1px solid var(--line);color:var(--muted);font-size:13px}
 footer nav ul{list-style:none;display:flex;flex-wrap:wrap;gap:16px;margin:0 0 6px;padding:0}
 @media (max-width:640px){.wrap{padding:0 12px}h1{font-size:22px}th,td{padding:8px 10px}.count{min-width:0;flex:1 1 40%}}
@@ -358,6 +401,7 @@ ${snapshot === null ? html`<p class="age">No data yet.</p>` : ageLine({ ...input
 ${summary === null ? null : countsList(summary)}
 </div></header>
 <main class="wrap">
+${input.stateDir !== null && input.stateDir !== undefined && input.stateDir.failing.length > 0 ? stateDirNotice(input.stateDir, input.now) : null}
 ${appsSection(snapshot, refresh)}
 ${alertsSection(input)}
 </main>

@@ -41,6 +41,7 @@ export const statusPageRoute: Effect.Effect<HttpServerResponse.HttpServerRespons
     const alertsView = yield* AlertsView
     const alertingEnabled = yield* alertsView.enabled
     const alerts = alertingEnabled ? yield* alertsView.active : []
+    const stateDir = alertingEnabled ? yield* alertsView.stateDir : null
     const config = yield* (yield* ConfigStore).current
     const now = new Date(yield* Clock.currentTimeMillis)
     const body = renderStatusPage({
@@ -50,6 +51,7 @@ export const statusPageRoute: Effect.Effect<HttpServerResponse.HttpServerRespons
       now,
       refreshSeconds: refreshSecondsFor(config.poll),
       staleAfterSeconds: staleAfterSecondsFor(config.poll),
+      stateDir,
       version
     })
     return HttpServerResponse.text(body, { contentType: "text/html; charset=utf-8", headers: statusPageHeaders })

@@ -4,6 +4,7 @@ import { promisify } from "node:util"
 import { gzip } from "node:zlib"
 import type { ApiAttempt } from "../Cloud/ApiObserver.js"
 import { isKnownStatus, knownStatuses } from "../Domain/CvmStatus.js"
+import { fetchFailureReasons } from "../Domain/Observation.js"
 import type { AppReport, Snapshot } from "../Domain/Report.js"
 import { appDriftKinds, syncStates } from "../Domain/Report.js"
 import { version } from "../Version.js"
@@ -40,7 +41,7 @@ const makeRegistry = () => {
     appReplicasMin: gauge("phala_app_replicas_desired_min", "Declared minimum number of CVMs.", appLabels),
     appReplicasMax: gauge("phala_app_replicas_desired_max", "Declared maximum number of CVMs (+Inf when unbounded).", appLabels),
     appLastSuccess: gauge("phala_app_last_success_timestamp_seconds", "Unix time of the last successful fetch of the app.", appLabels),
-    appFetchFailure: gauge("phala_app_fetch_failure", "1 while the app cannot be observed, labelled with the closed-set reason (auth, forbidden, rate_limited, timeout, network, server, bad_response, client).", [...appLabels, "reason"]),
+    appFetchFailure: gauge("phala_app_fetch_failure", `1 while the app cannot be observed, labelled with the closed-set reason (${fetchFailureReasons.join(", ")}).`, [...appLabels, "reason"]),
     cvmStatus: gauge("phala_cvm_status", "Status of the CVM, one series per known status plus other, value 1 for the current one.", [...cvmLabels, "status"]),
     cvmHealth: gauge("phala_cvm_health", "Health of the CVM against its desired status, one series per state (healthy, progressing, degraded, unknown).", [...cvmLabels, "health"]),
     cvmInfo: gauge("phala_cvm_info", "Attributes of the CVM as labels; value always 1.", [...cvmLabels, "instance_type", "region", "base_image", "kms_type", "node"]),
@@ -75,6 +76,11 @@ const makeRegistry = () => {
       registers
     }),
     queueLength: gauge("phala_drift_notification_queue_length", "Notifications waiting in the durable outbox of a receiver.", ["receiver"]),
+    stateWriteFailures: new Prom.Counter({
+      name: "phala_drift_state_write_failures_total",
+      help: "Failed attempts to write to state_dir (notification outbox, alert state, the lock); notifications are kept in memory and retried meanwhile.",
+      registers
+    }),
     skippedTicks: new Prom.Counter({
       name: "phala_drift_poll_ticks_skipped_total",
       help: "Scheduled ticks skipped because the previous cycle was still running.",
@@ -188,6 +194,8 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
 
     const queueLength = (receiver: string, length: number) => Effect.sync(() => m.queueLength.set({ receiver }, length))
 
+    const stateWriteFailure = Effect.sync(() => m.stateWriteFailures.inc())
+
     return {
       record,
       apiAttempt,
@@ -196,6 +204,7 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
       alertStates,
       notification,
       queueLength,
+      stateWriteFailure,
       /** Re-render now: for changes between cycles that must show at once (config reloads). */
       refresh: Effect.flatMap(render, (e) => Ref.set(cache, e)),
       exposition: Ref.get(cache)

@@ -72,7 +72,7 @@ const getApp = (state: SimulatorState) =>
     const now = yield* state.current
     const app = now.apps.get(appId)
     if (app === undefined) return json(Responses.detail("App not found"), 404)
-    const version = Responses.effectiveVersion(app, header(request.headers, "x-phala-version"), now.settings)
+    const version = Responses.appReadVersion(app, header(request.headers, "x-phala-version"), now.settings)
     const faulted = faultResponse(decision.action, app, version, now.settings.seed)
     if (faulted !== null) return faulted
     if (app.forbidden) return json(Responses.detail("You do not have permission to perform this action"), 403)
@@ -169,11 +169,9 @@ const listApps = (state: SimulatorState) =>
     }
     const matching = [...world.apps.values()].filter((a) => !a.forbidden && matchesFilters(a, q))
     const start = (page.value - 1) * pageSize.value
-    const header = request.headers["x-phala-version"] ?? null
+    const version = Responses.requestedVersion(header(request.headers, "x-phala-version"), world.settings)
     return json({
-      dstack_apps: matching
-        .slice(start, start + pageSize.value)
-        .map((app) => Responses.appBody(app, Responses.effectiveVersion(app, header, world.settings), world.settings.seed)),
+      dstack_apps: matching.slice(start, start + pageSize.value).map((app) => Responses.appBody(app, version, world.settings.seed)),
       page: page.value,
       page_size: pageSize.value,
       total: matching.length,
@@ -205,7 +203,7 @@ const lifecycle = (state: SimulatorState) =>
       case "Conflict":
         return json(Responses.detail("Another operation in progress"), 409)
       case "Found": {
-        const version = Responses.effectiveVersion(result.app, header(request.headers, "x-phala-version"), settings)
+        const version = Responses.requestedVersion(header(request.headers, "x-phala-version"), settings)
         return json(Responses.vmBody(result.cvm, version, settings.seed))
       }
     }

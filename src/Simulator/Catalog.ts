@@ -35,6 +35,9 @@ export const nodes: Readonly<Record<string, Node>> = {
   prod10: { id: 17, region: "EU-WEST-1" }
 }
 
+/** OAS `KmsType`: the 2026 shapes declare it as an enum (the SDK rejects any other value), so scenarios do too. */
+export const kmsTypes = ["phala", "ethereum", "base", "legacy"] as const
+
 export const defaultNode = "prod5"
 export const defaultBaseImage = "dstack-0.5.5"
 export const defaultDiskGb = 20

@@ -9,12 +9,18 @@ export type JsonObject = { readonly [key: string]: Json }
 
 const iso = (millis: number): string => new Date(millis).toISOString()
 
-/** The app's pinned version wins; then the header if it names a known version; else the scenario default. */
-export const effectiveVersion = (app: AppRecord | null, header: string | null, settings: Settings): ApiVersion => {
-  if (app?.version !== null && app?.version !== undefined) return app.version
+/** The version a request asks for: the header if it names a known version, else the scenario default. */
+export const requestedVersion = (header: string | null, settings: Settings): ApiVersion => {
   const requested = header?.trim() ?? ""
   return isApiVersion(requested) ? requested : settings.defaultVersion
 }
+
+/**
+ * The version of a single-app read: the app's pin wins over the request. Only `GET /apps/{app_id}` honours the pin;
+ * a real server answers one version per request, so lists and lifecycle answers use `requestedVersion`.
+ */
+export const appReadVersion = (app: AppRecord, header: string | null, settings: Settings): ApiVersion =>
+  app.version ?? requestedVersion(header, settings)
 
 const isLegacy = (version: ApiVersion): boolean => version === "2025-10-28"
 

@@ -1,7 +1,7 @@
 import { FileSystem } from "@effect/platform"
 import { Effect, ParseResult, Schema } from "effect"
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml"
-import { apiVersions } from "./Catalog.js"
+import { apiVersions, kmsTypes } from "./Catalog.js"
 import { SimulatorError } from "./Errors.js"
 
 // == durations
@@ -37,13 +37,15 @@ const PositiveInt = Schema.Int.pipe(Schema.positive())
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
 
 export const ApiVersion = Schema.Literal(...apiVersions)
+const KmsType = Schema.Literal(...kmsTypes)
 
 export const AppIdText = Schema.String.pipe(
   Schema.pattern(/^(app_)?[0-9a-f]{40}$/, { message: () => "Expected 40 lower-case hex characters (optionally prefixed app_)" })
 )
+// the API's vm_uuids are version 4, and clients rely on it: the official SDK refuses any other UUID as a CVM id
 export const VmUuidText = Schema.String.pipe(
-  Schema.pattern(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {
-    message: () => "Expected a lower-case UUID with dashes"
+  Schema.pattern(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, {
+    message: () => "Expected a lower-case UUID version 4 with dashes (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)"
   })
 )
 const Hashid = (prefix: string) =>
@@ -90,7 +92,7 @@ export const CvmAttributes = Schema.Struct({
   node: opt(NonEmpty),
   teepod_id: opt(NonNegativeInt),
   base_image: opt(NonEmpty),
-  kms_type: opt(NonEmpty),
+  kms_type: opt(KmsType),
   kms_slug: opt(NonEmpty),
   instance_id: opt(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[0-9a-f]{40}$/)))),
   listed: opt(Schema.Boolean)
@@ -123,7 +125,7 @@ export const AppSpec = Schema.Struct({
   version: opt(ApiVersion),
   shape: opt(Schema.Literal("full", "minimal")),
   forbidden: opt(Schema.Boolean),
-  kms_type: opt(NonEmpty),
+  kms_type: opt(KmsType),
   created_at: opt(NonEmpty),
   team: opt(Schema.NullOr(Team)),
   profile: opt(Schema.NullOr(Profile)),

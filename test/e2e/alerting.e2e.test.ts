@@ -5,34 +5,15 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { verifySignature } from "../../src/Alerts/Receivers/Signature.js"
 import { type Alertmanager, startAlertmanager } from "./support/alertmanager.js"
+import { alertingConfig, PAYMENTS } from "./support/config.js"
 import { cleanEnv, fixture, freePort, type Proc, type Simulator, spawnCli, startSimulator, stopAll, tempDir, waitFor } from "./support/harness.js"
 
 const KEY = "phak_e2e_daemon_7f3a9c21"
 const HOOK_TOKEN = "hook-token-0b7d55e1a2"
 const HOOK_SECRET = "hook-secret-c39f04d8b6"
-const PAYMENTS = "b000000000000000000000000000000000000001"
 const REPLICA = "00000000-0000-4000-8000-00000000b102"
 
-const desired = (alerting: string) =>
-  [
-    "version: 1",
-    "api:",
-    "  api_key: ${PHALA_CLOUD_API_KEY}",
-    "  timeout: 5s",
-    "  retries: 1",
-    "poll:",
-    "  interval: 1s",
-    "defaults:",
-    "  for: 1s",
-    "  severity: critical",
-    alerting,
-    "apps:",
-    `  - app_id: ${PAYMENTS}`,
-    "    name: payments",
-    "    labels: { team: payments }",
-    "    replicas: { min: 1, max: 3 }",
-    ""
-  ].join("\n")
+const desired = (alerting: string) => alertingConfig(alerting)
 
 interface Daemon {
   readonly proc: Proc

@@ -6,11 +6,12 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import type { Alert, AlertEvent } from "../../src/Domain/Alert.js"
-import { type DeliveryResult, itemFileName, makeOutbox, type OutboxItem, type OutboxOptions,
-  outboxDir } from "../../src/Alerts/Outbox.js"
+import { type DeliveryResult, type DiskOutcome, itemFileName, makeHandover, makeOutbox, type OutboxItem,
+  type OutboxOptions, outboxDir } from "../../src/Alerts/Outbox.js"
 import { outboxReceivers } from "../../src/Alerts/Receivers/EventReceivers.js"
 import { ReceiverError } from "../../src/Alerts/Receivers/ReceiverError.js"
 import { eventId } from "../../src/Alerts/Receivers/WebhookPayload.js"
+import { captureLogs } from "../support/logs.js"
 
 const alertNumber = (n: number): Alert => ({
   fingerprint: `fp-${n}`,
@@ -209,10 +210,10 @@ describe("outbox", () => {
       })
       yield* awaitEmpty(outbox.queueLength("ops"))
       expect(yield* Ref.get(up.delivered)).toEqual([1, 3])
-      expect(outcomes).toEqual(["success", "corrupt", "success"])
+      expect(outcomes).toEqual(["corrupt", "success", "success"])
       expect(yield* fs.readDirectory(join(dir, "corrupt"))).toEqual([itemFileName(2)])
       expect(yield* fs.readDirectory(dir)).toEqual(["corrupt"])
-      expect(lines.some((line) => line.includes("level=ERROR") && line.includes("corrupt notification"))).toBe(true)
+      expect(lines.some((line) => line.includes("level=ERROR") && line.includes("unreadable notification moved aside"))).toBe(true)
     }).pipe(Effect.provide(Layer.mergeAll(NodeFileSystem.layer, logs)))
   })
 
@@ -234,11 +235,11 @@ describe("outbox", () => {
         }],
         onOutcome: (_, result) => Effect.sync(() => void outcomes.push(result)),
         permanentBackoff: Duration.millis(20),
-        deadLetterAfter: Duration.millis(50),
+        deadLetterAfter: Duration.seconds(1),
         ...fast
       })
       yield* Effect.forEach([1, 2], (n) => outbox.enqueue("ops", eventNumber(n)), { discard: true })
-      yield* Effect.sleep("10 millis")
+      yield* awaitEmpty(Effect.sync(() => (outcomes.includes("failure") ? 0 : 1)))
       // head-of-line: while item 1 is being retried, item 2 waits
       expect(delivered).toEqual([])
       expect(yield* outbox.queueLength("ops")).toBe(2)
@@ -264,5 +265,201 @@ describe("outbox", () => {
       expect(yield* outbox.queueLength("b/../../x")).toBe(1)
       expect(yield* FileSystem.FileSystem.pipe(Effect.flatMap((fs) => fs.readDirectory(join(stateDir, "outbox")))))
         .toEqual(expect.arrayContaining(["a", "b%2F..%2F..%2Fx"]))
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+/** A receiver that is down (503) while `up` is false, and records what it accepted. */
+const switchableReceiver = (name: string) =>
+  Effect.gen(function*() {
+    const up = yield* Ref.make(false)
+    const delivered = yield* Ref.make<ReadonlyArray<number>>([])
+    const deliver = (item: OutboxItem) =>
+      Effect.gen(function*() {
+        if (!(yield* Ref.get(up))) return yield* Effect.fail(unavailable(name))
+        yield* Ref.update(delivered, (items) => [...items, numberOf(item.event)])
+      })
+    return { receiver: { name, deliver }, up, delivered }
+  })
+
+const awaitTrue = (what: string, check: Effect.Effect<boolean, unknown, FileSystem.FileSystem>) =>
+  check.pipe(
+    Effect.orElseSucceed(() => false),
+    Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (ok) => ok }),
+    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`timed out waiting for ${what}`) })
+  )
+
+/** An outbox for one switchable receiver that records every disk outcome. */
+const diskWatchedOutbox = (stateDir: string, options: Partial<OutboxOptions> = {}) =>
+  Effect.gen(function*() {
+    const fake = yield* switchableReceiver("ops")
+    const disk: Array<DiskOutcome> = []
+    const outbox = yield* makeOutbox({
+      stateDir,
+      receivers: [fake.receiver],
+      onDisk: (_, outcome) => Effect.sync(() => void disk.push(outcome)),
+      ...fast,
+      ...options
+    })
+    return { fake, disk, outbox }
+  })
+
+describe("outbox when the disk breaks", () => {
+  it.scopedLive("an unreadable item (a directory of that name, garbage) goes to corrupt/ and never blocks the next ones", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const stateDir = yield* tempDir
+      const scope = yield* Scope.make()
+      const down = yield* fakeReceiver("ops", () => unavailable("ops"))
+      const downChat = yield* fakeReceiver("chat", () => unavailable("chat"))
+      const first = yield* makeOutbox({ stateDir, receivers: [down.receiver, downChat.receiver], ...fast }).pipe(Scope.extend(scope))
+      yield* Effect.forEach([1, 2, 3, 4], (n) => first.enqueue("ops", eventNumber(n)), { discard: true })
+      yield* Effect.forEach([1, 2, 3], (n) => first.enqueue("chat", eventNumber(n)), { discard: true })
+      yield* Scope.close(scope, Exit.void)
+      const ops = outboxDir(stateDir, "ops")
+      const chat = outboxDir(stateDir, "chat")
+      // item 2 becomes a directory (as unreadable as a file without permission, also for root), item 4 garbage
+      yield* fs.remove(join(ops, itemFileName(2)))
+      yield* fs.makeDirectory(join(ops, itemFileName(2), "inside"), { recursive: true })
+      yield* fs.writeFileString(join(ops, itemFileName(4)), "\u0000\u0001 not json")
+      // for chat even the way aside is blocked: corrupt/ is a regular file
+      yield* fs.remove(join(chat, itemFileName(2)))
+      yield* fs.makeDirectory(join(chat, itemFileName(2)))
+      yield* fs.writeFileString(join(chat, "corrupt"), "in the way")
+
+      const outcomes: Array<string> = []
+      const upOps = yield* fakeReceiver("ops", () => null)
+      const upChat = yield* fakeReceiver("chat", () => null)
+      // the default 5-minute backoff: an item that blocked the queue would time this test out
+      const outbox = yield* makeOutbox({
+        stateDir,
+        receivers: [upOps.receiver, upChat.receiver],
+        onOutcome: (receiver, result) => Effect.sync(() => void outcomes.push(`${receiver}:${result}`))
+      })
+      yield* awaitEmpty(outbox.queueLength("ops"))
+      yield* awaitEmpty(outbox.queueLength("chat"))
+      expect(yield* Ref.get(upOps.delivered)).toEqual([1, 3])
+      expect(yield* Ref.get(upChat.delivered)).toEqual([1, 3])
+      expect((yield* fs.readDirectory(join(ops, "corrupt"))).sort()).toEqual([itemFileName(2), itemFileName(4)])
+      expect(yield* fs.readDirectory(join(ops, "corrupt", itemFileName(2)))).toEqual(["inside"])
+      // could not be moved: left where it is, skipped, and said so
+      expect((yield* fs.readDirectory(chat)).sort()).toEqual([itemFileName(2), "corrupt"])
+      expect(outcomes.filter((o) => o.endsWith(":corrupt")).sort()).toEqual(["chat:corrupt", "ops:corrupt", "ops:corrupt"])
+      const errors = logs.lines.filter((line) => line.includes("level=ERROR"))
+      expect(errors.filter((line) => line.includes("unreadable notification moved aside"))).toHaveLength(3)
+      expect(errors.some((line) => line.includes("could not move the unreadable notification aside") && line.includes("receiver=chat"))).toBe(true)
+      // the next items continue after every number ever used
+      yield* outbox.enqueue("ops", eventNumber(5))
+      yield* awaitEmpty(outbox.queueLength("ops"))
+      expect(yield* Ref.get(upOps.delivered)).toEqual([1, 3, 5])
+    }).pipe(Effect.provide(Layer.mergeAll(NodeFileSystem.layer, logs.layer)))
+  })
+
+  it.scopedLive("keeps events in memory while the outbox cannot be written, recreates it, writes them again, loses none", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const stateDir = yield* tempDir
+      const dir = outboxDir(stateDir, "ops")
+      const { disk, fake, outbox } = yield* diskWatchedOutbox(stateDir, { auditInterval: Duration.millis(100) })
+      yield* Effect.forEach([1, 2], (n) => outbox.enqueue("ops", eventNumber(n)), { discard: true })
+      expect(yield* listItems(dir)).toEqual([1, 2].map(itemFileName))
+
+      // the whole state directory is deleted (moved away in one step, so the outbox never sees half of it)
+      yield* fs.rename(stateDir, `${stateDir}-deleted`)
+      yield* awaitTrue("items written again", Effect.map(listItems(dir), (names) => names.length === 2))
+      expect(yield* listItems(dir)).toEqual([1, 2].map(itemFileName))
+
+      // now it cannot be recreated: a regular file where the outbox directory goes
+      const blocker = join(`${stateDir}-deleted`, "blocker")
+      yield* fs.writeFileString(blocker, "in the way")
+      yield* fs.rename(join(stateDir, "outbox"), join(`${stateDir}-deleted`, "outbox-2"))
+      yield* fs.rename(blocker, join(stateDir, "outbox"))
+      yield* Effect.forEach([3, 4], (n) => outbox.enqueue("ops", eventNumber(n)), { discard: true })
+      yield* awaitTrue("retries", Effect.sync(() => disk.filter((d) => d._tag === "Failed").length >= 3))
+      expect(yield* outbox.queueLength("ops")).toBe(4)
+      expect(yield* outbox.unsaved).toBeGreaterThanOrEqual(2)
+      const failure = disk.find((d) => d._tag === "Failed")
+      expect(failure?._tag === "Failed" ? failure.path : "").toBe(dir)
+      const errors = logs.lines.filter((l) => l.includes("level=ERROR") && l.includes("cannot write the notification outbox"))
+      // every attempt is logged, with the path
+      expect(errors.length).toBeGreaterThanOrEqual(3)
+      expect(errors.every((l) => l.includes(dir))).toBe(true)
+
+      // the disk is back: everything is written, in order, and reported once
+      yield* fs.remove(join(stateDir, "outbox"))
+      yield* awaitTrue("recovery", Effect.map(outbox.unsaved, (n) => n === 0))
+      expect(yield* listItems(dir)).toEqual([1, 2, 3, 4].map(itemFileName))
+      expect(disk.filter((d) => d._tag === "Written")).toHaveLength(1)
+      expect(logs.lines.some((l) => l.includes("notification outbox writable again"))).toBe(true)
+
+      yield* Ref.set(fake.up, true)
+      yield* awaitEmpty(outbox.queueLength("ops"))
+      expect(yield* Ref.get(fake.delivered)).toEqual([1, 2, 3, 4])
+      yield* awaitTrue("files deleted", Effect.map(listItems(dir), (names) => names.length === 0))
+    }).pipe(Effect.provide(Layer.mergeAll(NodeFileSystem.layer, logs.layer)))
+  })
+
+  it.scopedLive("delivers from memory, in order, while the disk refuses every write", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const stateDir = join(yield* tempDir, "state")
+      // the outbox would lie under a regular file: nothing can ever be created there, root or not
+      yield* fs.writeFileString(stateDir, "a file, not a directory")
+      const { disk, fake, outbox } = yield* diskWatchedOutbox(stateDir)
+      yield* Effect.forEach([1, 2, 3], (n) => outbox.enqueue("ops", eventNumber(n)), { discard: true })
+      expect(yield* outbox.unsaved).toBe(3)
+      yield* Ref.set(fake.up, true)
+      yield* awaitEmpty(outbox.queueLength("ops"))
+      expect(yield* Ref.get(fake.delivered)).toEqual([1, 2, 3])
+      expect(disk.length).toBeGreaterThan(0)
+      expect(disk.every((d) => d._tag === "Failed")).toBe(true)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scopedLive("a queue over its limit drops the oldest, loudly, and deletes its file", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const stateDir = yield* tempDir
+      const fake = yield* switchableReceiver("ops")
+      const outcomes: Array<DeliveryResult> = []
+      const outbox = yield* makeOutbox({
+        stateDir,
+        receivers: [fake.receiver],
+        maxQueued: 3,
+        onOutcome: (_, result) => Effect.sync(() => void outcomes.push(result)),
+        ...fast
+      })
+      yield* Effect.forEach([1, 2, 3, 4, 5], (n) => outbox.enqueue("ops", eventNumber(n)), { discard: true })
+      expect(yield* outbox.queueLength("ops")).toBe(3)
+      expect(yield* listItems(outboxDir(stateDir, "ops"))).toEqual([3, 4, 5].map(itemFileName))
+      expect(outcomes.filter((r) => r === "dropped")).toHaveLength(2)
+      const dropped = logs.lines.filter((l) => l.includes("level=ERROR") && l.includes("notification queue full"))
+      expect(dropped.map((l) => /event_id=(\w+)/.exec(l)?.[1])).toEqual([eventId(eventNumber(1)), eventId(eventNumber(2))])
+      yield* Ref.set(fake.up, true)
+      yield* awaitEmpty(outbox.queueLength("ops"))
+      expect(yield* Ref.get(fake.delivered)).toEqual([3, 4, 5])
+    }).pipe(Effect.provide(Layer.mergeAll(NodeFileSystem.layer, logs.layer)))
+  })
+
+  it.scopedLive("a rebuilt outbox (config reload) takes over what the previous one held in memory only", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const stateDir = join(yield* tempDir, "state")
+      yield* fs.writeFileString(stateDir, "not a directory")
+      const handover = yield* makeHandover
+      const scope = yield* Scope.make()
+      const down = yield* switchableReceiver("ops")
+      const first = yield* makeOutbox({ stateDir, receivers: [down.receiver], handover, ...fast }).pipe(Scope.extend(scope))
+      yield* Effect.forEach([1, 2], (n) => first.enqueue("ops", eventNumber(n)), { discard: true })
+      expect(yield* first.unsaved).toBe(2)
+      yield* Scope.close(scope, Exit.void)
+
+      yield* fs.remove(stateDir)
+      const up = yield* switchableReceiver("ops")
+      yield* Ref.set(up.up, true)
+      const second = yield* makeOutbox({ stateDir, receivers: [up.receiver], handover, ...fast })
+      yield* second.enqueue("ops", eventNumber(3))
+      yield* awaitEmpty(second.queueLength("ops"))
+      expect(yield* Ref.get(up.delivered)).toEqual([1, 2, 3])
     }).pipe(Effect.provide(TestLayer)))
 })

@@ -1,8 +1,9 @@
 import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted, type Scope } from "effect"
-import { createServer, type IncomingHttpHeaders } from "node:http"
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { gzipSync } from "node:zlib"
 import type { Alert, AlertEvent } from "../../src/Domain/Alert.js"
 import { postToAlertmanagers, alertmanagerRound } from "../../src/Alerts/Receivers/AlertmanagerSender.js"
 import { sendSlack, sendWebhook, type SlackSettings, type WebhookSettings } from "../../src/Alerts/Receivers/Notify.js"
@@ -18,7 +19,7 @@ interface Received {
   readonly body: string
 }
 
-type Answer = number | "hang"
+type Answer = number | "hang" | ((res: ServerResponse) => void)
 
 interface Loopback {
   readonly url: string
@@ -37,6 +38,7 @@ const loopback = (answer: (index: number) => Answer): Effect.Effect<Loopback, ne
             const index = received.push({ url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString() }) - 1
             const reply = answer(index)
             if (reply === "hang") return
+            if (typeof reply === "function") return reply(res)
             res.writeHead(reply, { "content-type": "text/plain" }).end(`status ${reply}`)
           })
         })
@@ -129,7 +131,7 @@ describe("webhook sender", () => {
       expect(server.received).toHaveLength(1)
       expect(error.transient).toBe(false)
       expect(error.status).toBe(400)
-      expect(error.message).toBe("receiver ops: HTTP 400 after 1 attempt")
+      expect(error.message).toBe("receiver ops: HTTP 400: status 400 after 1 attempt")
     }).pipe(Effect.provide(FetchHttpClient.layer)))
 
   it.scopedLive("gives up on a hanging receiver after the per-attempt timeout", () =>
@@ -144,6 +146,83 @@ describe("webhook sender", () => {
       expect(server.received).toHaveLength(2)
     }).pipe(Effect.provide(FetchHttpClient.layer)))
 })
+
+/** Writes `chunk` forever (as fast as the client reads) until the client goes away; counts what it wrote. */
+const endless = (status: number, headers: Record<string, string>, chunk: Buffer) => {
+  const state = { written: 0, closed: false }
+  const answer = (res: ServerResponse) => {
+    res.writeHead(status, headers)
+    res.on("close", () => { state.closed = true })
+    const pump = () => {
+      while (!res.destroyed) {
+        state.written += chunk.length
+        if (!res.write(chunk)) return void res.once("drain", pump)
+      }
+    }
+    pump()
+  }
+  return { state, answer }
+}
+
+describe("receiver answers are not trusted", () => {
+  // one gzip member inflating to 16 MiB, repeated without end: an unbounded gzip bomb
+  const bombMember = gzipSync(Buffer.alloc(16 * 1024 * 1024))
+  // loopback send and receive buffers plus the client's stream buffers hold a few MB before anyone reads them
+  const socketBuffers = 32 * 1024 * 1024
+
+  it.scopedLive("a 2xx gzip bomb is never read: delivered at once, the connection is dropped", () =>
+    Effect.gen(function*() {
+      const bomb = endless(200, { "content-type": "application/json", "content-encoding": "gzip" }, bombMember)
+      const server = yield* loopback(() => bomb.answer)
+      const settings = { ...webhook(server.url), timeout: Duration.seconds(1) }
+      yield* sendWebhook(settings, event, { externalUrl: null, retry: { ...fast, times: 0 } })
+      expect(server.received).toHaveLength(1)
+      yield* Effect.promise(() => waitUntil(() => bomb.state.closed))
+      // what fits in the socket buffers at most, not the endless stream
+      expect(bomb.state.written).toBeLessThan(socketBuffers)
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  it.scopedLive("an endless error body gives a short excerpt and the status; the rest is never read", () =>
+    Effect.gen(function*() {
+      const flood = endless(500, { "content-type": "text/plain" }, Buffer.from(`no_service ${bearer} ${"x".repeat(8_000)}\n`))
+      const server = yield* loopback(() => flood.answer)
+      const settings = { ...webhook(server.url), timeout: Duration.seconds(1) }
+      const error = yield* Effect.flip(sendWebhook(settings, event, { externalUrl: null, retry: { ...fast, times: 0 } }))
+      expect(error.reason).toBe("status")
+      expect(error.status).toBe(500)
+      expect(error.transient).toBe(true)
+      expect(error.detail.startsWith("HTTP 500: no_service <redacted> xxx")).toBe(true)
+      expect(error.detail.length).toBeLessThan(250)
+      expect(error.message).not.toContain(bearer)
+      yield* Effect.promise(() => waitUntil(() => flood.state.closed))
+      expect(flood.state.written).toBeLessThan(socketBuffers)
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  it.scopedLive("a gzip bomb as an error body costs no more than its excerpt", () =>
+    Effect.gen(function*() {
+      const bomb = endless(400, { "content-type": "text/plain", "content-encoding": "gzip" }, bombMember)
+      const server = yield* loopback(() => bomb.answer)
+      const error = yield* Effect.flip(
+        sendSlack({ _tag: "Slack", name: "chat", webhookUrl: Redacted.make(server.url), timeout: Duration.seconds(1) }, event, {
+          externalUrl: null,
+          retry: fast
+        })
+      )
+      expect(error.reason).toBe("status")
+      expect(error.transient).toBe(false)
+      expect(error.message).toBe("receiver chat: HTTP 400 after 1 attempt")
+      yield* Effect.promise(() => waitUntil(() => bomb.state.closed))
+      expect(bomb.state.written).toBeLessThan(socketBuffers)
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+})
+
+const waitUntil = async (condition: () => boolean, timeoutMs = 10_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time")
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
 
 describe("secrets stay out of errors and logs", () => {
   const slackSecretPath = "/services/T0SECRET/B0SECRET/xoxbSuperSecretPath123"

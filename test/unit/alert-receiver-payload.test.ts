@@ -170,7 +170,12 @@ describe("webhook payload (Alertmanager webhook format, version 4)", () => {
   it("gives each state change a stable, distinct event id", () => {
     expect(eventId(firingEvent)).toBe(eventId({ ...firingEvent, alert: { ...firingEvent.alert } }))
     expect(eventId(firingEvent)).not.toBe(eventId(resolvedEvent))
-    expect(eventId({ ...firingEvent, at: firingEvent.at + 1 })).not.toBe(eventId(firingEvent))
+    // one episode, one id: announced later (maintenance), with a newer description, after a restart
+    const sameEpisode = { ...firingEvent.alert, annotations: { summary: "changed" }, lastActiveAt: firingEvent.at + 60_000 }
+    expect(eventId({ ...firingEvent, alert: sameEpisode, at: firingEvent.at + 60_000 })).toBe(eventId(firingEvent))
+    // the next episode of the same alert is a new notification
+    const nextEpisode = { ...firingEvent.alert, activeAt: firingEvent.alert.activeAt + 3_600_000 }
+    expect(eventId({ ...firingEvent, alert: nextEpisode })).not.toBe(eventId(firingEvent))
     expect(eventId(firingEvent)).toMatch(/^[0-9a-f]{32}$/)
   })
 })

@@ -1,18 +1,27 @@
 import { FileSystem } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { join } from "node:path"
 import type { Alert } from "../../src/Domain/Alert.js"
 import { writeFileAtomic } from "../../src/Alerts/AtomicFile.js"
+import { eventId } from "../../src/Alerts/Receivers/WebhookPayload.js"
+import { evaluate } from "../../src/Alerts/Rules.js"
 import {
   type AlertStateSnapshot,
+  announcedFilePath,
+  announcedKey,
   decodeAlertState,
   encodeAlertState,
   loadAlertState,
   saveAlertState,
+  saveAnnounced,
   stateFilePath
 } from "../../src/Alerts/StateStore.js"
+import type { Snapshot } from "../../src/Domain/Report.js"
+import { diffApp } from "../../src/Diff.js"
+import { Observation } from "../../src/Domain/Observation.js"
+import { cvm, desiredApp, observedApp } from "../support/builders.js"
 import { captureLogs } from "../support/logs.js"
 
 const firing: Alert = {
@@ -102,6 +111,56 @@ describe("alert state store", () => {
       }).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, logs.layer)))
     })
   }
+})
+
+describe("announced-alerts ledger", () => {
+  const T0 = Date.parse("2026-12-01T00:00:00Z")
+  const app = desiredApp({ for: Duration.zero })
+  const at = (now: number, status: string): Snapshot => ({
+    generatedAt: new Date(now),
+    apps: [diffApp(app, Observation.found(observedApp([cvm(), cvm({ vmUuid: "16d247ca-0000-4000-8000-000000000001", name: "r1", status })])))]
+  })
+
+  it.scoped("after a truncated alerts.json a firing alert is not announced again, and its resolution keeps a stable id", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const stateDir = yield* tempDir
+      const fired = evaluate({ snapshot: at(T0, "stopped"), previous: new Map(), now: T0, externalUrl: "" })
+      const firingEvent = fired.events[0]
+      expect(firingEvent?.kind).toBe("firing")
+      yield* saveAlertState(stateDir, { alerts: fired.alerts, alertmanagerSent: new Map(), evaluatedAt: T0 })
+      yield* saveAnnounced(stateDir, fired.alerts)
+      yield* fs.writeFileString(stateFilePath(stateDir), "{\"version\":1,\"saved_at\":1,\"alerts\":[{\"fingerp")
+
+      const loaded = yield* loadAlertState(stateDir)
+      expect([...loaded.alerts.values()].map((a) => [a.state, a.announced, a.activeAt])).toEqual([["firing", true, T0]])
+      expect(logs.lines.some((l) => l.includes("level=WARN") && l.includes("recovered from the announced-alerts ledger"))).toBe(true)
+      // still stopped a minute later: no second "firing"
+      const later = evaluate({ snapshot: at(T0 + 60_000, "stopped"), previous: loaded.alerts, now: T0 + 60_000, externalUrl: "" })
+      expect(later.events).toEqual([])
+      const resolved = evaluate({ snapshot: at(T0 + 120_000, "running"), previous: later.alerts, now: T0 + 120_000, externalUrl: "" })
+      expect(resolved.events.map((e) => e.kind)).toEqual(["resolved"])
+      // the same episode: what a receiver got before the restart and after it can be matched
+      const episode = firingEvent === undefined ? "" : eventId({ ...firingEvent, kind: "resolved" })
+      expect(resolved.events.map(eventId)).toEqual([episode])
+    }).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, logs.layer)))
+  })
+
+  it.scoped("holds only announced alerts and changes only with a transition; a missing alerts.json also falls back to it", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const stateDir = yield* tempDir
+      const alerts = state.alerts
+      yield* saveAnnounced(stateDir, alerts)
+      const file = JSON.parse(yield* fs.readFileString(announcedFilePath(stateDir))) as { alerts: ReadonlyArray<Alert> }
+      expect(file.alerts.map((a) => a.fingerprint).sort()).toEqual(["a1", "c3"])
+      // a newer description or lastActiveAt is no reason to rewrite it; a resolution is
+      const touched = new Map(alerts).set("a1", { ...firing, lastActiveAt: 99_000, annotations: { summary: "new text" } })
+      expect(announcedKey(touched)).toBe(announcedKey(alerts))
+      expect(announcedKey(new Map(alerts).set("a1", { ...firing, state: "resolved", resolvedAt: 99_000 }))).not.toBe(announcedKey(alerts))
+      expect([...(yield* loadAlertState(stateDir)).alerts.keys()].sort()).toEqual(["a1", "c3"])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
 
 describe("atomic file writes", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { readFileSync } from "node:fs"
-import { parseAppBody } from "../../src/Cloud/AppResponse.js"
+import { type BodyProblem, parseAppBody } from "../../src/Cloud/AppResponse.js"
 import type { ObservedApp, ObservedCvm } from "../../src/Domain/Observation.js"
 
 const appId = "2a7b4d0d0c0883d0d3119c36eb25a1f72122a7c4"
@@ -17,10 +17,17 @@ const decoded = (body: string | object): ObservedApp => {
   return result.right
 }
 
-const problem = (body: string | object): string => {
+const failure = (body: string | object): BodyProblem => {
   const result = parseAppBody(appId, typeof body === "string" ? body : JSON.stringify(body))
   if (Either.isRight(result)) throw new Error("expected a decode failure")
   return result.left
+}
+
+/** The message of a `bad_response` problem. */
+const problem = (body: string | object): string => {
+  const found = failure(body)
+  expect(found.reason).toBe("bad_response")
+  return found.message
 }
 
 const primary: ObservedCvm = {
@@ -65,9 +72,13 @@ describe("AppResponse shapes", () => {
     expect(decoded(fixture("app-2026-01-21.json"))).toStrictEqual(expectedApp)
   })
 
-  it("decodes the minimal shape as an app with no CVMs and no name", () => {
-    expect(decoded(fixture("app-minimal.json"))).toStrictEqual({ appId, name: null, replicas: 0, cvms: [] })
-    expect(decoded({ app_id: appId })).toStrictEqual({ appId, name: null, replicas: 0, cvms: [] })
+  it("reads the minimal shape as incomplete: the API did not say how many CVMs run (never 0 replicas)", () => {
+    const incomplete = failure(fixture("app-minimal.json"))
+    expect(incomplete.reason).toBe("incomplete")
+    expect(incomplete.message).toContain("did not say how many CVMs run")
+    expect(failure({ app_id: appId }).reason).toBe("incomplete")
+    expect(failure({ app_id: appId, name: "payments-api", cvms: null, cvm_count: null, current_cvm: null }).reason)
+      .toBe("incomplete")
   })
 
   it("ignores unknown fields at every level and keeps the status as sent", () => {
@@ -142,8 +153,9 @@ describe("AppResponse replica count", () => {
     expect(app.cvms).toStrictEqual([primary])
   })
 
-  it("counts zero when the body carries no CVM information", () => {
-    expect(decoded({ app_id: appId, cvms: null, cvm_count: null, current_cvm: null }).replicas).toBe(0)
+  it("counts zero only when the API says so", () => {
+    expect(decoded({ app_id: appId, cvms: [], cvm_count: null, current_cvm: null }).replicas).toBe(0)
+    expect(decoded({ app_id: appId, cvm_count: 0 }).replicas).toBe(0)
   })
 })
 
@@ -177,6 +189,17 @@ describe("AppResponse rejects bodies with wrong types", () => {
   it("reports invalid JSON as such", () => {
     expect(problem("{\"app_id\": ")).toBe("invalid JSON")
     expect(problem("<html>Bad Gateway</html>")).toBe("invalid JSON")
+  })
+
+  it("rejects another app's body, whatever its shape", () => {
+    const other = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
+    expect(problem({ ...fixtureJson("app-2025-10-28.json"), app_id: other })).toBe(`body is about another app (app_id "${other}")`)
+    expect(problem({ app_id: other }).startsWith("body is about another app")).toBe(true)
+    expect(problem({ app_id: "x".repeat(10_000), cvms: [] }).length).toBeLessThan(120)
+  })
+
+  it("accepts the requested app id in another case or with the app_ prefix", () => {
+    expect(decoded({ app_id: `app_${appId.toUpperCase()}`, cvms: [] }).appId).toBe(appId)
   })
 
   it("keeps the summary short", () => {

@@ -1,6 +1,6 @@
 import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Logger, LogLevel, Option, Redacted, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Layer, Logger, LogLevel, Option, Redacted, TestClock } from "effect"
 import { readFileSync } from "node:fs"
 import { type ApiAttempt, ApiObserver } from "../../src/Cloud/ApiObserver.js"
 import { PhalaClient } from "../../src/Cloud/PhalaClient.js"
@@ -26,7 +26,7 @@ const fixture = (name: string): string => readFileSync(new URL(`../fixtures/api/
 // ---- a fake Phala API behind FetchHttpClient.Fetch
 
 type Reply =
-  | { readonly status: number; readonly body?: string; readonly headers?: Record<string, string> }
+  | { readonly status: number; readonly body?: string | ReadableStream<Uint8Array>; readonly headers?: Record<string, string> }
   | { readonly hang: "headers" | "body" }
   | { readonly throws: Error }
 
@@ -34,6 +34,7 @@ interface SeenRequest {
   readonly method: string
   readonly url: string
   readonly headers: Headers
+  readonly redirect: RequestRedirect | undefined
 }
 
 interface FakeApi {
@@ -49,6 +50,10 @@ const json = (status: number, body: string, headers: Record<string, string> = {}
 })
 
 const ok = json(200, fixture("app-2025-10-28.json"))
+/** The same app answered for another id. */
+const okFor = (id: string) => json(200, fixture("app-2025-10-28.json").replaceAll(appId, id))
+const appNotFound = JSON.stringify({ detail: "App not found" })
+const listPage = JSON.stringify({ dstack_apps: [], page: 1, page_size: 1, total: 0, total_pages: 0 })
 
 /** `replies[i]` answers the i-th request (the last one repeats), or a function of the URL and the index. */
 const fakeApi = (
@@ -72,7 +77,7 @@ const fakeApi = (
     })
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input)
-    const index = requests.push({ method: init?.method ?? "GET", url, headers: new Headers(init?.headers) }) - 1
+    const index = requests.push({ method: init?.method ?? "GET", url, headers: new Headers(init?.headers), redirect: init?.redirect }) - 1
     stats.inFlight++
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight)
     try {
@@ -194,12 +199,15 @@ describe("PhalaClient failures", () => {
     })
   }
 
-  it.effect("maps 404 to AppNotFound, without retrying", () => {
-    const api = fakeApi([json(404, fixture("error-detail-string.json"))])
+  it.effect("maps the API's own 404 to AppNotFound once a probe confirmed the base URL, without retrying", () => {
+    const api = fakeApi((url) => (url.includes("/apps?") ? json(200, listPage) : json(404, appNotFound)))
     return Effect.gen(function*() {
       const error = yield* withTimePassing(Effect.flip(getApp()))
       expect(error).toStrictEqual(new AppNotFound({ appId }))
-      expect(api.requests).toHaveLength(1)
+      expect(api.requests.map((request) => request.url)).toStrictEqual([
+        `https://cloud.test/api/v1/apps/${appId}`,
+        "https://cloud.test/api/v1/apps?page=1&page_size=1"
+      ])
     }).pipe(Effect.provide(clientLayer(api)))
   })
 
@@ -395,7 +403,7 @@ describe("PhalaClient retries", () => {
 
 describe("PhalaClient concurrency", () => {
   it.effect("keeps at most `concurrency` requests in flight across all callers", () => {
-    const api = fakeApi([ok], { latencyMs: 5 })
+    const api = fakeApi((url) => (url.endsWith(otherAppId) ? okFor(otherAppId) : ok), { latencyMs: 5 })
     return Effect.gen(function*() {
       const ids = Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? appId : otherAppId))
       const apps = yield* Effect.forEach(ids, (id) => getApp(id), { concurrency: "unbounded" })
@@ -407,14 +415,15 @@ describe("PhalaClient concurrency", () => {
 
   it.effect("does not hold a permit while backing off", () => {
     const api = fakeApi((url, index) =>
-      url.endsWith(appId) && index === 0 ? json(503, "{}", { "retry-after": "30" }) : ok
+      url.endsWith(appId) && index === 0 ? json(503, "{}", { "retry-after": "30" }) : url.endsWith(appId) ? ok : okFor(otherAppId)
     )
     return Effect.gen(function*() {
       const slow = yield* Effect.fork(getApp(appId))
       yield* TestClock.adjust("1 second")
       const fast = yield* Effect.fork(getApp(otherAppId))
       yield* TestClock.adjust("1 second")
-      expect(Option.isSome(yield* Fiber.poll(fast))).toBe(true)
+      const done = yield* Fiber.poll(fast)
+      expect(Option.isSome(done) && Exit.isSuccess(done.value)).toBe(true)
       expect(Option.isNone(yield* Fiber.poll(slow))).toBe(true)
       yield* TestClock.adjust("30 seconds")
       yield* Fiber.join(slow)
@@ -465,5 +474,220 @@ describe("PhalaClient secrets", () => {
       Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
       Logger.withMinimumLogLevel(LogLevel.All)
     )
+  })
+})
+
+describe("PhalaClient response size (api.max_response_bytes)", () => {
+  /** An endless body in 64 KiB chunks, counting what was pulled and whether the reader cancelled it. */
+  const endless = () => {
+    const seen = { pulled: 0, cancelled: false }
+    const chunk = new Uint8Array(64 * 1024).fill(0x20)
+    const body = new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        seen.pulled += chunk.length
+        controller.enqueue(chunk)
+      },
+      cancel: () => {
+        seen.cancelled = true
+      }
+    })
+    return { body, seen }
+  }
+
+  it.effect("stops reading past the limit: bad_response, not retried, the stream cancelled", () => {
+    const { body, seen } = endless()
+    const api = fakeApi([{ status: 200, body }, ok])
+    return Effect.gen(function*() {
+      const failure = yield* withTimePassing(fetchFailure())
+      expect(failure).toMatchObject({
+        reason: "bad_response",
+        status: 200,
+        message: "HTTP 200: body larger than 256 KiB (api.max_response_bytes), reading stopped"
+      })
+      expect(api.requests).toHaveLength(1)
+      expect(seen.cancelled).toBe(true)
+      // the reader stopped within a couple of chunks of the limit (the stream may buffer one ahead)
+      expect(seen.pulled).toBeLessThanOrEqual(256 * 1024 + 3 * 64 * 1024)
+    }).pipe(Effect.provide(clientLayer(api, { maxResponseBytes: 256 * 1024 })))
+  })
+
+  it.effect("reads a body of exactly the limit", () => {
+    const text = fixture("app-2025-10-28.json")
+    const exact = text + " ".repeat(64 * 1024 - Buffer.byteLength(text))
+    const api = fakeApi([json(200, exact)])
+    return Effect.gen(function*() {
+      expect((yield* getApp()).replicas).toBe(2)
+    }).pipe(Effect.provide(clientLayer(api, { maxResponseBytes: 64 * 1024 })))
+  })
+
+  it.effect("defaults to 8 MiB", () => {
+    const { body } = endless()
+    const api = fakeApi([{ status: 200, body }])
+    return Effect.gen(function*() {
+      expect((yield* fetchFailure()).message).toContain("larger than 8 MiB")
+    }).pipe(Effect.provide(clientLayer(api)))
+  })
+
+  it.effect("reads error bodies only for their message: an oversized one keeps its status's reason", () => {
+    const { body } = endless()
+    const api = fakeApi([{ status: 500, body }])
+    return Effect.gen(function*() {
+      expect(yield* fetchFailure()).toMatchObject({ reason: "server", status: 500, message: "HTTP 500" })
+    }).pipe(Effect.provide(clientLayer(api, { retries: 0 })))
+  })
+})
+
+describe("PhalaClient redirects", () => {
+  it.effect("asks fetch not to follow, and reports a redirect to another origin as client, not retried", () => {
+    const api = fakeApi([json(301, "", { location: "https://evil.test/api/v1/apps/x" }), ok])
+    return Effect.gen(function*() {
+      const failure = yield* withTimePassing(fetchFailure())
+      expect(failure).toMatchObject({ reason: "client", status: 301 })
+      expect(failure.message).toContain("redirect to another origin (https://evil.test) not followed")
+      expect(failure.message).toContain("api.url")
+      expect(api.requests.map((request) => [request.url, request.redirect])).toStrictEqual([
+        [`https://cloud.test/api/v1/apps/${appId}`, "manual"]
+      ])
+    }).pipe(Effect.provide(clientLayer(api)))
+  })
+
+  it.effect("does not follow a same-origin redirect either, nor one without a Location", () => {
+    const replies = [json(307, "", { location: `/api/v1/apps/${appId}/` }), json(302, "")]
+    const api = fakeApi((_, index) => replies[index] ?? ok)
+    return Effect.gen(function*() {
+      const sameOrigin = yield* fetchFailure()
+      expect(sameOrigin).toMatchObject({ reason: "client", status: 307 })
+      expect(sameOrigin.message).toContain(`redirect to /api/v1/apps/${appId}/ not followed`)
+      expect((yield* fetchFailure()).message).toBe("HTTP 302: redirect without a usable Location, not followed")
+      expect(api.requests).toHaveLength(2)
+    }).pipe(Effect.provide(clientLayer(api)))
+  })
+})
+
+describe("PhalaClient 404 rule (DESIGN §4)", () => {
+  const probes = (api: FakeApi) => api.requests.filter((request) => request.url.includes("/apps?")).length
+
+  it.effect("a route-level or proxy 404 is client with an api.url hint, without a probe", () => {
+    const replies = [
+      json(404, "{\"detail\":\"Not Found\"}"),
+      json(404, "<html><body><h1>404 Not Found</h1></body></html>", { "content-type": "text/html" }),
+      json(404, ""),
+      json(404, "{\"message\":\"no Route matched with those values\"}")
+    ]
+    const api = fakeApi((_, index) => replies[index] ?? ok)
+    return Effect.gen(function*() {
+      const failures: Array<FetchFailure> = []
+      for (let i = 0; i < replies.length; i++) failures.push(yield* fetchFailure())
+      for (const failure of failures) {
+        expect(failure).toMatchObject({ reason: "client", status: 404 })
+        expect(failure.message).toContain("api.url may be wrong")
+      }
+      expect(failures.map((failure) => failure.message.split(",")[0])).toStrictEqual([
+        "HTTP 404 with a route-level error (\"Not Found\")",
+        "HTTP 404 with an HTML page (a proxy?)",
+        "HTTP 404 with an empty body",
+        "HTTP 404 with a route-level error (\"no Route matched with those values\")"
+      ])
+      expect(probes(api)).toBe(0)
+    }).pipe(Effect.provide(clientLayer(api)))
+  })
+
+  it.effect("the API's 404 from a base URL the probe cannot confirm is client, naming the probe's answer", () => {
+    const api = fakeApi((url) => (url.includes("/apps?") ? json(404, "{\"detail\":\"Not Found\"}") : json(404, appNotFound)))
+    return Effect.gen(function*() {
+      const failure = yield* fetchFailure()
+      expect(failure).toMatchObject({ reason: "client", status: 404 })
+      expect(failure.message).toContain("GET /apps: HTTP 404")
+      expect(failure.message).toContain("api.url may be wrong")
+    }).pipe(Effect.provide(clientLayer(api)))
+  })
+
+  it.effect("a probe answering 2xx with something other than the list does not confirm", () => {
+    const api = fakeApi((url) => (url.includes("/apps?") ? json(200, "<html>app shell</html>") : json(404, appNotFound)))
+    return Effect.gen(function*() {
+      expect((yield* fetchFailure()).message).toContain("GET /apps: HTTP 200, not the app list")
+    }).pipe(Effect.provide(clientLayer(api)))
+  })
+
+  it.effect("a structured error body counts as the API's answer about the app", () => {
+    const api = fakeApi((url) => (url.includes("/apps?") ? json(200, listPage) : json(404, fixture("error-structured.json"))))
+    return Effect.gen(function*() {
+      expect(yield* Effect.flip(getApp())).toStrictEqual(new AppNotFound({ appId }))
+    }).pipe(Effect.provide(clientLayer(api)))
+  })
+
+  it.effect("a 2xx app answer confirms the base URL: later 404s are missing_app without a probe", () => {
+    const api = fakeApi((url) => (url.endsWith(otherAppId) ? okFor(otherAppId) : json(404, appNotFound)))
+    return Effect.gen(function*() {
+      yield* getApp(otherAppId)
+      expect(yield* Effect.flip(getApp())).toStrictEqual(new AppNotFound({ appId }))
+      expect(probes(api)).toBe(0)
+    }).pipe(Effect.provide(clientLayer(api)))
+  })
+
+  it.effect("concurrent 404s share one probe; a failed probe is reused for 30 s, then asked again", () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `${"ab".repeat(19)}${String(i).padStart(2, "0")}`)
+    const api = fakeApi((url) => (url.includes("/apps?") ? json(503, "{}") : json(404, appNotFound)))
+    return Effect.gen(function*() {
+      const failures = yield* Effect.forEach(ids, (id) => Effect.flip(getApp(id)), { concurrency: "unbounded" })
+      expect(new Set(failures.map((failure) => failure._tag === "FetchFailure" && failure.reason))).toStrictEqual(new Set(["client"]))
+      expect(probes(api)).toBe(1)
+      yield* TestClock.adjust("29 seconds")
+      yield* Effect.flip(getApp())
+      expect(probes(api)).toBe(1)
+      yield* TestClock.adjust("2 seconds")
+      yield* Effect.flip(getApp())
+      expect(probes(api)).toBe(2)
+    }).pipe(Effect.provide(clientLayer(api, { concurrency: 2 })))
+  })
+
+  it.effect("the probe takes a permit like any request (concurrency 1 does not deadlock)", () => {
+    const api = fakeApi((url) => (url.includes("/apps?") ? json(200, listPage) : json(404, appNotFound)))
+    return Effect.gen(function*() {
+      expect(yield* Effect.flip(getApp())).toStrictEqual(new AppNotFound({ appId }))
+      expect(api.stats.maxInFlight).toBe(1)
+    }).pipe(Effect.provide(clientLayer(api, { concurrency: 1 })))
+  })
+})
+
+describe("PhalaClient: what a 200 says", () => {
+  it.effect("the minimal shape is incomplete, another app's body bad_response: neither retried nor an observation", () => {
+    const replies = [json(200, fixture("app-minimal.json")), okFor(otherAppId)]
+    const api = fakeApi((_, index) => replies[index] ?? ok)
+    return Effect.gen(function*() {
+      expect(yield* fetchFailure()).toMatchObject({ reason: "incomplete", status: 200 })
+      const other = yield* fetchFailure()
+      expect(other).toMatchObject({ reason: "bad_response", status: 200 })
+      expect(other.message).toContain(`body is about another app (app_id "${otherAppId}")`)
+      expect(api.requests).toHaveLength(2)
+    }).pipe(Effect.provide(clientLayer(api)))
+  })
+
+  it.effect("cuts names, statuses and attributes to 256 characters and redacts the key in any letter case", () => {
+    const body = JSON.parse(fixture("app-2025-10-28.json")) as { name: string; cvms: Array<Record<string, unknown>> }
+    body.name = "n".repeat(5_000_000)
+    const [first] = body.cvms
+    Object.assign(first ?? {}, {
+      name: `owned-by-${apiKey.toUpperCase()}`,
+      status: apiKey.replace("S3cr3t", "s3CR3T"),
+      instance_type: "t".repeat(300),
+      vm_uuid: "u".repeat(1000)
+    })
+    const api = fakeApi([json(200, JSON.stringify(body))])
+    return Effect.gen(function*() {
+      const app = yield* getApp()
+      expect(app.name).toBe(`${"n".repeat(255)}…`)
+      const [cvm] = app.cvms
+      expect(cvm).toMatchObject({ name: "owned-by-<redacted>", status: "<redacted>", instanceType: `${"t".repeat(255)}…` })
+      expect(cvm?.vmUuid?.length).toBe(256)
+      expect(JSON.stringify(app).toLowerCase()).not.toContain(apiKey.toLowerCase())
+    }).pipe(Effect.provide(clientLayer(api)))
+  })
+
+  it.effect("redacts the key echoed in another letter case from error texts", () => {
+    const api = fakeApi([json(400, JSON.stringify({ detail: `bad key ${apiKey.toUpperCase()}` }))])
+    return Effect.gen(function*() {
+      expect((yield* fetchFailure()).message).toBe("HTTP 400: bad key <redacted>")
+    }).pipe(Effect.provide(clientLayer(api)))
   })
 })

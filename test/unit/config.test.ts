@@ -33,6 +33,7 @@ describe("loadConfig: valid files", () => {
       expect(Duration.toMillis(config.api.timeout)).toBe(10_000)
       expect(config.api.retries).toBe(3)
       expect(config.api.concurrency).toBe(8)
+      expect(config.api.maxResponseBytes).toBe(8 * 1024 * 1024)
       expect(config.poll).toEqual({ _tag: "Interval", interval: Duration.seconds(30) })
       expect(config.server).toEqual({ host: "0.0.0.0", port: 9477, lifecycle: false, auth: null, tls: null })
       expect(config.stateDir).toBe("./data")
@@ -251,6 +252,9 @@ describe("diagnostics: one rule at a time", () => {
     ["retries range", withApp("", "api:\n  retries: 11\n  concurrency: 0\n"), [
       "desired.yaml:5:12: api.retries: must be an integer between 0 and 10, got 11",
       "desired.yaml:6:16: api.concurrency: must be an integer between 1 and 256, got 0"
+    ]],
+    ["max_response_bytes range", withApp("", "api:\n  max_response_bytes: 1000\n"), [
+      "desired.yaml:5:23: api.max_response_bytes: must be an integer between 65536 and 268435456, got 1000"
     ]],
     ["poll interval words", withApp("", "poll:\n  interval: 30 seconds\n"), [
       `desired.yaml:5:13: poll.interval: invalid duration "30 seconds" (use e.g. 500ms, 30s, 2m, 1h)`

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { gunzipSync } from "node:zlib"
-import { FetchFailure, Observation } from "../../src/Domain/Observation.js"
+import { FetchFailure, fetchFailureReasons, Observation } from "../../src/Domain/Observation.js"
 import type { Snapshot } from "../../src/Domain/Report.js"
 import { diffApp } from "../../src/Diff.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
@@ -113,6 +113,26 @@ describe("Metrics", () => {
       expect(gunzipSync(second.gzip).toString("utf8")).toBe(second.text)
       yield* metrics.record(driftedFleet(), at(1030))
       expect((yield* metrics.exposition).text).toContain(`phala_drift_api_requests_total{code="200"} 1`)
+    }).pipe(Effect.provide(Metrics.Default)))
+
+  it.effect("labels phala_app_fetch_failure with every reason of the closed set, in the help and in docs/metrics.md", () =>
+    Effect.gen(function*() {
+      const metrics = yield* Metrics
+      const docs = readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8")
+      const row = docs.split("\n").find((line) => line.startsWith("| `phala_app_fetch_failure` |")) ?? ""
+      const help = (text: string) => text.split("\n").find((line) => line.startsWith("# HELP phala_app_fetch_failure ")) ?? ""
+      expect(fetchFailureReasons).toContain("incomplete")
+      expect(fetchFailureReasons).toContain("internal")
+      for (const reason of fetchFailureReasons) {
+        const failure = new FetchFailure({ appId: APP_ID, reason, status: null, message: "x" })
+        yield* metrics.record(snapshot(1000, [diffApp(desiredApp(), Observation.failed(failure))]), at(1000))
+        const { text } = yield* metrics.exposition
+        expect(samples(text, "phala_app_fetch_failure")).toEqual([
+          `phala_app_fetch_failure{app_id="${APP_ID}",app_name="payments-api",reason="${reason}"} 1`
+        ])
+        expect(help(text)).toMatch(new RegExp(`[(, ]${reason}[,)]`))
+        expect(row).toContain(`\`${reason}\``)
+      }
     }).pipe(Effect.provide(Metrics.Default)))
 
   it.effect("documents every exposed metric in docs/metrics.md", () =>

@@ -44,6 +44,28 @@ describe("simulator scenario", () => {
       expect(yield* errorOf(decodeScenario({ api_keys: [] }))).toContain("api_keys")
     }))
 
+  it.effect("kms_type is one of the API's KmsType values (the 2026 shapes declare it as an enum)", () =>
+    Effect.gen(function*() {
+      const text = ["apps:", "  - name: a", "    kms_type: ethereum", "    cvms:", "      - name: a-0", "        kms_type: PHALA"].join("\n")
+      const message = yield* errorOf(parseScenario(text, "s.yaml"))
+      expect(message).toContain("s.yaml:6:19: apps.0.cvms.0.kms_type")
+      expect(message).toContain("\"legacy\"")
+      const patch = yield* errorOf(decodeScenario({ timeline: { events: [{ at: "1s", app: "a", cvm: "a-0", set: { kms_type: "dstack" } }] } }))
+      expect(patch).toContain("timeline.events.0.set.kms_type")
+      const ok = yield* decodeScenario({ apps: [{ kms_type: "base", cvms: [{ kms_type: "legacy" }] }] })
+      expect(ok.apps?.[0]?.cvms?.[0]?.kms_type).toBe("legacy")
+    }))
+
+  it.effect("vm_uuid is a UUID version 4, as the API sends it (the SDK refuses other UUIDs as CVM ids)", () =>
+    Effect.gen(function*() {
+      const text = ["apps:", "  - name: a", "    cvms:", "      - vm_uuid: c48d9363-21b2-1f4a-87d9-3496623f020d"].join("\n")
+      expect(yield* errorOf(parseScenario(text, "s.yaml"))).toContain("s.yaml:4:18: apps.0.cvms.0.vm_uuid: Expected a lower-case UUID version 4")
+      const variant = yield* errorOf(decodeScenario({ apps: [{ cvms: [{ vm_uuid: "c48d9363-21b2-4f4a-c7d9-3496623f020d" }] }] }))
+      expect(variant).toContain("apps.0.cvms.0.vm_uuid")
+      const ok = yield* decodeScenario({ apps: [{ cvms: [{ vm_uuid: "c48d9363-21b2-4f4a-87d9-3496623f020d" }] }] })
+      expect(ok.apps?.[0]?.cvms?.[0]?.vm_uuid).toBe("c48d9363-21b2-4f4a-87d9-3496623f020d")
+    }))
+
   it.effect("timeline references must exist and offsets must fit in the loop", () =>
     Effect.gen(function*() {
       const apps = [{ name: "a", cvms: [{ name: "a-0" }] }]

@@ -238,6 +238,22 @@ describe("simulator API", () => {
 
     }))
 
+  it.scopedLive("list: one version per request, whatever an app is pinned to", () =>
+    Effect.gen(function*() {
+      const sim = yield* start()
+      const entry = (body: unknown, appId: string): unknown =>
+        (body as { dstack_apps: ReadonlyArray<{ app_id: string }> }).dstack_apps.find((a) => a.app_id === appId)
+      const legacy = yield* call(sim, "/api/v1/apps", { headers: { "X-Phala-Version": "2025-10-28" } })
+      expect(entry(legacy.body, NEW_APP)).toMatchObject({ team_slug: "acme", cvms: [{ vm_uuid: VM_NEW, memory: 16384, teepod_name: "prod9" }] })
+      expect(entry(legacy.body, NEW_APP)).not.toHaveProperty("cvms.0.resource")
+      const current = yield* call(sim, "/api/v1/apps", { headers: { "X-Phala-Version": "2026-01-21" } })
+      expect(entry(current.body, APP)).toMatchObject({ cvms: [{ id: "cvm_Pay0000a", resource: { memory_in_gb: 8 } }, {}] })
+      expect(entry(current.body, NEW_APP)).toMatchObject({ cvms: [{ resource: { memory_in_gb: 16 } }] })
+      // the single-app read still honours the pin
+      const pinned = yield* call(sim, `/api/v1/apps/${NEW_APP}`, { headers: { "X-Phala-Version": "2025-10-28" } })
+      expect(pinned.body).toHaveProperty("cvms.0.resource.memory_in_gb", 16)
+    }))
+
   it.scopedLive("list: search and CVM filters", () =>
     Effect.gen(function*() {
       const sim = yield* start()
@@ -398,6 +414,15 @@ describe("simulator lifecycle", () => {
       expect(after.body).toHaveProperty("cvms.0.status", "stopped")
       const start2 = yield* call(sim, "/api/v1/cvms/cvm_Pay0000a/start", { method: "POST", headers: { "X-Phala-Version": "2026-05-22" } })
       expect(start2.body).toMatchObject({ id: "cvm_Pay0000a", status: "starting", user_id: expect.stringMatching(/^usr_/) })
+    }))
+
+  it.scopedLive("the VM answers in the requested version, not in the version the app is pinned to", () =>
+    Effect.gen(function*() {
+      const sim = yield* start({ ...scenario, apps: scenario.apps.map((a) => (a.app_id === NEW_APP ? { ...a, version: "2026-05-22" } : a)) })
+      const legacy = yield* call(sim, `/api/v1/cvms/${VM_NEW}/stop`, { method: "POST", headers: { "X-Phala-Version": "2026-01-21" } })
+      expect(legacy.body).toMatchObject({ id: expect.any(Number), user_id: expect.any(Number), status: "stopping" })
+      const hashids = yield* call(sim, `/api/v1/cvms/${VM0}/stop`, { method: "POST", headers: { "X-Phala-Version": "2026-05-22" } })
+      expect(hashids.body).toMatchObject({ id: "cvm_Pay0000a", user_id: expect.stringMatching(/^usr_/) })
     }))
 
   it.scopedLive("shutdown and restart resolve too; unknown CVMs get the structured 404", () =>

@@ -2,6 +2,7 @@ import { HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted, TestClock } from "effect"
 import { AlertsView } from "../../src/Alerts/AlertsView.js"
+import type { StateDirHealth } from "../../src/Alerts/StateHealth.js"
 import { ConfigStore } from "../../src/Daemon/ConfigStore.js"
 import { DaemonState } from "../../src/Daemon/DaemonState.js"
 import type { Alert } from "../../src/Domain/Alert.js"
@@ -85,6 +86,9 @@ const alert = (overrides: Partial<Alert> = {}): Alert => ({
   announced: true,
   ...overrides
 })
+
+const healthyDir: StateDirHealth = { stateDir: "/var/lib/phala-drift", writeFailures: 0, failing: [], lastFailure: null, unsavedNotifications: 0 }
+const healthy = Effect.succeed(healthyDir)
 
 /** The rendered rows of the apps table, one string each, in document order. */
 const appRows = (page: string): ReadonlyArray<string> => {
@@ -228,6 +232,33 @@ describe("renderStatusPage", () => {
     expect(off).not.toContain("PhalaCvmStatusDrift")
   })
 
+  it("says loudly when state_dir cannot be written and how many notifications live in memory only", () => {
+    const problem = {
+      what: "outbox ops",
+      path: "/var/lib/phala-drift/outbox/ops",
+      error: "NotFound: FileSystem.makeDirectory (/var/lib/phala-drift/outbox/ops): ENOTDIR <b>",
+      since: NOW.getTime() - 120_000,
+      at: NOW.getTime() - 2_000
+    }
+    const failing: StateDirHealth = { ...healthyDir, writeFailures: 7, failing: [problem], lastFailure: problem, unsavedNotifications: 3 }
+    const page = renderStatusPage(input({ alertingEnabled: true, stateDir: failing }))
+    const notice = page.split("<main class=\"wrap\">")[1]?.split("<section aria-labelledby=\"apps-heading\">")[0] ?? ""
+    expect(notice).toContain("role=\"alert\"")
+    expect(textOf(notice)).toContain("State directory cannot be written")
+    expect(textOf(notice)).toContain("outbox ops /var/lib/phala-drift/outbox/ops: NotFound: FileSystem.makeDirectory")
+    expect(textOf(notice)).toContain("failing since 2 min ago")
+    expect(textOf(notice)).toContain("3 notifications are held in memory only")
+    expect(textOf(notice)).toContain("7 failed writes so far")
+    expect(notice).toContain("ENOTDIR &lt;b&gt;")
+
+    // once writes work again: a quiet note in the alerts section, no alarm
+    const recovered = renderStatusPage(input({ alertingEnabled: true, stateDir: { ...failing, failing: [], unsavedNotifications: 0 } }))
+    expect(recovered).not.toContain("role=\"alert\"")
+    expect(textOf(recovered)).toContain("State directory /var/lib/phala-drift: 7 failed writes since start, the last 2 s ago; writing works again")
+    // never a word about it while nothing failed
+    expect(textOf(renderStatusPage(input({ alertingEnabled: true, stateDir: healthyDir })))).not.toContain("State directory")
+  })
+
   it("escapes every string that comes from the API or the config, in text and in attributes", () => {
     const script = "<script>alert(1)</script>"
     const img = "\"><img src=x onerror=alert(1)>"
@@ -342,5 +373,5 @@ describe("statusPageRoute", () => {
       expect(body).toContain("<h1>3 of 5 apps out of sync</h1>")
       expect(body).toContain("Updated 12 s ago")
       expect(body).toContain("Firing alerts (1)")
-    }).pipe(Effect.provide(layer(Layer.succeed(AlertsView, { enabled: Effect.succeed(true), active: Effect.succeed([alert()]) })))))
+    }).pipe(Effect.provide(layer(Layer.succeed(AlertsView, { enabled: Effect.succeed(true), active: Effect.succeed([alert()]), stateDir: healthy })))))
 })

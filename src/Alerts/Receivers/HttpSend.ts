@@ -1,5 +1,5 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Duration, Effect, Either, Ref, Schedule } from "effect"
+import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { Duration, Effect, Either, Ref, Schedule, Stream } from "effect"
 import { isTransientStatus } from "../../Domain/HttpStatus.js"
 import { ReceiverError } from "./ReceiverError.js"
 
@@ -34,6 +34,42 @@ export const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
     text
   )
 
+/**
+ * A receiver's answer is not trusted: a 2xx body is never read (the connection is aborted), an error body only up
+ * to this many bytes after decompression, for a hint in the message. A gzip bomb or an endless body costs nothing.
+ */
+export const maxErrorBodyBytes = 4096
+const maxExcerptChars = 200
+const excerptWait = Duration.seconds(2)
+
+const readPrefix = (
+  response: HttpClientResponse.HttpClientResponse,
+  max: number
+): Effect.Effect<Uint8Array, HttpClientError.ResponseError> =>
+  Stream.runFoldWhile(
+    response.stream,
+    new Uint8Array(0),
+    (bytes) => bytes.length < max,
+    (bytes, chunk) => {
+      const next = new Uint8Array(Math.min(max, bytes.length + chunk.length))
+      next.set(bytes)
+      next.set(chunk.subarray(0, next.length - bytes.length), bytes.length)
+      return next
+    }
+  )
+
+/** One printable line from the start of an error body (Slack says e.g. `invalid_payload`), or "" when none came. */
+const errorExcerpt = (response: HttpClientResponse.HttpClientResponse, secrets: ReadonlyArray<string>) =>
+  readPrefix(response, maxErrorBodyBytes).pipe(
+    Effect.map((bytes) => {
+      // scrubbed before it is cut, so no secret survives in part
+      const text = scrub(new TextDecoder().decode(bytes), secrets).replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, " ").trim()
+      return text.length > maxExcerptChars ? `${text.slice(0, maxExcerptChars)}…` : text
+    }),
+    Effect.timeoutTo({ duration: excerptWait, onTimeout: () => "", onSuccess: (text) => text }),
+    Effect.orElseSucceed(() => "")
+  )
+
 /** `fetch failed (connect ECONNREFUSED 127.0.0.1:9093)`: undici keeps the useful part in `cause`. */
 const describe = (cause: unknown): string => {
   if (!(cause instanceof Error)) return String(cause)
@@ -58,7 +94,8 @@ export const urlSecrets = (url: string): ReadonlyArray<string> => {
 export const postJson = (options: PostJson): Effect.Effect<void, ReceiverError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     // the URL of a webhook or Slack receiver is a credential: keep it out of spans as well as logs
-    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
+    // scoped: whatever of the answer is left unread is aborted when the attempt ends
+    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true), HttpClient.withScope)
     const retry = options.retry ?? defaultRetry
     const secrets = [...urlSecrets(options.url), ...(options.secrets ?? [])]
     const attempts = yield* Ref.make(0)
@@ -70,21 +107,19 @@ export const postJson = (options: PostJson): Effect.Effect<void, ReceiverError, 
     const failure = (fields: Omit<ConstructorParameters<typeof ReceiverError>[0], "receiver" | "attempts">) =>
       Effect.map(Ref.get(attempts), (n) => new ReceiverError({ ...fields, receiver: options.receiver, attempts: n }))
 
-    const attempt = Effect.gen(function*() {
+    const attempt = Effect.scoped(Effect.gen(function*() {
       yield* Ref.update(attempts, (n) => n + 1)
-      const outcome = yield* client.execute(request).pipe(
-        Effect.flatMap((response) => Effect.as(Effect.ignore(response.text), response.status)),
-        Effect.timeout(options.timeout),
-        Effect.either
-      )
+      const outcome = yield* client.execute(request).pipe(Effect.timeout(options.timeout), Effect.either)
       if (Either.isRight(outcome)) {
-        const status = outcome.right
+        const response = outcome.right
+        const status = response.status
         if (status >= 200 && status < 300) return
+        const excerpt = yield* errorExcerpt(response, secrets)
         return yield* Effect.flip(failure({
           reason: "status",
           status,
           transient: isTransientStatus(status),
-          detail: `HTTP ${status}`
+          detail: excerpt === "" ? `HTTP ${status}` : `HTTP ${status}: ${excerpt}`
         }))
       }
       const error = outcome.left
@@ -103,7 +138,7 @@ export const postJson = (options: PostJson): Effect.Effect<void, ReceiverError, 
             detail: `network error: ${scrub(describe(error.cause), secrets)}`
           })
       )
-    })
+    }))
 
     const schedule = Schedule.exponential(retry.base, 2).pipe(
       Schedule.jittered,

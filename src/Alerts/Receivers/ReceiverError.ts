@@ -17,7 +17,6 @@ export class ReceiverError extends Data.TaggedError("ReceiverError")<{
   readonly detail: string
 }> {
   override get message(): string {
-    const what = this.status === null ? this.detail : `HTTP ${this.status}`
-    return `receiver ${this.receiver}: ${what} after ${this.attempts} attempt${this.attempts === 1 ? "" : "s"}`
+    return `receiver ${this.receiver}: ${this.detail} after ${this.attempts} attempt${this.attempts === 1 ? "" : "s"}`
   }
 }

@@ -30,11 +30,14 @@ export interface WebhookPayload {
 }
 
 /**
- * Stable identity of one state change: the same after a restart or a redelivery, different for the next change
- * of the same alert. Receivers de-duplicate on it (`X-Phala-Drift-Event-Id`).
+ * Stable identity of one state change: the alert (fingerprint), the kind of change and the episode it belongs to
+ * (`activeAt`, when the condition was first seen; the alert state and the announced-alerts ledger keep it). So it
+ * is the same after a restart, a redelivery or a late announcement (maintenance), and different for the next
+ * change of the same alert. Receivers de-duplicate on it (`X-Phala-Drift-Event-Id`).
  */
 export const eventId = (event: AlertEvent): string =>
-  createHash("sha256").update(`${event.alert.fingerprint}\n${event.kind}\n${event.at}`).digest("hex").slice(0, 32)
+  createHash("sha256").update(`${event.alert.fingerprint}\n${event.kind}\n${event.alert.activeAt}`).digest("hex")
+    .slice(0, 32)
 
 const sortedEntries = (record: Readonly<Record<string, string>>): ReadonlyArray<readonly [string, string]> =>
   Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

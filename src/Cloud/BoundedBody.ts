@@ -1,0 +1,81 @@
+import { Headers, type HttpClientError, type HttpClientResponse } from "@effect/platform"
+import { Effect, Option, Stream } from "effect"
+
+/** A response body read up to a limit: the text, or the fact that there was more than the limit. */
+export type BoundedBody =
+  | { readonly _tag: "Complete"; readonly text: string }
+  | { readonly _tag: "TooLarge"; readonly limit: number }
+
+interface Accumulated {
+  readonly chunks: Array<Uint8Array>
+  readonly bytes: number
+  readonly over: boolean
+}
+
+const concat = (chunks: ReadonlyArray<Uint8Array>, bytes: number): Uint8Array => {
+  const all = new Uint8Array(bytes)
+  let at = 0
+  for (const chunk of chunks) {
+    all.set(chunk, at)
+    at += chunk.length
+  }
+  return all
+}
+
+/**
+ * Whether HTTP framing alone keeps the body within `limit`: a `Content-Length` no larger than it, on a body sent as
+ * is (no `Content-Encoding`, whose inflated size no header states). The transport then delivers no more than that.
+ */
+export const framedWithin = (headers: Headers.Headers, limit: number): boolean => {
+  if (Option.isSome(Headers.get(headers, "content-encoding"))) return false
+  return Option.match(Headers.get(headers, "content-length"), {
+    onNone: () => false,
+    onSome: (value) => /^\d{1,15}$/.test(value.trim()) && Number(value) <= limit
+  })
+}
+
+const decoder = new TextDecoder()
+
+/**
+ * Reads at most `limit` bytes of the (decompressed) body. A body whose framing already bounds it is read in one go;
+ * any other (chunked, compressed, or declared larger) is read through its stream, stopping at the first chunk that
+ * would pass the limit: memory stays within the limit plus one chunk whatever the server sends (gzip bombs, endless
+ * bodies). Ending the stream early aborts the request, so the rest is never downloaded.
+ */
+export const readBounded = (
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number
+): Effect.Effect<BoundedBody, HttpClientError.ResponseError> => {
+  // the stream path costs a few Effect fibers per response; most answers are small and framed
+  if (framedWithin(response.headers, limit)) {
+    return Effect.map(response.arrayBuffer, (bytes): BoundedBody => ({ _tag: "Complete", text: decoder.decode(bytes) }))
+  }
+  const initial: Accumulated = { chunks: [], bytes: 0, over: false }
+  return Stream.runFoldWhile(
+    response.stream,
+    initial,
+    (acc) => !acc.over,
+    (acc, chunk) => {
+      const bytes = acc.bytes + chunk.length
+      if (bytes > limit) return { ...acc, over: true }
+      acc.chunks.push(chunk)
+      return { chunks: acc.chunks, bytes, over: false }
+    }
+  ).pipe(
+    Effect.map((acc): BoundedBody =>
+      acc.over
+        ? { _tag: "TooLarge", limit }
+        : { _tag: "Complete", text: decoder.decode(concat(acc.chunks, acc.bytes)) }
+    ),
+    // a response without a body (204, or one the platform could not stream) reads as empty, like `response.text`
+    Effect.catchIf((error) => error.reason === "EmptyBody", () => Effect.succeed<BoundedBody>({ _tag: "Complete", text: "" }))
+  )
+}
+
+/** `8 MiB`, `256 KiB`, `100000 bytes`: limits as an operator wrote them. */
+export const formatBytes = (bytes: number): string => {
+  const mib = 1024 * 1024
+  if (bytes >= mib && bytes % mib === 0) return `${bytes / mib} MiB`
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`
+  return `${bytes} bytes`
+}
