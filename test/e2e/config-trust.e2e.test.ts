@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
@@ -49,14 +49,21 @@ const validateEnv = cleanEnv({ PHALA_CLOUD_API_KEY: KEY })
 const validate = (path: string, output: "text" | "json" = "text") =>
   runCli(["validate", "--config", path, "--output", output], validateEnv)
 
-afterAll(stopAll)
+// one directory for every file of this suite, removed afterwards: some are megabytes
+const dir = tempDir("phala-drift-config-trust-")
+const temp = (name: string, content: string) => writeTemp(name, content, mkdtempSync(join(dir, "case-")))
+
+afterAll(async () => {
+  await stopAll()
+  rmSync(dir, { recursive: true, force: true })
+})
 
 // every CLI run starts a Node process: seconds each on a loaded machine
 const slow = { timeout: 180_000 }
 
 describe("validate on hostile files", slow, () => {
   it("reports an alias bomb as one diagnostic with file:line:col, never a raw fatal line", async () => {
-    const path = writeTemp("bomb.yaml", aliasBomb)
+    const path = temp("bomb.yaml", aliasBomb)
     const text = await validate(path)
     expect(text.code).toBe(1)
     expect(text.stdout).toMatch(new RegExp(`^${path}:\\d+:\\d+: a\\d\\[\\d\\]: YAML aliases expand the file by more than [\\d,]+ nodes`, "m"))
@@ -71,7 +78,7 @@ describe("validate on hostile files", slow, () => {
   })
 
   it("reads at most the size limit: a larger file, or /dev/zero, is one diagnostic", async () => {
-    const big = writeTemp("big.yaml", `version: 1\napps: []\n# ${"x".repeat(8 * 1024 * 1024)}\n`)
+    const big = temp("big.yaml", `version: 1\napps: []\n# ${"x".repeat(8 * 1024 * 1024)}\n`)
     for (const path of [big, "/dev/zero"]) {
       const result = await validate(path)
       expect(result.code, path).toBe(1)
@@ -80,7 +87,7 @@ describe("validate on hostile files", slow, () => {
   })
 
   it("lists the first 100 of 20,000 unknown keys and counts the rest", async () => {
-    const result = await validate(writeTemp("keys.yaml", manyKeys(20_000)))
+    const result = await validate(temp("keys.yaml", manyKeys(20_000)))
     expect(result.code).toBe(1)
     const lines = result.stdout.trim().split("\n")
     expect(lines).toHaveLength(102)
@@ -90,7 +97,7 @@ describe("validate on hostile files", slow, () => {
   })
 
   it("stops at once on SIGTERM while checking a big file, without printing a verdict", async () => {
-    const path = writeTemp("huge.yaml", manyKeys(400_000))
+    const path = temp("huge.yaml", manyKeys(400_000))
     const proc = spawnCli(["validate", "--config", path], cleanEnv({ PHALA_CLOUD_API_KEY: KEY, LOG_LEVEL: "debug" }))
     await waitFor("the check to start", async () => (proc.stderr().includes("checking the config in a worker thread") ? true : undefined), 60_000)
     const sent = Date.now()
@@ -101,11 +108,11 @@ describe("validate on hostile files", slow, () => {
   })
 
   it("points a syntax error at the unclosed bracket or quote", async () => {
-    const path = writeTemp("unclosed.yaml", `version: 1\napps:\n  - app_id: ${APP1}\n    replicas: [1, 2\n    status: running\n`)
+    const path = temp("unclosed.yaml", `version: 1\napps:\n  - app_id: ${APP1}\n    replicas: [1, 2\n    status: running\n`)
     const result = await validate(path)
     expect(result.code).toBe(1)
     expect(result.stdout).toContain(`${path}:4:15: YAML syntax error: this [ is never closed`)
-    const quote = writeTemp("quote.yaml", `version: 1\nstate_dir: "./data\napps: []\n`)
+    const quote = temp("quote.yaml", `version: 1\nstate_dir: "./data\napps: []\n`)
     expect((await validate(quote)).stdout).toContain(`${quote}:2:12: YAML syntax error: this " is never closed`)
   })
 })
@@ -114,7 +121,7 @@ describe("validate never echoes secrets", slow, () => {
   const secret = "phak_live_Zx81bQ4mN2pL7cV9sD3f"
   it("a key file or .env given as --config", async () => {
     for (const content of [`${secret}\n`, `PHALA_CLOUD_API_KEY=${secret}\nDB_PASSWORD=hunter2-correct-horse\n`]) {
-      const path = writeTemp("secrets.env", content)
+      const path = temp("secrets.env", content)
       for (const output of ["text", "json"] as const) {
         const result = await validate(path, output)
         expect(result.code).toBe(1)
@@ -139,7 +146,7 @@ describe("validate never echoes secrets", slow, () => {
       "apps: []",
       ""
     ].join("\n")
-    const path = writeTemp("userinfo.yaml", config)
+    const path = temp("userinfo.yaml", config)
     const env = cleanEnv({ PHALA_CLOUD_API_KEY: KEY })
     for (const output of ["text", "json"] as const) {
       const result = await runCli(["validate", "--config", path, "--output", output], env)
@@ -149,7 +156,7 @@ describe("validate never echoes secrets", slow, () => {
       expect(result.stdout + result.stderr).not.toContain(password)
     }
     const override = await runCli(
-      ["validate", "--config", writeTemp("plain.yaml", goodConfig([APP1]))],
+      ["validate", "--config", temp("plain.yaml", goodConfig([APP1]))],
       cleanEnv({ PHALA_CLOUD_API_KEY: KEY, PHALA_CLOUD_API_URL: `https://x:${password}@api.example.com/api/v1` })
     )
     expect(override.code).toBe(1)
@@ -158,7 +165,7 @@ describe("validate never echoes secrets", slow, () => {
   })
 
   it("a megabyte-long value gives a short line", async () => {
-    const path = writeTemp("long.yaml", `version: 1\napps:\n  - app_id: ${APP1}\n    status: ${"x".repeat(1024 * 1024)}\n`)
+    const path = temp("long.yaml", `version: 1\napps:\n  - app_id: ${APP1}\n    status: ${"x".repeat(1024 * 1024)}\n`)
     const result = await validate(path)
     expect(result.code).toBe(1)
     expect(result.stdout).toContain(`apps[0].status: must be one of running, stopped, got "${"x".repeat(60)}…" (1048576 characters)`)
@@ -168,14 +175,14 @@ describe("validate never echoes secrets", slow, () => {
 
 describe("validate: bounds and warnings", slow, () => {
   it("bounds every duration", async () => {
-    const path = writeTemp("absurd.yaml", goodConfig([APP1]).replace("interval: 1s", "interval: 700000000h"))
+    const path = temp("absurd.yaml", goodConfig([APP1]).replace("interval: 1s", "interval: 700000000h"))
     const result = await validate(path)
     expect(result.code).toBe(1)
     expect(result.stdout).toContain(`${path}:7:13: poll.interval: must be at most 24h, got "700000000h"`)
   })
 
   it("warns, and still exits 0, when api.timeout leaves no room for the poll interval", async () => {
-    const path = writeTemp("slow.yaml", goodConfig([APP1]).replace("timeout: 5s", "timeout: 30s").replace("interval: 1s", "interval: 30s"))
+    const path = temp("slow.yaml", goodConfig([APP1]).replace("timeout: 5s", "timeout: 30s").replace("interval: 1s", "interval: 30s"))
     const text = await validate(path)
     expect(text.code).toBe(0)
     expect(text.stdout).toContain(`${path}: warning: api.timeout: a request may take as long as the poll interval`)
@@ -185,7 +192,7 @@ describe("validate: bounds and warnings", slow, () => {
     const report = JSON.parse(json.stdout) as { valid: boolean; warnings: Array<{ path: string; message: string }> }
     expect(report.valid).toBe(true)
     expect(report.warnings.map((w) => w.path)).toEqual(["api.timeout"])
-    const fine = await validate(writeTemp("fine.yaml", goodConfig([APP1]).replace("interval: 1s", "interval: 30s")), "json")
+    const fine = await validate(temp("fine.yaml", goodConfig([APP1]).replace("interval: 1s", "interval: 30s")), "json")
     expect((JSON.parse(fine.stdout) as { warnings: ReadonlyArray<unknown> }).warnings).toEqual([])
   })
 })
@@ -201,7 +208,7 @@ describe("serve: reloads survive hostile files", slow, () => {
 
   beforeAll(async () => {
     sim = await startSimulator(fixture("e2e", "daemon.scenario.yaml"))
-    configPath = join(tempDir(), "desired.yaml")
+    configPath = join(mkdtempSync(join(dir, "serve-")), "desired.yaml")
     write(goodConfig([APP1]))
     const started = await startServe(configPath, cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY }))
     daemon = started.proc
@@ -251,7 +258,7 @@ describe("serve: reloads survive hostile files", slow, () => {
   })
 
   it("warns that state_dir and server.tls changes need a restart", async () => {
-    write(goodConfig([APP1, APP2], `  tls: { cert_file: ${fixture("tls", "test-only.crt")}, key_file: ${fixture("tls", "test-only.key")} }\nstate_dir: ${join(tempDir(), "elsewhere")}`))
+    write(goodConfig([APP1, APP2], `  tls: { cert_file: ${fixture("tls", "test-only.crt")}, key_file: ${fixture("tls", "test-only.key")} }\nstate_dir: ${join(dir, "elsewhere")}`))
     expect((await fetch(`${base}/-/reload`, { method: "POST" })).status).toBe(200)
     expect(daemon.stderr()).toContain("state_dir changed: takes effect after a restart")
     expect(daemon.stderr()).toContain("server.tls changed: takes effect after a restart")
