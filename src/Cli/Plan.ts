@@ -3,9 +3,10 @@ import { FetchHttpClient } from "@effect/platform"
 import { Duration, Effect, Either, Layer, Option } from "effect"
 import { ApiObserver } from "../Cloud/ApiObserver.js"
 import { PhalaClient } from "../Cloud/PhalaClient.js"
-import { formatDiagnostics } from "../Config/Diagnostics.js"
+import { formatConfigError } from "../Config/Diagnostics.js"
 import { normaliseAppId } from "../Config/Fields.js"
-import { loadConfig, resolveConfigPath } from "../Config/Load.js"
+import { loadConfigIsolated } from "../Config/Isolated.js"
+import { resolveConfigPath } from "../Config/Load.js"
 import { type DaemonConfig, type DesiredApp, pollPeriod } from "../Domain/App.js"
 import { planExitCode, planJson } from "../Plan/PlanJson.js"
 import { planText } from "../Plan/PlanText.js"
@@ -51,9 +52,9 @@ export const planCommand = Command.make(
   ({ app, config, output, shard, totalShards }) =>
     Effect.gen(function*() {
       const path = resolveConfigPath(Option.getOrUndefined(config), process.env)
-      const loaded = yield* Effect.either(loadConfig(path, process.env))
+      const loaded = yield* Effect.either(loadConfigIsolated(path, process.env))
       if (loaded._tag === "Left") {
-        yield* printErr(formatDiagnostics(loaded.left.diagnostics))
+        yield* printErr(formatConfigError(loaded.left))
         return yield* setExitCode(1)
       }
       const { apps: selected, unknown } = selectApps(loaded.right, app)

@@ -1,8 +1,10 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Layer, Option } from "effect"
-import { formatDiagnostics } from "../Config/Diagnostics.js"
+import { formatConfigError } from "../Config/Diagnostics.js"
 import { type ListenAddress, parseListen } from "../Config/Fields.js"
-import { loadConfig, resolveConfigPath } from "../Config/Load.js"
+import { loadConfigIsolated } from "../Config/Isolated.js"
+import { resolveConfigPath } from "../Config/Load.js"
+import { configWarnings } from "../Config/Warnings.js"
 import { daemonLayer } from "../Daemon/Daemon.js"
 import type { DaemonConfig } from "../Domain/App.js"
 import { inShard, type Shard } from "../Domain/Shard.js"
@@ -60,9 +62,9 @@ export const runDaemon = (path: string, env: Record<string, string | undefined>,
       yield* printErr(parsed)
       return yield* setExitCode(1)
     }
-    const loaded = yield* Effect.either(loadConfig(path, env))
+    const loaded = yield* Effect.either(loadConfigIsolated(path, env))
     if (loaded._tag === "Left") {
-      yield* printErr(formatDiagnostics(loaded.left.diagnostics))
+      yield* printErr(formatConfigError(loaded.left))
       return yield* setExitCode(1)
     }
     const patch = applyFlags(parsed)
@@ -75,6 +77,9 @@ export const runDaemon = (path: string, env: Record<string, string | undefined>,
         ...(parsed.shard === null ? {} : { shard: `${parsed.shard.index}/${parsed.shard.total}` })
       })
     )
+    for (const warning of configWarnings(config)) {
+      yield* Effect.logWarning(`config warning: ${warning.path}: ${warning.message}`).pipe(Effect.annotateLogs({ config: path }))
+    }
     const where = `${config.server.host}:${config.server.port}`
     yield* Layer.launch(daemonLayer({ config, env, patch })).pipe(
       Effect.catchTags({

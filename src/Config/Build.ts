@@ -13,7 +13,8 @@ import {
 import { apiKeyEnv, noApiKeyMessage } from "./Checks.js"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
-import { httpUrl } from "./Fields.js"
+import { echo, hasUserinfo } from "./Echo.js"
+import { httpUrl, userinfoMessage } from "./Fields.js"
 import type { AlertingEntry, AppDefaults, AppEntry, ConfigFile, ReceiverEntry } from "./FileSchema.js"
 import type { Env } from "./Interpolate.js"
 
@@ -78,11 +79,11 @@ export const buildConfig = (
         Effect.filterOrFail((text) => text !== "", () => "the file is empty"),
         Effect.filterOrFail(
           (text) => !isUrlFileKey(at) || Either.isRight(httpUrl("")(text)),
-          () => "the file does not hold an http(s) URL"
+          (text) => hasUserinfo(text) ? `the URL in it ${userinfoMessage}` : "the file does not hold an http(s) URL"
         ),
         Effect.map((text) => Redacted.make(text)),
         Effect.catchAll((reason) => {
-          problems.push(problem(at, `cannot use secret file ${JSON.stringify(path)}: ${reason}`))
+          problems.push(problem(at, `cannot use secret file ${echo(path)}: ${reason}`))
           return Effect.succeed(null)
         })
       )

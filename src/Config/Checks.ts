@@ -3,6 +3,7 @@ import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
 import type { SourceDocument } from "./Document.js"
 import { lineOf } from "./Document.js"
+import { echo, truncate } from "./Echo.js"
 import { normaliseAppId } from "./Fields.js"
 
 /** Checks that need the whole tree or key positions; they run on the interpolated tree, even if decoding failed. */
@@ -17,9 +18,9 @@ export const reservedLabels: ReadonlyArray<string> = ["alertname", "severity", "
 
 export const labelNameProblem = (name: string): string | null =>
   !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)
-    ? `invalid label name "${name}" (use letters, digits and _, not starting with a digit)`
+    ? `invalid label name ${echo(name)} (use letters, digits and _, not starting with a digit)`
     : name.startsWith("__")
-    ? `label name "${name}" is reserved (names starting with __ are for internal use)`
+    ? `label name ${echo(name)} is reserved (names starting with __ are for internal use)`
     : reservedLabels.includes(name)
     ? `label name "${name}" is reserved (phala-drift sets it)`
     : null
@@ -102,16 +103,20 @@ export const checkReceivers = (root: unknown, source: SourceDocument): ReadonlyA
     const line = lineOf(source, ["alerting", "receivers", earlier, "name"])
     problems.push(problem(
       ["alerting", "receivers", i, "name"],
-      `duplicate receiver name "${name}" (first declared at alerting.receivers[${earlier}]${line === null ? "" : `, line ${line}`})`
+      `duplicate receiver name ${echo(name)} (first declared at alerting.receivers[${earlier}]${line === null ? "" : `, line ${line}`})`
     ))
   })
-  const known = [...first.keys()]
-  const references = (names: unknown, path: ConfigPath): ReadonlyArray<Problem> =>
-    Array.isArray(names)
-      ? names.flatMap((name: unknown, i) =>
+  // listed once, and only the first few: a file may declare thousands
+  const names = [...first.keys()]
+  const known = names.length === 0
+    ? ""
+    : ` (receivers: ${names.slice(0, 10).map(truncate).join(", ")}${names.length > 10 ? `, … ${names.length - 10} more` : ""})`
+  const references = (list: unknown, path: ConfigPath): ReadonlyArray<Problem> =>
+    Array.isArray(list)
+      ? list.flatMap((name: unknown, i) =>
         typeof name !== "string" || first.has(name) || !/^[A-Za-z0-9_-]+$/.test(name)
           ? []
-          : [problem([...path, i], `no receiver named "${name}"${known.length === 0 ? "" : ` (receivers: ${known.join(", ")})`}`)]
+          : [problem([...path, i], `no receiver named ${echo(name)}${known}`)]
       )
       : []
   const defaults = field(alerting, "default_receivers")
@@ -130,7 +135,7 @@ export const checkReceivers = (root: unknown, source: SourceDocument): ReadonlyA
       if (isRecord(match)) {
         for (const name of Object.keys(match)) {
           if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) {
-            problems.push(problem(["alerting", "routes", i, "match", name], `invalid label name "${name}"`, "key"))
+            problems.push(problem(["alerting", "routes", i, "match", name], `invalid label name ${echo(name)}`, "key"))
           }
         }
       }

@@ -1,4 +1,5 @@
 import { Duration, Either } from "effect"
+import { echo } from "./Echo.js"
 
 const unitMillis = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const
 type Unit = keyof typeof unitMillis
@@ -14,7 +15,7 @@ export const durationHint = "use e.g. 500ms, 30s, 2m, 1h"
  */
 export const parseDuration = (text: string): Either.Either<Duration.Duration, string> => {
   const input = text.trim()
-  const invalid = Either.left(`invalid duration ${JSON.stringify(text)} (${durationHint})`)
+  const invalid = Either.left(`invalid duration ${echo(text)} (${durationHint})`)
   if (input === "0") return Either.right(Duration.zero)
   if (!/^(\d+(ms|h|m|s))+$/.test(input)) return invalid
   let total = 0

@@ -2,11 +2,15 @@ import { Duration, Either, ParseResult, Redacted, Schema } from "effect"
 import { validate as validateCron, validateDetailed as validateCronDetailed } from "node-cron"
 import type { DesiredStatus, ReplicaRange } from "../Domain/App.js"
 import { durationHint, formatDuration, parseDuration } from "./Duration.js"
+import { echo, hasUserinfo, scrub } from "./Echo.js"
 
-/** How a value is named in a message; strings are quoted so that spaces and empty values show. */
+/**
+ * How a value is named in a message; strings are quoted so that spaces and empty values show, cut short, and not
+ * shown at all when they look like a secret (see Echo.ts).
+ */
 export const show = (u: unknown): string =>
   typeof u === "string"
-    ? JSON.stringify(u)
+    ? echo(u)
     : u === null || u === undefined
     ? "an empty value"
     : Array.isArray(u)
@@ -56,7 +60,15 @@ export const integer = (min: number, max: number) =>
           : `must be an integer between ${min} and ${max}, got ${show(u)}`
       ))
 
-export const duration = (options: { readonly min: Duration.Duration; readonly exclusive?: boolean }) =>
+/**
+ * A duration between `min` and `max`. Every duration key has a maximum: an absurd value (`700000000h`) would
+ * otherwise pass here and break later, e.g. as a date beyond what `Date` can hold.
+ */
+export const duration = (options: {
+  readonly min: Duration.Duration
+  readonly exclusive?: boolean
+  readonly max: Duration.Duration
+}) =>
   leaf(Schema.DurationFromSelf, (u) => {
     const parsed = typeof u === "string" || typeof u === "number" ? parseDuration(String(u)) : Either.left(
       `invalid duration ${show(u)} (${durationHint})`
@@ -68,16 +80,27 @@ export const duration = (options: { readonly min: Duration.Duration; readonly ex
       if (Duration.lessThan(d, options.min)) {
         return Either.left(`must be at least ${formatDuration(options.min)}, got ${show(u)}`)
       }
+      if (Duration.greaterThan(d, options.max)) {
+        return Either.left(`must be at most ${formatDuration(options.max)}, got ${show(u)}`)
+      }
       return Either.right(d)
     })
   })
 
+export const userinfoMessage =
+  "must not contain a user name or password (user:password@host): fetch cannot send them, and they would show " +
+  "in logs (value not shown)"
+
+/** An http(s) URL without credentials in it; messages never show a value that carries some. */
 export const httpUrl = (what: string) => (u: unknown): Either.Either<string, string> => {
   if (typeof u === "string") {
     const url = URL.canParse(u) ? new URL(u) : null
     if (url !== null && (url.protocol === "http:" || url.protocol === "https:")) {
-      return Either.right(u.replace(/\/+$/, ""))
+      return url.username !== "" || url.password !== ""
+        ? Either.left(`${what}${userinfoMessage}`)
+        : Either.right(u.replace(/\/+$/, ""))
     }
+    if (hasUserinfo(u)) return Either.left(`${what}is not an http(s) URL without credentials (value not shown)`)
   }
   return Either.left(`${what}${show(u)} is not an http(s) URL`)
 }
@@ -92,7 +115,7 @@ export const apiVersion = leaf(Schema.String, (u) =>
 export const cron = leaf(Schema.String, (u) => {
   if (typeof u === "string" && validateCron(u)) return Either.right(u)
   if (typeof u !== "string") return Either.left(`must be a cron expression string, got ${show(u)}`)
-  const detail = validateCronDetailed(u).errors.map((e) => e.message).join("; ")
+  const detail = scrub(validateCronDetailed(u).errors.map((e) => e.message).join("; "))
   return Either.left(
     `invalid cron expression ${show(u)}${detail === "" ? "" : ` (${detail})`}; node-cron syntax: [second] minute hour day month weekday`
   )
@@ -179,7 +202,10 @@ export const replicas = Schema.transformOrFail(Schema.Unknown, ReplicaRangeSchem
 /** Like `secret`, but must also be an http(s) URL; the message never shows the value (a webhook URL is a credential). */
 export const secretUrl = leaf(Schema.RedactedFromSelf(Schema.String), (u) => {
   if (typeof u !== "string") return Either.left("must be an http(s) URL string (quote the value)")
-  return Either.isRight(httpUrl("")(u)) ? Either.right(Redacted.make(u)) : Either.left("must be an http(s) URL (value not shown)")
+  const url = httpUrl("")(u)
+  return Either.isRight(url)
+    ? Either.right(Redacted.make(u))
+    : Either.left(url.left.startsWith(userinfoMessage) ? userinfoMessage : "must be an http(s) URL (value not shown)")
 })
 
 export const httpUrlField = leaf(Schema.String, httpUrl(""))

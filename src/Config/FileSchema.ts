@@ -24,6 +24,14 @@ const mapping = <Fields extends Schema.Struct.Fields>(
 const section = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { exact: true, nullable: true })
 const opt = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { exact: true })
 
+/** Upper bounds of durations, per kind of key (docs/configuration.md, "Durations"). */
+const maxDuration = {
+  requestTimeout: Duration.minutes(10),
+  interval: Duration.hours(24),
+  alertHold: Duration.days(30),
+  receiverTimeout: Duration.minutes(5)
+} as const
+
 const exactlyOne = (keys: ReadonlyArray<string>) => (value: object): string | undefined => {
   const present = keys.filter((k) => Object.prototype.hasOwnProperty.call(value, k))
   return present.length === 1 ? undefined : present.length === 0
@@ -36,7 +44,7 @@ export const apiFields = {
   api_key: opt(F.secret),
   api_key_file: opt(F.nonEmptyString),
   api_version: opt(F.apiVersion),
-  timeout: opt(F.duration({ min: Duration.zero, exclusive: true })),
+  timeout: opt(F.duration({ min: Duration.zero, exclusive: true, max: maxDuration.requestTimeout })),
   retries: opt(F.integer(0, 10)),
   concurrency: opt(F.integer(1, 256)),
   // 64 KiB .. 256 MiB: below, real answers of large apps would not fit; above, the bound stops protecting memory
@@ -49,7 +57,7 @@ const Api = mapping(apiFields).pipe(
 )
 
 export const pollFields = {
-  interval: opt(F.duration({ min: Duration.seconds(1) })),
+  interval: opt(F.duration({ min: Duration.seconds(1), max: maxDuration.interval })),
   cron: opt(F.cron)
 }
 const Poll = mapping(pollFields).pipe(Schema.filter(exactlyOne(["interval", "cron"])))
@@ -101,8 +109,8 @@ const Labels = Schema.Record({ key: Schema.String, value: F.anyString }).annotat
 export const defaultsFields = {
   status: opt(F.status),
   severity: opt(F.nonEmptyString),
-  for: opt(F.duration({ min: Duration.zero })),
-  keep_firing_for: opt(F.duration({ min: Duration.zero })),
+  for: opt(F.duration({ min: Duration.zero, max: maxDuration.alertHold })),
+  keep_firing_for: opt(F.duration({ min: Duration.zero, max: maxDuration.alertHold })),
   replicas: opt(F.replicas),
   labels: section(Labels),
   cvm: section(mapping(cvmFields))
@@ -130,7 +138,7 @@ const Apps = Schema.Array(mapping(appFields)).annotations({
   message: (issue) => `must be a list of apps, got ${F.show(issue.actual)}`
 })
 
-const timeout = opt(F.duration({ min: Duration.zero, exclusive: true }))
+const timeout = opt(F.duration({ min: Duration.zero, exclusive: true, max: maxDuration.receiverTimeout }))
 
 const nonEmpty = <A>(list: ReadonlyArray<A>) => list.length > 0 ? undefined : "must not be empty"
 
@@ -245,7 +253,7 @@ const Routes = Schema.Array(mapping(routeFields)).annotations({
 })
 
 export const alertingFields = {
-  resend_interval: opt(F.duration({ min: Duration.seconds(1) })),
+  resend_interval: opt(F.duration({ min: Duration.seconds(1), max: maxDuration.interval })),
   external_url: opt(F.httpUrlField),
   receivers: section(Receivers),
   default_receivers: section(Names),
@@ -267,9 +275,19 @@ export const topFields = {
 }
 
 /** The file as written, after interpolation; defaults are applied later, in `Build.ts`. */
+// Never the value itself: `--config` pointed at a key file or a `.env` file reads as one text value.
+const kindOf = (u: unknown): string =>
+  typeof u === "string"
+    ? "a text value (not shown)"
+    : typeof u === "number" || typeof u === "boolean"
+    ? `a ${typeof u} (not shown)`
+    : u === null || u === undefined
+    ? "an empty file"
+    : F.show(u)
+
 export const ConfigFile = mapping(
   topFields,
-  (actual) => `the config must be a mapping with "version: 1" and "apps", got ${F.show(actual)}`
+  (actual) => `the config must be a mapping with "version: 1" and "apps", got ${kindOf(actual)}`
 )
 export type ConfigFile = typeof ConfigFile.Type
 export type AppEntry = ConfigFile["apps"][number]
@@ -277,7 +295,13 @@ export type AppDefaults = NonNullable<ConfigFile["defaults"]>
 export type AlertingEntry = NonNullable<ConfigFile["alerting"]>
 export type ReceiverEntry = NonNullable<AlertingEntry["receivers"]>[number]
 
-/** The keys each mapping accepts, by path with list indices removed (`apps.cvm`), for "did you mean". */
+/** Shapes (as in `keysByShape`) that are lists of mappings. */
+export const listShapes: ReadonlySet<string> = new Set(["apps", "apps.maintenance", "alerting.receivers", "alerting.routes"])
+
+/**
+ * The keys each mapping accepts, by path with list indices removed (`apps.cvm`): unknown keys are found with
+ * these (UnknownKeys.ts) and "did you mean" picks from them. A mapping missing here is still checked, by the schema.
+ */
 export const keysByShape: Readonly<Record<string, ReadonlyArray<string>>> = {
   "": Object.keys(topFields),
   api: Object.keys(apiFields),

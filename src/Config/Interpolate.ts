@@ -1,6 +1,4 @@
-import { isMap, isScalar, isSeq, Scalar } from "yaml"
-import type { ConfigPath, Problem } from "./Diagnostics.js"
-import { problem } from "./Diagnostics.js"
+import { truncate } from "./Echo.js"
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -11,16 +9,20 @@ export type Interpolation =
 const referenceSyntax = "use ${VAR}, ${VAR:-default}, or $$ for a literal $"
 const reference = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/
 
+/** Defaults inside defaults (`${A:-${B:-x}}`) nest at most this deep: each level re-reads the text it holds. */
+export const maxDefaultNesting = 8
+
 /**
  * Expands `${VAR}` and `${VAR:-default}` (default when unset or empty; it may itself hold references) and `$$`.
  * Reasons name variables only, never values.
  */
-export const interpolate = (text: string, env: Env): Interpolation => {
-  const reasons: Array<string> = []
+export const interpolate = (text: string, env: Env, nesting = 0): Interpolation => {
+  // a set, and a few at most: a value holding a million `${X}` is one mistake, not a million
+  const reasons = new Set<string>()
   let out = ""
   let substituted = false
   let i = 0
-  while (i < text.length) {
+  while (i < text.length && reasons.size < 5) {
     const ch = text[i]
     if (ch !== "$") {
       out += ch
@@ -46,30 +48,32 @@ export const interpolate = (text: string, env: Env): Interpolation => {
       if (depth > 0) end++
     }
     if (depth > 0) {
-      reasons.push(`unterminated \${ (${referenceSyntax})`)
+      reasons.add(`unterminated \${ (${referenceSyntax})`)
       break
     }
     const match = reference.exec(text.slice(i + 2, end))
     const name = match?.[1]
     if (match === null || name === undefined) {
-      reasons.push(`malformed \${...} reference (${referenceSyntax})`)
+      reasons.add(`malformed \${...} reference (${referenceSyntax})`)
     } else {
       substituted = true
       const value = env[name]
       const fallback = match[2]
-      if (fallback !== undefined && (value === undefined || value === "")) {
-        const inner = interpolate(fallback, env)
-        if (inner._tag === "Failed") reasons.push(...inner.reasons)
+      if (fallback !== undefined && (value === undefined || value === "") && nesting >= maxDefaultNesting) {
+        reasons.add(`\${...:-default} nested more than ${maxDefaultNesting} levels deep`)
+      } else if (fallback !== undefined && (value === undefined || value === "")) {
+        const inner = interpolate(fallback, env, nesting + 1)
+        if (inner._tag === "Failed") inner.reasons.forEach((reason) => reasons.add(reason))
         else out += inner.value
       } else if (value === undefined) {
-        reasons.push(`environment variable ${name} is not set`)
+        reasons.add(`environment variable ${truncate(name)} is not set`)
       } else {
         out += value
       }
     }
     i = end + 1
   }
-  return reasons.length > 0 ? { _tag: "Failed", reasons } : { _tag: "Done", value: out, substituted }
+  return reasons.size > 0 ? { _tag: "Failed", reasons: [...reasons] } : { _tag: "Done", value: out, substituted }
 }
 
 /** How YAML 1.2 (core schema) reads an unquoted scalar. */
@@ -84,42 +88,4 @@ export const resolveCoreScalar = (text: string): string | number | boolean | nul
   if (/^[-+]?\.(inf|Inf|INF)$/.test(text)) return text.startsWith("-") ? -Infinity : Infinity
   if (/^\.(nan|NaN|NAN)$/.test(text)) return NaN
   return text
-}
-
-/**
- * Interpolates every string scalar value of the tree in place, and returns the problems. Values at
- * `isStringPosition` paths stay strings: an id or secret that looks like a number must not be re-read as one.
- */
-export const interpolateTree = (
-  root: unknown,
-  env: Env,
-  isStringPosition: (path: ConfigPath) => boolean
-): ReadonlyArray<Problem> => {
-  const problems: Array<Problem> = []
-  const visit = (node: unknown, path: ConfigPath): void => {
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        const key = isScalar(pair.key) ? pair.key.value : undefined
-        if (typeof key === "string" || typeof key === "number") visit(pair.value, [...path, String(key)])
-      }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, index) => visit(item, [...path, index]))
-    } else if (isScalar(node)) {
-      const stringPosition = isStringPosition(path)
-      if (typeof node.value === "string") {
-        const result = interpolate(node.value, env)
-        if (result._tag === "Failed") {
-          for (const reason of result.reasons) problems.push(problem(path, reason))
-        } else if (result.substituted && node.type === Scalar.PLAIN && !stringPosition) {
-          node.value = resolveCoreScalar(result.value)
-        } else {
-          node.value = result.value
-        }
-      } else if (stringPosition && node.type === Scalar.PLAIN && node.source !== undefined && node.value !== null) {
-        node.value = node.source
-      }
-    }
-  }
-  visit(root, [])
-  return problems
 }

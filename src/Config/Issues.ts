@@ -1,25 +1,31 @@
 import { ParseResult } from "effect"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
+import { echo } from "./Echo.js"
 import { keysByShape, receiverKeys, receiverTypes } from "./FileSchema.js"
 
 export const editDistance = (a: string, b: string): number => {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  // two rows reused: called once per unknown key and candidate, so allocation would dominate
+  let previous = new Uint32Array(b.length + 1).map((_, j) => j)
+  let current = new Uint32Array(b.length + 1)
   for (let i = 1; i <= a.length; i++) {
-    const current = [i]
+    current[0] = i
     for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution))
+      const substitution = (previous[j - 1] ?? 0) + (a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1)
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution)
     }
-    previous = current
+    ;[previous, current] = [current, previous]
   }
   return previous[b.length] ?? 0
 }
 
 export const suggest = (word: string, candidates: ReadonlyArray<string>): string | null => {
   let best: { readonly key: string; readonly distance: number } | null = null
+  const lower = word.toLowerCase()
   for (const key of candidates) {
-    const distance = editDistance(word.toLowerCase(), key)
+    // lengths 3 apart cannot be within distance 2; skipping them keeps a megabyte-long key cheap
+    if (Math.abs(word.length - key.length) > 2) continue
+    const distance = editDistance(lower, key)
     if (distance <= 2 && (best === null || distance < best.distance)) best = { key, distance }
   }
   return best?.key ?? null
@@ -31,7 +37,7 @@ const valueAt = (root: unknown, path: ConfigPath): unknown =>
   path.reduce<unknown>((node, segment) => typeof node === "object" && node !== null ? Reflect.get(node, segment) : undefined, root)
 
 // A receiver accepts only its own type's keys, so suggestions come from that type.
-const candidates = (path: ConfigPath, root: unknown): { readonly keys: ReadonlyArray<string>; readonly what: string } => {
+export const candidates = (path: ConfigPath, root: unknown): { readonly keys: ReadonlyArray<string>; readonly what: string } => {
   const shape = shapeOf(path)
   if (shape === "alerting.receivers") {
     const type: unknown = valueAt(root, [...path, "type"])
@@ -41,12 +47,12 @@ const candidates = (path: ConfigPath, root: unknown): { readonly keys: ReadonlyA
   return { keys: keysByShape[shape] ?? [], what: "" }
 }
 
-const unknownKey = (path: ConfigPath, key: string, root: unknown): Problem => {
+export const unknownKey = (path: ConfigPath, key: string, root: unknown): Problem => {
   const { keys, what } = candidates(path, root)
   const suggestion = suggest(key, keys)
   return problem(
     [...path, key],
-    `unknown key "${key}"${what}${suggestion === null ? "" : `, did you mean "${suggestion}"?`}`,
+    `unknown key ${echo(key)}${what}${suggestion === null ? "" : `, did you mean "${suggestion}"?`}`,
     "key"
   )
 }

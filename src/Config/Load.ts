@@ -6,14 +6,18 @@ import type { ReadSecretFile } from "./Build.js"
 import { buildConfig } from "./Build.js"
 import { checkApiKeyPresent, checkDuplicateApps, checkLabels, checkReceivers } from "./Checks.js"
 import type { ConfigDiagnostic, ConfigPath, Problem } from "./Diagnostics.js"
-import { ConfigError, sortDiagnostics } from "./Diagnostics.js"
-import type { SourceDocument } from "./Document.js"
+import { ConfigError, diagnosticCollector, firstDiagnostics, formatPath } from "./Diagnostics.js"
 import { locate, parseYaml } from "./Document.js"
 import { formatDuration } from "./Duration.js"
+import { truncate } from "./Echo.js"
 import { ConfigFile } from "./FileSchema.js"
 import type { Env } from "./Interpolate.js"
-import { interpolateTree } from "./Interpolate.js"
 import { problemsOf } from "./Issues.js"
+import { aliasNodeBudget, formatBytes, maxConfigBytes, maxDiagnostics, maxSecretFileBytes } from "./Limits.js"
+import { toTree } from "./Tree.js"
+import { stripUnknownKeys } from "./UnknownKeys.js"
+import type { ConfigWarning } from "./Warnings.js"
+import { configWarnings } from "./Warnings.js"
 
 export const defaultConfigPath = "config/desired.yaml"
 
@@ -59,24 +63,24 @@ const valueAt = (root: unknown, path: ConfigPath): unknown =>
 
 // Backstop: no message is built from a secret, but if one ever were, it is masked before leaving this module.
 const redact = (diagnostics: ReadonlyArray<ConfigDiagnostic>, secrets: ReadonlyArray<string>) => {
-  const masks = secrets.filter((s) => s.length >= 4)
+  const masks = [...new Set(secrets)].filter((s) => s.length >= 4)
   return diagnostics.map((d) => ({
     ...d,
-    message: masks.reduce((message, s) => message.split(s).join("<redacted>"), d.message)
+    message: masks.reduce((message, s) => (message.includes(s) ? message.split(s).join("<redacted>") : message), d.message)
   }))
 }
 
 const decodeFile = Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExcessProperty: "error", exact: true })
 
-const isUnder = (path: ConfigPath, prefix: ConfigPath): boolean =>
-  prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment)
-
-const fail = (source: SourceDocument, problems: ReadonlyArray<Problem>, secrets: ReadonlyArray<string>) =>
-  new ConfigError({ diagnostics: sortDiagnostics(redact(problems.map((p) => locate(source, p)), secrets)) })
+const failWith = (file: string, message: string) =>
+  new ConfigError({ diagnostics: [{ file, line: 1, column: 1, path: "", message }], omitted: 0 })
 
 /**
- * The whole pipeline on text already read: YAML, `${VAR}` interpolation on scalar values, schema decoding,
- * semantic checks, env overrides, secret files, defaults. Fails with every problem found.
+ * The whole pipeline on text already read: YAML, `${VAR}` interpolation on scalar values, unknown keys, schema
+ * decoding, semantic checks, env overrides, secret files, defaults. Fails with every problem found (the first
+ * `maxDiagnostics` of them, and how many more). Every step is linear in the size of the text, problems are kept
+ * in bounded memory however many there are, and even a defect of this code ends as a diagnostic, never as a crash
+ * of the caller.
  */
 export const parseConfig = (
   text: string,
@@ -85,39 +89,67 @@ export const parseConfig = (
   readSecretFile: ReadSecretFile
 ): Effect.Effect<DaemonConfig, ConfigError> =>
   Effect.gen(function*() {
+    if (text.length > maxConfigBytes) {
+      return yield* failWith(file, `the file is larger than ${formatBytes(maxConfigBytes)}; not read`)
+    }
     const { source, syntaxErrors } = parseYaml(text, file)
-    if (syntaxErrors.length > 0) return yield* new ConfigError({ diagnostics: sortDiagnostics(syntaxErrors) })
+    if (syntaxErrors.length > 0) {
+      const { omitted, shown } = firstDiagnostics(syntaxErrors, maxDiagnostics)
+      return yield* new ConfigError({ diagnostics: shown, omitted })
+    }
 
-    const interpolation = interpolateTree(source.doc.contents, env, isStringPosition)
-    const root: unknown = source.doc.toJS()
+    const collector = diagnosticCollector(maxDiagnostics)
+    const report = (p: Problem) => collector.add(locate(source, p))
+    let secrets: ReadonlyArray<string> = []
+    const fail = () => {
+      const { omitted, shown } = collector.finish()
+      return new ConfigError({ diagnostics: redact(shown, secrets), omitted })
+    }
+
+    const tree = toTree(source.doc.contents, { env, isStringPosition, aliasBudget: aliasNodeBudget(text.length), report })
+    if (tree.structural > 0) return yield* fail()
+    const root = tree.root
     const envKey = env["PHALA_CLOUD_API_KEY"]
-    const secrets = [
+    secrets = [
       ...secretPaths(root).map((path) => valueAt(root, path)).filter((v): v is string => typeof v === "string"),
       ...(envKey === undefined ? [] : [envKey])
     ]
 
+    stripUnknownKeys(root, report)
     const decoded = decodeFile(root)
-    // A scalar whose interpolation failed still holds `${...}`; its decode error would only repeat the first.
-    const schemaProblems = Either.isLeft(decoded)
-      ? problemsOf(decoded.left, [], root).filter((p) => !interpolation.some((i) => isUnder(p.path, i.path)))
-      : []
-    const problems = [
-      ...interpolation,
-      ...schemaProblems,
-      ...checkLabels(root),
-      ...checkDuplicateApps(root, source),
-      ...checkReceivers(root, source),
-      ...checkApiKeyPresent(root, env)
-    ]
-    if (Either.isLeft(decoded) || problems.length > 0) return yield* fail(source, problems, secrets)
+    if (Either.isLeft(decoded)) {
+      for (const p of problemsOf(decoded.left, [], root)) {
+        // a scalar whose interpolation failed still holds `${...}`: its decode error would only repeat the first
+        if (!tree.uninterpolated.has(formatPath(p.path))) report(p)
+      }
+    }
+    for (const check of [checkLabels(root), checkDuplicateApps(root, source), checkReceivers(root, source), checkApiKeyPresent(root, env)]) {
+      check.forEach(report)
+    }
+    if (Either.isLeft(decoded) || collector.count() > 0) return yield* fail()
 
     return yield* buildConfig(decoded.right, { file, env, readSecretFile }).pipe(
-      Effect.mapError((buildProblems) => fail(source, buildProblems, secrets))
+      Effect.mapError((buildProblems) => {
+        buildProblems.forEach(report)
+        return fail()
+      })
     )
-  })
+  }).pipe(
+    Effect.catchAllDefect((defect) =>
+      Effect.fail(failWith(file, `cannot check the config: internal error (${describeDefect(defect)})`))
+    )
+  )
+
+/** A defect's name and message, short; never a stack trace. */
+export const describeDefect = (defect: unknown): string =>
+  truncate(defect instanceof Error ? `${defect.name}: ${defect.message}` : String(defect))
 
 const reasonOf = (error: { readonly _tag: string; readonly message: string; readonly reason?: string }) =>
   error.reason ?? error.message
+
+export type ReadResult =
+  | { readonly _tag: "Text"; readonly text: string }
+  | { readonly _tag: "TooLarge" }
 
 /** A FIFO, device or directory where a file is expected. */
 export class NotRegularFile extends Data.TaggedError("NotRegularFile")<{ readonly path: string }> {
@@ -126,39 +158,80 @@ export class NotRegularFile extends Data.TaggedError("NotRegularFile")<{ readonl
   }
 }
 
-/**
- * Reads `path` only if it is a regular file. A FIFO or device would block the read until a writer comes, and a
- * blocked read keeps the process from exiting (Node waits for its I/O threads): the daemon, which re-reads its files
- * on every reload, must never start one. One-shot commands may still read a pipe (`--config <(…)`).
- */
-export const readRegularFile = (path: string): Effect.Effect<string, NotRegularFile | PlatformError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const info = yield* fs.stat(path)
-    if (info.type !== "File") return yield* new NotRegularFile({ path })
-    return yield* fs.readFileString(path)
-  })
+export interface ReadOptions {
+  /**
+   * Refuse anything but a regular file, without opening it. A FIFO would block the read until a writer comes, and
+   * a blocked read keeps the process from exiting (Node waits for its I/O threads): the daemon, which re-reads its
+   * files on every reload, must never start one. One-shot commands may still read a pipe (`--config <(…)`).
+   */
+  readonly regularFilesOnly?: boolean
+}
 
-/** Reads and checks the desired-state file at `path` (and the secret files it names: regular files only if asked). */
+/**
+ * Reads at most `maxBytes` (plus one byte, to tell). Reading stops there even for a file that grows while it is
+ * read, or a device such as /dev/zero whose size says nothing.
+ */
+export const readBounded = (
+  path: string,
+  maxBytes: number,
+  options: ReadOptions = {}
+): Effect.Effect<ReadResult, NotRegularFile | PlatformError, FileSystem.FileSystem> =>
+  Effect.scoped(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    if (options.regularFilesOnly === true) {
+      const info = yield* fs.stat(path)
+      if (info.type !== "File") return yield* new NotRegularFile({ path })
+      // a regular file's size can be believed enough to skip reading one that is too large (the watch asks often)
+      if (Number(info.size) > maxBytes) return { _tag: "TooLarge" } as const
+    }
+    const file = yield* fs.open(path, { flag: "r" })
+    const buffer = new Uint8Array(Math.min(maxBytes + 1, 1024 * 1024))
+    const chunks: Array<Uint8Array> = []
+    let total = 0
+    while (total <= maxBytes) {
+      const n = Number(yield* file.read(buffer))
+      if (n === 0) break
+      chunks.push(buffer.slice(0, n))
+      total += n
+    }
+    if (total > maxBytes) return { _tag: "TooLarge" } as const
+    return { _tag: "Text", text: new TextDecoder().decode(Buffer.concat(chunks)) } as const
+  }))
+
+/** Reads the config file, bounded; fails with a one-line diagnostic when it cannot. */
+export const readConfigText = (path: string, options: ReadOptions = {}): Effect.Effect<string, ConfigError, FileSystem.FileSystem> =>
+  readBounded(path, maxConfigBytes, options).pipe(
+    Effect.mapError((error) => failWith(path, `cannot read config file: ${reasonOf(error)}`)),
+    Effect.flatMap((read) =>
+      read._tag === "Text"
+        ? Effect.succeed(read.text)
+        : Effect.fail(failWith(path, `the file is larger than ${formatBytes(maxConfigBytes)}; not read`))
+    )
+  )
+
+/** Secret files are read the same bounded way, with a short reason on failure. */
+export const readSecretFileWith = (fs: FileSystem.FileSystem, options: ReadOptions = {}): ReadSecretFile => (secretPath) =>
+  readBounded(secretPath, maxSecretFileBytes, options).pipe(
+    Effect.provideService(FileSystem.FileSystem, fs),
+    Effect.mapError(reasonOf),
+    Effect.flatMap((read) =>
+      read._tag === "Text" ? Effect.succeed(read.text) : Effect.fail(`larger than ${formatBytes(maxSecretFileBytes)}`)
+    )
+  )
+
+/**
+ * Reads and checks the desired-state file at `path` (and the secret files it names: regular files only if asked),
+ * in this thread (see Isolated.ts for the daemon's way).
+ */
 export const loadConfig = (
   path: string,
   env: Env,
-  options: { readonly regularFilesOnly?: boolean } = {}
+  options: ReadOptions = {}
 ): Effect.Effect<DaemonConfig, ConfigError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const read = (file: string) =>
-      options.regularFilesOnly === true ? readRegularFile(file) : fs.readFileString(file)
-    const text = yield* read(path).pipe(
-      Effect.mapError((error) =>
-        new ConfigError({
-          diagnostics: [{ file: path, line: 1, column: 1, path: "", message: `cannot read config file: ${reasonOf(error)}` }]
-        })
-      )
-    )
-    const readSecretFile: ReadSecretFile = (secretPath) =>
-      read(secretPath).pipe(Effect.mapError(reasonOf), Effect.provideService(FileSystem.FileSystem, fs))
-    return yield* parseConfig(text, path, env, readSecretFile)
+    const text = yield* readConfigText(path, options)
+    return yield* parseConfig(text, path, env, readSecretFileWith(fs, options))
   }).pipe(Effect.withSpan("Config.loadConfig", { attributes: { path } }))
 
 export interface ValidReport {
@@ -169,6 +242,7 @@ export interface ValidReport {
   readonly poll: { readonly interval: string } | { readonly cron: string }
   readonly listen: string
   readonly state_dir: string
+  readonly warnings: ReadonlyArray<ConfigWarning>
 }
 
 const listenOf = (config: DaemonConfig): string =>
@@ -184,7 +258,8 @@ export const validReport = (config: DaemonConfig): ValidReport => ({
   api_url: config.api.url,
   poll: config.poll._tag === "Interval" ? { interval: formatDuration(config.poll.interval) } : { cron: config.poll.expression },
   listen: listenOf(config),
-  state_dir: config.stateDir
+  state_dir: config.stateDir,
+  warnings: configWarnings(config)
 })
 
 /** One line for `validate` text output. */

@@ -1,23 +1,72 @@
 import { FileSystem } from "@effect/platform"
-import type { Stream} from "effect";
-import { Clock, Context, Effect, Either, Layer, SubscriptionRef } from "effect"
+import type { Stream } from "effect"
+import { Cause, Clock, Context, Effect, Either, Exit, Fiber, FiberSet, Layer, SubscriptionRef } from "effect"
 import { createHash } from "node:crypto"
-import { formatDiagnostic } from "../Config/Diagnostics.js"
-import { loadConfig, readRegularFile } from "../Config/Load.js"
+import type { ConfigDiagnostic } from "../Config/Diagnostics.js"
+import { ConfigError, errorCount, formatDiagnostic } from "../Config/Diagnostics.js"
+import type { Env } from "../Config/Interpolate.js"
+import { parseConfigIsolated } from "../Config/Isolated.js"
+import { maxConfigBytes } from "../Config/Limits.js"
+import type { ReadOptions } from "../Config/Load.js"
+import { describeDefect, readBounded, readConfigText } from "../Config/Load.js"
+import { configWarnings } from "../Config/Warnings.js"
 import type { DaemonConfig } from "../Domain/App.js"
 import { Metrics } from "../Metrics/Metrics.js"
 
 export type ReloadResult =
   | { readonly _tag: "Reloaded"; readonly apps: number }
   | { readonly _tag: "Unchanged" }
-  | { readonly _tag: "Rejected"; readonly errors: ReadonlyArray<string> }
+  /** Stopped half-way because the daemon is shutting down; the previous config stays. */
+  | { readonly _tag: "Cancelled" }
+  | {
+    readonly _tag: "Rejected"
+    /** `file:line:col: path: message`, the first `maxDiagnostics`. */
+    readonly errors: ReadonlyArray<string>
+    readonly diagnostics: ReadonlyArray<ConfigDiagnostic>
+    /** Every error found, listed or not. */
+    readonly errorCount: number
+  }
 
 /** Turns a freshly loaded config into the one to run (CLI flags such as --listen applied again). */
 export type ConfigPatch = (config: DaemonConfig) => DaemonConfig
 
+/** Checks a config text; the daemon does a big one in a worker thread (`parseConfigIsolated`). */
+export type ConfigParser = (
+  text: string,
+  file: string,
+  env: Env,
+  options: ReadOptions
+) => Effect.Effect<DaemonConfig, ConfigError, FileSystem.FileSystem>
+
+/** What only a restart applies: said at each reload that changes it, since the new value is otherwise ignored. */
+const restartWarnings = (previous: DaemonConfig, next: DaemonConfig): ReadonlyArray<string> => [
+  ...(next.server.host !== previous.server.host || next.server.port !== previous.server.port
+    ? ["server.listen changed: takes effect after a restart"]
+    : []),
+  ...(next.server.tls?.certFile !== previous.server.tls?.certFile || next.server.tls?.keyFile !== previous.server.tls?.keyFile
+    ? ["server.tls changed: takes effect after a restart (certificates are read at start-up)"]
+    : []),
+  ...(next.stateDir !== previous.stateDir
+    ? [`state_dir changed: takes effect after a restart; alert state and notifications stay in ${previous.stateDir}`]
+    : [])
+]
+
+type Rejected = Extract<ReloadResult, { readonly _tag: "Rejected" }>
+
+const rejected = (error: ConfigError): Rejected => ({
+  _tag: "Rejected",
+  errors: error.omitted === 0
+    ? error.diagnostics.map(formatDiagnostic)
+    : [...error.diagnostics.map(formatDiagnostic), `… and ${error.omitted} more`],
+  diagnostics: error.diagnostics,
+  errorCount: errorCount(error)
+})
+
 /**
  * The configuration in force. A reload that fails keeps the old config (and says why, with file:line:col);
- * one that succeeds replaces it whole, and readers see it at their next cycle.
+ * one that succeeds replaces it whole, and readers see it at their next cycle. A reload never fails or dies:
+ * whatever happens while loading, even a defect of this code, ends as a rejected reload, logged and shown by
+ * `phala_drift_config_last_reload_successful 0`, so the triggers (file watch, SIGHUP, POST /-/reload) keep working.
  */
 export class ConfigStore extends Context.Tag("phala-drift/ConfigStore")<ConfigStore, {
   readonly current: Effect.Effect<DaemonConfig>
@@ -25,6 +74,8 @@ export class ConfigStore extends Context.Tag("phala-drift/ConfigStore")<ConfigSt
   readonly reload: (reason: string) => Effect.Effect<ReloadResult>
   /** Reload only if the file's content differs from what was last loaded (or tried). */
   readonly reloadIfChanged: (reason: string) => Effect.Effect<ReloadResult>
+  /** Interrupts a reload in progress (and its worker thread), so that shutting down never waits for one. */
+  readonly cancelReloads: Effect.Effect<void>
 }>() {
   /** A store that never reloads: for tests and one-shot commands. */
   static readonly fixed = (config: DaemonConfig) =>
@@ -34,65 +85,112 @@ export class ConfigStore extends Context.Tag("phala-drift/ConfigStore")<ConfigSt
         current: SubscriptionRef.get(ref),
         changes: ref.changes,
         reload: () => Effect.succeed<ReloadResult>({ _tag: "Unchanged" }),
-        reloadIfChanged: () => Effect.succeed<ReloadResult>({ _tag: "Unchanged" })
+        reloadIfChanged: () => Effect.succeed<ReloadResult>({ _tag: "Unchanged" }),
+        cancelReloads: Effect.void
       }))
     )
 
   static readonly layer = (options: {
     readonly initial: DaemonConfig
-    readonly env: Record<string, string | undefined>
+    readonly env: Env
     readonly patch: ConfigPatch
+    readonly parse?: ConfigParser
   }) =>
-    Layer.effect(
+    Layer.scoped(
       ConfigStore,
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
         const metrics = yield* Metrics
+        // reloads run here, whoever asked (file watch, SIGHUP, an HTTP request), so that one place can stop them
+        const running = yield* FiberSet.make<ReloadResult>()
+        const parse = options.parse ?? parseConfigIsolated
         const ref = yield* SubscriptionRef.make(options.initial)
         const path = options.initial.source
-        const digest = (text: string) => createHash("sha256").update(text).digest("hex")
-        // regular files only: a FIFO in the file's place would hang the read, and SIGTERM with it (readRegularFile)
-        const read = readRegularFile(path).pipe(Effect.provideService(FileSystem.FileSystem, fs), Effect.either)
-        // a file that is not there (an editor's rename) is no change; one that is not a regular file is, once
-        const fingerprint = (text: Effect.Effect.Success<typeof read>) =>
-          Either.isRight(text) ? digest(text.right) : text.left._tag === "NotRegularFile" ? text.left.message : ""
-        let lastDigest = fingerprint(yield* read)
+
+        // regular files only, config and secret files: a FIFO in a file's place would hang the read, and SIGTERM with it
+        const regular: ReadOptions = { regularFilesOnly: true }
+
+        // What the file held at the last (attempted) load: its digest, or a mark when it could not be read whole.
+        // A file that is not there (an editor's rename) is no change (""); one that is not a regular file is, once.
+        const fingerprint = readBounded(path, maxConfigBytes, regular).pipe(
+          Effect.map((read) => (read._tag === "Text" ? createHash("sha256").update(read.text).digest("hex") : "too large")),
+          Effect.catchTag("NotRegularFile", (error) => Effect.succeed(error.message)),
+          Effect.provideService(FileSystem.FileSystem, fs),
+          Effect.orElseSucceed(() => "")
+        )
+        let lastFingerprint = yield* fingerprint
         const lock = yield* Effect.makeSemaphore(1)
 
-        const reload = (reason: string) =>
-          lock.withPermits(1)(Effect.gen(function*() {
-            const text = yield* read
-            if (fingerprint(text) !== "") lastDigest = fingerprint(text)
-            const loaded = yield* Effect.either(
-              loadConfig(path, options.env, { regularFilesOnly: true }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+        const load = Effect.gen(function*() {
+          const now = yield* fingerprint
+          if (now !== "") lastFingerprint = now
+          const text = yield* readConfigText(path, regular)
+          return yield* parse(text, path, options.env, regular)
+        }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+
+        const reject = (reason: string, error: ConfigError): Effect.Effect<ReloadResult> =>
+          Effect.gen(function*() {
+            const result = rejected(error)
+            yield* metrics.configLoaded(false, new Date(yield* Clock.currentTimeMillis))
+            yield* metrics.refresh
+            yield* Effect.logError("config reload rejected; the previous config stays in force").pipe(
+              Effect.annotateLogs({ reason, config: path, errors: result.errors, error_count: result.errorCount })
             )
-            const now = new Date(yield* Clock.currentTimeMillis)
-            if (Either.isLeft(loaded)) {
-              const errors = loaded.left.diagnostics.map(formatDiagnostic)
-              yield* metrics.configLoaded(false, now)
-              yield* metrics.refresh
-              yield* Effect.logError("config reload rejected; the previous config stays in force").pipe(
-                Effect.annotateLogs({ reason, config: path, errors })
-              )
-              return { _tag: "Rejected", errors } as const
-            }
-            const next = options.patch(loaded.right)
+            return result
+          })
+
+        const apply = (reason: string, loaded: DaemonConfig): Effect.Effect<ReloadResult> =>
+          Effect.gen(function*() {
+            const next = options.patch(loaded)
             const previous = yield* SubscriptionRef.get(ref)
-            if (next.server.host !== previous.server.host || next.server.port !== previous.server.port) {
-              yield* Effect.logWarning("server.listen changed: takes effect after a restart")
-            }
+            for (const warning of restartWarnings(previous, next)) yield* Effect.logWarning(warning)
             yield* SubscriptionRef.set(ref, next)
-            yield* metrics.configLoaded(true, now)
+            yield* metrics.configLoaded(true, new Date(yield* Clock.currentTimeMillis))
             yield* metrics.refresh
             yield* Effect.logInfo("config reloaded").pipe(Effect.annotateLogs({ reason, config: path, apps: next.apps.length }))
-            return { _tag: "Reloaded", apps: next.apps.length } as const
-          }))
+            for (const warning of configWarnings(next)) {
+              yield* Effect.logWarning(`config warning: ${warning.path}: ${warning.message}`).pipe(Effect.annotateLogs({ config: path }))
+            }
+            return { _tag: "Reloaded", apps: next.apps.length }
+          })
+
+        const work = (reason: string): Effect.Effect<ReloadResult> =>
+          lock.withPermits(1)(
+            load.pipe(
+              Effect.either,
+              Effect.flatMap((loaded) => (Either.isLeft(loaded) ? reject(reason, loaded.left) : apply(reason, loaded.right))),
+              // a defect is our bug, not the file's, but it must not end the reload triggers either
+              Effect.catchAllCause((cause) =>
+                Cause.isInterruptedOnly(cause)
+                  ? Effect.failCause(cause)
+                  : reject(
+                    reason,
+                    new ConfigError({
+                      diagnostics: [{
+                        file: path,
+                        line: 1,
+                        column: 1,
+                        path: "",
+                        message: `cannot reload: internal error (${describeDefect(Cause.squash(cause))})`
+                      }],
+                      omitted: 0
+                    })
+                  )
+              )
+            )
+          )
+
+        const reload = (reason: string): Effect.Effect<ReloadResult> =>
+          FiberSet.run(running)(work(reason)).pipe(
+            Effect.flatMap(Fiber.await),
+            Effect.map((exit): ReloadResult => (Exit.isSuccess(exit) ? exit.value : { _tag: "Cancelled" }))
+          )
 
         /** Reload when the file's content changed since the last (attempted) load; cheap enough to poll. */
         const reloadIfChanged = (reason: string) =>
           Effect.gen(function*() {
-            const now = fingerprint(yield* read)
-            if (now === "" || now === lastDigest) return { _tag: "Unchanged" } as const
+            const now = yield* fingerprint
+            if (now === "" || now === lastFingerprint) return { _tag: "Unchanged" } as const
             return yield* reload(reason)
           })
 
@@ -100,7 +198,8 @@ export class ConfigStore extends Context.Tag("phala-drift/ConfigStore")<ConfigSt
           current: SubscriptionRef.get(ref),
           changes: ref.changes,
           reload,
-          reloadIfChanged
+          reloadIfChanged,
+          cancelReloads: FiberSet.clear(running)
         }
       })
     )

@@ -10,15 +10,29 @@ const onSignal = (signal: NodeJS.Signals, handler: () => void) =>
     () => Effect.sync(() => process.off(signal, handler))
   )
 
-/** Reloads on SIGHUP and when the config file changes. */
+// The store's reload never fails; this is the last guard of a trigger that must outlive any one reload.
+const logAnyFailure = (what: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(Effect.catchAllCause((cause) => Effect.logError(`${what} failed; still watching`, cause)))
+
+/**
+ * Reloads on SIGHUP and when the config file changes; each SIGHUP is logged, then the reload's outcome. On shutdown
+ * (this layer is released alongside the HTTP server, which waits for requests in flight) a reload in progress is
+ * cancelled, so SIGTERM never waits for a big file to be checked.
+ */
 export const ReloadTriggersLayer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const store = yield* ConfigStore
+    yield* Effect.addFinalizer(() => store.cancelReloads)
     const runtime = yield* Effect.runtime<never>()
+    const onHangup = Effect.logInfo("SIGHUP received: reloading the config").pipe(
+      Effect.zipRight(store.reload("SIGHUP")),
+      logAnyFailure("SIGHUP reload")
+    )
     yield* onSignal("SIGHUP", () => {
-      Runtime.runFork(runtime)(store.reload("SIGHUP"))
+      Runtime.runFork(runtime)(onHangup)
     })
     yield* store.reloadIfChanged("config file changed").pipe(
+      logAnyFailure("config file check"),
       Effect.repeat(Schedule.spaced(watchEvery)),
       Effect.forkScoped
     )

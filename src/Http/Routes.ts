@@ -89,11 +89,20 @@ const lifecycle = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerRes
     return yield* handler
   })
 
+/** 400 with the diagnostics (the first 100 and a count) when the file is rejected; never a stack trace. */
 const reloadRoute = lifecycle(Effect.gen(function*() {
   const result = yield* (yield* ConfigStore).reload("POST /-/reload")
-  return result._tag === "Rejected"
-    ? HttpServerResponse.unsafeJson({ status: "rejected", errors: result.errors }, { status: 400 })
-    : HttpServerResponse.unsafeJson({ status: result._tag === "Reloaded" ? "reloaded" : "unchanged" })
+  switch (result._tag) {
+    case "Rejected":
+      return HttpServerResponse.unsafeJson(
+        { status: "rejected", errors: result.errors, diagnostics: result.diagnostics, error_count: result.errorCount },
+        { status: 400, headers: noStore }
+      )
+    case "Cancelled":
+      return HttpServerResponse.unsafeJson({ status: "cancelled", error: "shutting down" }, { status: 503, headers: noStore })
+    default:
+      return HttpServerResponse.unsafeJson({ status: result._tag === "Reloaded" ? "reloaded" : "unchanged" }, { headers: noStore })
+  }
 }))
 
 /** Joins the cycle in progress if there is one (its result is everyone's), else runs one. */

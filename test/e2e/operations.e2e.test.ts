@@ -3,7 +3,19 @@ import { request as httpsRequest } from "node:https"
 import { createServer as createNetServer } from "node:net"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, fixture, freePort, type Proc, type Simulator, spawnCli, startSimulator, stopAll, tempDir, waitFor } from "./support/harness.js"
+import {
+  cleanEnv,
+  fixture,
+  freePort,
+  type Proc,
+  type Simulator,
+  spawnCli,
+  startSimulator,
+  stopAll,
+  tempDir,
+  testConfigHead,
+  waitFor
+} from "./support/harness.js"
 
 const KEY = "phak_e2e_daemon_7f3a9c21"
 const TOKEN = "drift-token-5d8e2b71c4"
@@ -13,13 +25,7 @@ const APP2 = "b000000000000000000000000000000000000002"
 
 const configText = (options: { apps: ReadonlyArray<string>; lifecycle: boolean; auth: string }) =>
   [
-    "version: 1",
-    "api:",
-    "  api_key: ${PHALA_CLOUD_API_KEY}",
-    "  timeout: 5s",
-    "  retries: 1",
-    "poll:",
-    "  interval: 1s",
+    ...testConfigHead,
     "server:",
     "  listen: 127.0.0.1:9477",
     `  lifecycle: ${String(options.lifecycle)}`,

@@ -5,18 +5,22 @@ import { execFileSync } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { loadConfig, readRegularFile } from "../../src/Config/Load.js"
+import { loadConfig, readBounded } from "../../src/Config/Load.js"
 
 const dir = mkdtempSync(join(tmpdir(), "phala-drift-read-"))
 const fifo = join(dir, "fifo.yaml")
 execFileSync("mkfifo", [fifo])
 
-describe("readRegularFile", () => {
+const readRegularFile = (path: string) => readBounded(path, 1024, { regularFilesOnly: true })
+
+describe("readBounded, regular files only", () => {
   it.effect("reads a regular file", () =>
     Effect.gen(function*() {
       const path = join(dir, "plain.yaml")
       writeFileSync(path, "version: 1\n")
-      expect(yield* readRegularFile(path)).toBe("version: 1\n")
+      expect(yield* readRegularFile(path)).toEqual({ _tag: "Text", text: "version: 1\n" })
+      writeFileSync(path, "x".repeat(1025))
+      expect(yield* readRegularFile(path)).toEqual({ _tag: "TooLarge" })
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
   // nobody writes to the FIFO: a read would never return, and this test would time out

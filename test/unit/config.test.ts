@@ -367,14 +367,15 @@ describe("diagnostics: several at once", () => {
       const error = yield* Effect.flip(loadConfig(file, env))
       expect(formatDiagnostics(error.diagnostics).split("\n")).toEqual([
         `${file}:2:1: YAML syntax error: Tabs are not allowed as indentation`,
-        `${file}:4:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`
+        `${file}:3:6: YAML syntax error: this [ is never closed (Flow sequence in block collection must be sufficiently indented and end with a ]; noticed at line 4, column 1)`
       ])
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
-  it.effect("reports a duplicate mapping key as a syntax error at the second key", () =>
+  it.effect("reports every duplicate mapping key at the later key", () =>
     Effect.gen(function*() {
-      expect(yield* errorsOf(`version: 1\napps: []\nversion: 1\n`)).toEqual([
-        "desired.yaml:3:1: YAML syntax error: Map keys must be unique"
+      expect(yield* errorsOf(`version: 1\napps: []\nversion: 1\napi: { api_key: a, api_key: b }\n`)).toEqual([
+        `desired.yaml:3:1: version: duplicate key "version"`,
+        `desired.yaml:4:20: api.api_key: duplicate key "api_key"`
       ])
     }))
 
@@ -423,7 +424,8 @@ describe("reports for validate", () => {
           column: 13,
           path: "apps[0].status",
           message: `must be one of running, stopped, got "paused"`
-        }]
+        }],
+        error_count: 1
       })
     }))
 
@@ -437,7 +439,8 @@ describe("reports for validate", () => {
         api_url: "https://cloud-api.phala.com/api/v1",
         poll: { interval: "30s" },
         listen: "[::1]:9000",
-        state_dir: "./data"
+        state_dir: "./data",
+        warnings: []
       })
     }))
 })

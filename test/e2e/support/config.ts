@@ -1,15 +1,11 @@
+import { testConfigHead } from "./harness.js"
+
 /** The desired state the alerting e2e tests run against: one app of the e2e scenario, 1 s polls, `for: 1s`. */
 export const PAYMENTS = "b000000000000000000000000000000000000001"
 
 export const alertingConfig = (alerting: string | null): string =>
   [
-    "version: 1",
-    "api:",
-    "  api_key: ${PHALA_CLOUD_API_KEY}",
-    "  timeout: 5s",
-    "  retries: 1",
-    "poll:",
-    "  interval: 1s",
+    ...testConfigHead,
     "defaults:",
     "  for: 1s",
     "  severity: critical",

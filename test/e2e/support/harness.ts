@@ -152,6 +152,17 @@ export interface Daemon {
 }
 
 /** Starts `serve --config F` on a free loopback port and waits until `readyPath` answers 2xx (sent with `headers`). */
+/** The head of a desired-state file for tests against the simulator: key from the environment, short timeouts, 1 s poll. */
+export const testConfigHead: ReadonlyArray<string> = [
+  "version: 1",
+  "api:",
+  "  api_key: ${PHALA_CLOUD_API_KEY}",
+  "  timeout: 5s",
+  "  retries: 1",
+  "poll:",
+  "  interval: 1s"
+]
+
 export const startServe = async (
   configPath: string,
   env: Record<string, string>,

@@ -1,0 +1,30 @@
+/**
+ * The config loader's worker thread (see Isolated.ts): checks one config text and posts back the config or the
+ * diagnostics. Secret files are read here too.
+ */
+import { FileSystem } from "@effect/platform"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Effect, Schema } from "effect"
+import { parentPort, workerData } from "node:worker_threads"
+import { parseConfig, readSecretFileWith } from "./Load.js"
+import { toWire } from "./Transfer.js"
+
+export const LoadRequest = Schema.Struct({
+  text: Schema.String,
+  file: Schema.String,
+  env: Schema.Record({ key: Schema.String, value: Schema.String }),
+  regularFilesOnly: Schema.Boolean
+})
+
+const program = Effect.gen(function*() {
+  const request = yield* Schema.decodeUnknown(LoadRequest)(workerData)
+  const fs = yield* FileSystem.FileSystem
+  return yield* parseConfig(request.text, request.file, request.env, readSecretFileWith(fs, { regularFilesOnly: request.regularFilesOnly })).pipe(
+    Effect.match({
+      onFailure: (error) => ({ _tag: "Invalid", diagnostics: error.diagnostics, omitted: error.omitted }),
+      onSuccess: (config) => ({ _tag: "Valid", config: toWire(config) })
+    })
+  )
+}).pipe(Effect.provide(NodeFileSystem.layer))
+
+void Effect.runPromise(program).then((reply) => parentPort?.postMessage(reply))
