@@ -2,10 +2,10 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Effect, Either, Schema } from "effect"
 import { join } from "node:path"
-import type { Alert } from "../Domain/Alert.js"
-import { AlertSchema } from "./AlertSchema.js"
+import type { Alert } from "../Core/Domain/Alert.js"
+import { AlertSchema } from "../Core/Domain/AlertSchema.js"
 import { writeFileAtomic } from "./AtomicFile.js"
-import type { LastSent, SentRecord } from "./Receivers/AlertmanagerResend.js"
+import type { LastSent, SentRecord } from "../Core/Alerting/Resend.js"
 
 /** What survives a restart of the alerting side. */
 export interface AlertStateSnapshot {

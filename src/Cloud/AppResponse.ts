@@ -1,6 +1,6 @@
 import { Either, ParseResult, Predicate, Schema } from "effect"
-import type { AppId } from "../Domain/App.js"
-import type { ObservedApp, ObservedCvm } from "../Domain/Observation.js"
+import type { AppId } from "../Core/Domain/App.js"
+import type { ObservedApp, ObservedCvm } from "../Core/Domain/Observation.js"
 import { maxJsonDepth, nestsAtMost } from "./JsonDepth.js"
 
 // Wire format of `GET /apps/{app_id}` (reference §2). Only the fields the monitor reads are declared;

@@ -3,7 +3,7 @@
  * the page never see more than a label's worth of it, and never the API key (echoed in any letter case).
  */
 import { Redacted } from "effect"
-import type { ObservedApp, ObservedCvm } from "../Domain/Observation.js"
+import type { ObservedApp, ObservedCvm } from "../Core/Domain/Observation.js"
 
 /** Longest name or label value taken from the API (app and CVM names, statuses, attributes, vm_uuid). */
 export const maxFieldLength = 256

@@ -1,6 +1,6 @@
 import { Duration, Effect, Either, Redacted } from "effect"
 import * as Path from "node:path"
-import type { AlertingSettings, ReceiverSettings } from "../Domain/Alert.js"
+import type { AlertingSettings, ReceiverSettings } from "../Core/Domain/Alert.js"
 import {
   type ApiSettings,
   type DaemonConfig,
@@ -9,11 +9,11 @@ import {
   type PollSchedule,
   type ServerAuth,
   type ServerSettings
-} from "../Domain/App.js"
+} from "../Core/Domain/App.js"
 import { apiKeyEnv, noApiKeyMessage } from "./Checks.js"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
-import { echo, hasUserinfo } from "./Echo.js"
+import { echo, hasUserinfo } from "../Core/Echo.js"
 import { httpUrl, userinfoMessage } from "./Fields.js"
 import type { AlertingEntry, AppDefaults, AppEntry, ConfigFile, ReceiverEntry } from "./FileSchema.js"
 import type { Env } from "./Interpolate.js"

@@ -3,7 +3,7 @@ import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
 import type { SourceDocument } from "./Document.js"
 import { lineOf } from "./Document.js"
-import { echo, truncate } from "./Echo.js"
+import { echo, truncate } from "../Core/Echo.js"
 import { normaliseAppId } from "./Fields.js"
 
 /** Checks that need the whole tree or key positions; they run on the interpolated tree, even if decoding failed. */

@@ -1,5 +1,5 @@
 import { Data } from "effect"
-import { looksLikeSecret, truncate } from "./Echo.js"
+import { looksLikeSecret, truncate } from "../Core/Echo.js"
 
 export type PathSegment = string | number
 export type ConfigPath = ReadonlyArray<PathSegment>

@@ -2,7 +2,7 @@ import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, Sca
 import type { Document, Node, YAMLMap } from "yaml"
 import type { ConfigDiagnostic, ConfigPath, Problem } from "./Diagnostics.js"
 import { displayPath } from "./Diagnostics.js"
-import { scrub } from "./Echo.js"
+import { scrub } from "../Core/Echo.js"
 
 export interface SourceDocument {
   readonly file: string

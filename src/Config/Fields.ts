@@ -1,8 +1,8 @@
 import { Duration, Either, ParseResult, Redacted, Schema } from "effect"
 import { validate as validateCron, validateDetailed as validateCronDetailed } from "node-cron"
-import type { DesiredStatus, ReplicaRange } from "../Domain/App.js"
-import { durationHint, formatDuration, parseDuration } from "./Duration.js"
-import { echo, hasUserinfo, scrub } from "./Echo.js"
+import type { DesiredStatus, ReplicaRange } from "../Core/Domain/App.js"
+import { durationHint, formatDuration, parseDuration } from "../Core/Domain/Duration.js"
+import { echo, hasUserinfo, scrub } from "../Core/Echo.js"
 
 /**
  * How a value is named in a message; strings are quoted so that spaces and empty values show, cut short, and not

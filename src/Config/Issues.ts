@@ -1,7 +1,7 @@
 import { ParseResult } from "effect"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
-import { echo } from "./Echo.js"
+import { echo } from "../Core/Echo.js"
 import { keysByShape, receiverKeys, receiverTypes } from "./FileSchema.js"
 
 export const editDistance = (a: string, b: string): number => {

@@ -10,7 +10,7 @@ import { maxConfigBytes } from "../Config/Limits.js"
 import type { ReadOptions } from "../Config/Load.js"
 import { describeDefect, readBounded, readConfigText } from "../Config/Load.js"
 import { configWarnings } from "../Config/Warnings.js"
-import type { DaemonConfig } from "../Domain/App.js"
+import type { DaemonConfig } from "../Core/Domain/App.js"
 import { Metrics } from "../Metrics/Metrics.js"
 
 export type ReloadResult =

@@ -1,14 +1,14 @@
 import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Option, Ref } from "effect"
 import { Alerting } from "../Alerts/Alerting.js"
-import { ApiObserver } from "../Cloud/ApiObserver.js"
+import { ApiObserver } from "../Runtime/ApiObserver.js"
 import { make as makePhalaClient, PhalaClient, type PhalaClientService } from "../Cloud/PhalaClient.js"
-import { type ApiSettings, pollPeriod } from "../Domain/App.js"
-import { summarize } from "../Domain/Report.js"
+import { type ApiSettings, pollPeriod } from "../Core/Domain/App.js"
+import { summarize } from "../Core/Domain/Report.js"
 import { Metrics } from "../Metrics/Metrics.js"
-import { reconcile } from "../Reconciler.js"
+import { reconcile } from "../Cloud/Observe.js"
 import { ConfigStore } from "./ConfigStore.js"
-import { DaemonState } from "./DaemonState.js"
+import { DaemonState } from "../Runtime/LatestSnapshot.js"
 
 /** One reconcile cycle of the daemon: observe, diff, evaluate alerts, record metrics, publish, log one summary line. */
 export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {

@@ -4,7 +4,7 @@ import { Data, Effect, Layer } from "effect"
 import { createServer, type Server, type ServerOptions } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
 import { ConfigStore } from "../Daemon/ConfigStore.js"
-import type { ServerTls } from "../Domain/App.js"
+import type { ServerTls } from "../Core/Domain/App.js"
 import { authorized, challenge, publicPaths } from "./Auth.js"
 import { router } from "./Routes.js"
 

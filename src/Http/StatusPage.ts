@@ -1,8 +1,8 @@
 import type { StateDirHealth } from "../Alerts/StateHealth.js"
-import type { Alert } from "../Domain/Alert.js"
-import type { ReplicaRange } from "../Domain/App.js"
-import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Domain/Report.js"
-import { summarize } from "../Domain/Report.js"
+import type { Alert } from "../Core/Domain/Alert.js"
+import type { ReplicaRange } from "../Core/Domain/App.js"
+import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Core/Domain/Report.js"
+import { summarize } from "../Core/Domain/Report.js"
 import { type Html, html, type HtmlChild, trusted } from "./Html.js"
 
 export interface StatusPageInput {

@@ -1,10 +1,10 @@
 import { HttpServerResponse } from "@effect/platform"
 import { Clock, Duration, Effect, Option } from "effect"
-import { AlertsView } from "../Alerts/AlertsView.js"
+import { AlertsView } from "../Runtime/AlertsView.js"
 import { ConfigStore } from "../Daemon/ConfigStore.js"
-import { DaemonState } from "../Daemon/DaemonState.js"
-import type { PollSchedule } from "../Domain/App.js"
-import { version } from "../Version.js"
+import { DaemonState } from "../Runtime/LatestSnapshot.js"
+import type { PollSchedule } from "../Core/Domain/App.js"
+import { version } from "../Support/Version.js"
 import { renderStatusPage } from "./StatusPage.js"
 
 export const statusPageHeaders = {

@@ -2,12 +2,12 @@ import { Effect, Ref } from "effect"
 import * as Prom from "prom-client"
 import { promisify } from "node:util"
 import { gzip } from "node:zlib"
-import type { ApiAttempt } from "../Cloud/ApiObserver.js"
-import { isKnownStatus, knownStatuses } from "../Domain/CvmStatus.js"
-import { fetchFailureReasons } from "../Domain/Observation.js"
-import type { AppReport, Snapshot } from "../Domain/Report.js"
-import { appDriftKinds, syncStates } from "../Domain/Report.js"
-import { version } from "../Version.js"
+import type { ApiAttempt } from "../Runtime/ApiObserver.js"
+import { isKnownStatus, knownStatuses } from "../Core/Domain/CvmStatus.js"
+import { fetchFailureReasons } from "../Core/Domain/Observation.js"
+import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
+import { appDriftKinds, syncStates } from "../Core/Domain/Report.js"
+import { version } from "../Support/Version.js"
 
 const gzipAsync = promisify(gzip)
 

@@ -5,7 +5,7 @@ import { Duration, Effect, Exit, Layer, Logger, LogLevel, Redacted, Ref, Schedul
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
-import type { Alert, AlertEvent } from "../../src/Domain/Alert.js"
+import type { Alert, AlertEvent } from "../../src/Core/Domain/Alert.js"
 import { type DeliveryResult, type DiskOutcome, itemFileName, makeHandover, makeOutbox, type OutboxItem,
   type OutboxOptions, outboxDir } from "../../src/Alerts/Outbox.js"
 import { outboxReceivers } from "../../src/Alerts/Receivers/EventReceivers.js"

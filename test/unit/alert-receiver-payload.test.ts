@@ -1,14 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Redacted } from "effect"
 import { createHmac } from "node:crypto"
-import type { Alert, AlertEvent } from "../../src/Domain/Alert.js"
+import type { Alert, AlertEvent } from "../../src/Core/Domain/Alert.js"
 import { alertmanagerPayload, leaseDuration } from "../../src/Alerts/Receivers/AlertmanagerPayload.js"
-import { alertsDue, recordSent, type SentRecord } from "../../src/Alerts/Receivers/AlertmanagerResend.js"
+import { alertsDue, recordSent, type SentRecord } from "../../src/Core/Alerting/Resend.js"
 import { webhookHeaders, type WebhookSettings } from "../../src/Alerts/Receivers/Notify.js"
 import { sign, verifySignature } from "../../src/Alerts/Receivers/Signature.js"
 import { escapeSlack, slackMessage } from "../../src/Alerts/Receivers/SlackPayload.js"
 import { eventId, webhookPayload, zeroTime } from "../../src/Alerts/Receivers/WebhookPayload.js"
-import { userAgent } from "../../src/Version.js"
+import { userAgent } from "../../src/Support/Version.js"
 
 const t0 = Date.parse("2026-11-28T16:00:00.000Z")
 const minute = 60_000

@@ -3,10 +3,10 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
 import { join } from "node:path"
-import type { Alert } from "../../src/Domain/Alert.js"
+import type { Alert } from "../../src/Core/Domain/Alert.js"
 import { writeFileAtomic } from "../../src/Alerts/AtomicFile.js"
 import { eventId } from "../../src/Alerts/Receivers/WebhookPayload.js"
-import { evaluate } from "../../src/Alerts/Rules.js"
+import { evaluate } from "../../src/Core/Alerting/Rules.js"
 import {
   type AlertStateSnapshot,
   announcedFilePath,
@@ -18,9 +18,9 @@ import {
   saveAnnounced,
   stateFilePath
 } from "../../src/Alerts/StateStore.js"
-import type { Snapshot } from "../../src/Domain/Report.js"
-import { diffApp } from "../../src/Diff.js"
-import { Observation } from "../../src/Domain/Observation.js"
+import type { Snapshot } from "../../src/Core/Domain/Report.js"
+import { diffApp } from "../../src/Core/Diff.js"
+import { Observation } from "../../src/Core/Domain/Observation.js"
 import { cvm, desiredApp, observedApp } from "../support/builders.js"
 import { captureLogs } from "../support/logs.js"
 

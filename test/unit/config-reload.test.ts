@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { parseConfig, readSecretFileWith } from "../../src/Config/Load.js"
 import { type ConfigParser, ConfigStore, type ReloadResult } from "../../src/Daemon/ConfigStore.js"
 import { ReloadTriggersLayer } from "../../src/Daemon/ReloadTriggers.js"
-import type { DaemonConfig } from "../../src/Domain/App.js"
+import type { DaemonConfig } from "../../src/Core/Domain/App.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { captureLogs } from "../support/logs.js"
 

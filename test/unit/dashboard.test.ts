@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { readFileSync } from "node:fs"
-import { FetchFailure, Observation } from "../../src/Domain/Observation.js"
-import { diffApp } from "../../src/Diff.js"
+import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
+import { diffApp } from "../../src/Core/Diff.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { APP_ID, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { PhalaClient, type PhalaClientService } from "../../src/Cloud/PhalaClient.js"
-import type { ObservedApp } from "../../src/Domain/Observation.js"
-import { reconcile } from "../../src/Reconciler.js"
+import type { ObservedApp } from "../../src/Core/Domain/Observation.js"
+import { reconcile } from "../../src/Cloud/Observe.js"
 import { captureLogs } from "../support/logs.js"
 import { APP_ID, cvm, desiredApp, observedApp } from "../support/builders.js"
 

@@ -3,7 +3,7 @@ import { Cause, Context, Duration, Effect, Fiber, Layer, Ref, TestClock } from "
 import { ConfigStore } from "../../src/Daemon/ConfigStore.js"
 import { Cycle } from "../../src/Daemon/Cycle.js"
 import { CycleRunner, SchedulerLayer } from "../../src/Daemon/Scheduler.js"
-import type { DaemonConfig } from "../../src/Domain/App.js"
+import type { DaemonConfig } from "../../src/Core/Domain/App.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { Redacted } from "effect"
 

@@ -1,6 +1,6 @@
 import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Duration, Effect, Either, Ref, Schedule, Stream } from "effect"
-import { isTransientStatus } from "../../Domain/HttpStatus.js"
+import { isTransientStatus } from "../../Core/Domain/HttpStatus.js"
 import { ReceiverError } from "./ReceiverError.js"
 
 export interface RetrySettings {

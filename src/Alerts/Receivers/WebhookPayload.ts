@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import type { AlertEvent } from "../../Domain/Alert.js"
+import type { AlertEvent } from "../../Core/Domain/Alert.js"
 import { alertLabels, generatorUrlOf, isoTime, startedAt } from "./AlertmanagerPayload.js"
 
 /** Alertmanager writes the zero time for a firing alert's end in webhook payloads. */

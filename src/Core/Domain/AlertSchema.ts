@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { type Alert, type AlertEvent, alertNames } from "../Domain/Alert.js"
+import { type Alert, type AlertEvent, alertNames } from "./Alert.js"
 
 const EpochMillis = Schema.Number.pipe(Schema.finite())
 const StringMap = Schema.Record({ key: Schema.String, value: Schema.String })

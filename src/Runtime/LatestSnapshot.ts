@@ -1,5 +1,5 @@
 import { Effect, Option, SubscriptionRef } from "effect"
-import type { Snapshot } from "../Domain/Report.js"
+import type { Snapshot } from "../Core/Domain/Report.js"
 
 /** The latest published snapshot: one immutable value per cycle, read by HTTP handlers, metrics and alerts. */
 export class DaemonState extends Effect.Service<DaemonState>()("phala-drift/DaemonState", {

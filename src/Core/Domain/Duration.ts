@@ -1,5 +1,5 @@
 import { Duration, Either } from "effect"
-import { echo } from "./Echo.js"
+import { echo } from "../Echo.js"
 
 const unitMillis = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const
 type Unit = keyof typeof unitMillis

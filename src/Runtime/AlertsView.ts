@@ -1,6 +1,6 @@
 import { Context, Effect, Layer } from "effect"
-import type { Alert } from "../Domain/Alert.js"
-import type { StateDirHealth } from "./StateHealth.js"
+import type { Alert } from "../Core/Domain/Alert.js"
+import type { StateDirHealth } from "../Alerts/StateHealth.js"
 
 /** Read side of alerting for HTTP handlers: the alerts that are pending or firing now. */
 export class AlertsView extends Context.Tag("phala-drift/AlertsView")<AlertsView, {

@@ -1,6 +1,6 @@
 import { Duration } from "effect"
-import type { Alert, AlertState } from "../../Domain/Alert.js"
-import { resolvedRetention } from "../Rules.js"
+import type { Alert, AlertState } from "../Domain/Alert.js"
+import { resolvedRetention } from "./Rules.js"
 
 /** What one Alertmanager receiver was last told about an alert. */
 export interface SentRecord {

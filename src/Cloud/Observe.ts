@@ -1,9 +1,9 @@
 import { Clock, Effect } from "effect"
-import { PhalaClient, type PhalaClientService } from "./Cloud/PhalaClient.js"
-import type { DesiredApp } from "./Domain/App.js"
-import { FetchFailure, Observation } from "./Domain/Observation.js"
-import type { AppReport, Snapshot } from "./Domain/Report.js"
-import { diffApp } from "./Diff.js"
+import { PhalaClient, type PhalaClientService } from "./PhalaClient.js"
+import type { DesiredApp } from "../Core/Domain/App.js"
+import { FetchFailure, Observation } from "../Core/Domain/Observation.js"
+import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
+import { diffApp } from "../Core/Diff.js"
 
 export interface CycleOptions {
   /** Epoch ms by which the cycle should be done; retries that would wait past it give up. */
