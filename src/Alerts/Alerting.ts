@@ -1,13 +1,13 @@
 import { FileSystem, HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Either, Layer, Redacted, Ref, Schedule, Scope, ScopedRef } from "effect"
 import { createHash } from "node:crypto"
-import { ConfigStore } from "../Daemon/ConfigStore.js"
 import type { Alert, AlertingSettings, ReceiverSettings } from "../Core/Domain/Alert.js"
 import { alertNames } from "../Core/Domain/Alert.js"
 import { type DaemonConfig, pollPeriod } from "../Core/Domain/App.js"
 import type { Snapshot } from "../Core/Domain/Report.js"
-import { Metrics } from "../Metrics/Metrics.js"
 import { AlertsView } from "../Runtime/AlertsView.js"
+import { ConfigStore } from "../Runtime/ConfigStore.js"
+import { DaemonEvent, Events, type NotificationResult } from "../Runtime/Events.js"
 import { resolveExternalUrl } from "../Core/Alerting/Annotations.js"
 import { type DeliveryResult, makeHandover, makeOutbox, type Outbox, outboxDir } from "./Outbox.js"
 import type { LastSent } from "../Core/Alerting/Resend.js"
@@ -28,7 +28,7 @@ import {
   stateFilePath
 } from "./StateStore.js"
 
-const metricResult = (result: DeliveryResult): "success" | "failure" | "dropped" =>
+const metricResult = (result: DeliveryResult): NotificationResult =>
   result === "success" ? "success" : result === "retry" || result === "failure" ? "failure" : "dropped"
 
 /** Identity of the event receivers, secrets included (hashed, never shown): a change rebuilds the outbox. */
@@ -60,14 +60,16 @@ export class AlertingLockOptions extends Effect.Tag("phala-drift/AlertingLockOpt
 export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting", {
   scoped: Effect.gen(function*() {
     const store = yield* ConfigStore
-    const metrics = yield* Metrics
+    const events = yield* Events
+    const notified = (receiver: string, result: NotificationResult) =>
+      events.publish(DaemonEvent.NotificationAttempt({ receiver, result }))
     const http = yield* HttpClient.HttpClient
     const fs = yield* FileSystem.FileSystem
     const initial = yield* store.current
     const stateDir = initial.stateDir
     const serviceScope = yield* Effect.scope
     const lockOptions = yield* Effect.serviceOption(AlertingLockOptions)
-    const health = yield* makeStateHealth(stateDir, metrics.stateWriteFailure)
+    const health = yield* makeStateHealth(stateDir, events.publish(DaemonEvent.StateWriteFailed()))
 
     const recordFailure = (what: string, path: string, error: string) => health.failed(what, path, error)
 
@@ -111,7 +113,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
             stateDir,
             receivers,
             handover,
-            onOutcome: (receiver, result) => metrics.notification(receiver, metricResult(result)),
+            onOutcome: (receiver, result) => notified(receiver, metricResult(result)),
             onDisk: (receiver, outcome) =>
               outcome._tag === "Failed"
                 ? recordFailure(`outbox ${receiver}`, outcome.path, outcome.error)
@@ -139,7 +141,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
               in_memory_only: leftover.items.filter((i) => !i.onDisk).length
             })
           )
-          for (let i = 0; i < leftover.items.length; i++) yield* metrics.notification(receiver, "dropped")
+          for (let i = 0; i < leftover.items.length; i++) yield* notified(receiver, "dropped")
         }
         yield* Ref.update(handover, (m) => new Map([...m].filter(([receiver]) => names.has(receiver))))
       })
@@ -178,7 +180,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
             externalUrl: resolveExternalUrl(settings.externalUrl, config.server)
           }).pipe(Effect.provideService(HttpClient.HttpClient, http))
           for (const result of round.results) {
-            yield* metrics.notification(receiver.name, result.error === null ? "success" : "failure")
+            yield* notified(receiver.name, result.error === null ? "success" : "failure")
             if (result.error !== null) {
               yield* Effect.logWarning("Alertmanager did not accept alerts").pipe(
                 Effect.annotateLogs({ receiver: receiver.name, error: result.error.message })
@@ -228,12 +230,14 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
         yield* health.recovered("announced ledger")
       }).pipe(Effect.provideService(FileSystem.FileSystem, fs)))
 
-    const publishMetrics = (config: DaemonConfig) =>
+    const publishAlertFacts = (config: DaemonConfig) =>
       Effect.gen(function*() {
         const current = [...(yield* Ref.get(alerts)).values()]
-        yield* metrics.alertStates(current.map((a) => ({ alertname: a.name, state: a.state })), alertNames)
-        const lengths = yield* (yield* currentOutbox(config)).queueLengths
-        for (const [receiver, length] of lengths) yield* metrics.queueLength(receiver, length)
+        yield* events.publish(DaemonEvent.AlertsEvaluated({
+          alerts: current.map((a) => ({ alertname: a.name, state: a.state })),
+          names: alertNames
+        }))
+        yield* events.publish(DaemonEvent.QueueLengths({ lengths: yield* (yield* currentOutbox(config)).queueLengths }))
       })
 
     /** Evaluate the rules against a new snapshot and hand every state change to its receivers. */
@@ -266,7 +270,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
         }
         yield* Ref.set(alerts, result.alerts)
         yield* persist(now)
-        yield* publishMetrics(config)
+        yield* publishAlertFacts(config)
         // off the cycle's path: an Alertmanager that hangs must not hold up polling, metrics or readiness
         yield* Effect.forkIn(Effect.interruptible(resendRound), serviceScope)
       })).pipe(Effect.catchAllCause((cause) => Effect.logError("alert evaluation failed", cause)))
@@ -290,8 +294,9 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
     })
 
     return { onSnapshot, view, current: Ref.get(alerts) } as const
-  }).pipe(Effect.annotateLogs({ service: "Alerting" }))
+  }).pipe(Effect.annotateLogs({ service: "Alerting" })),
+  dependencies: [Events.Default]
 }) {}
 
 /** AlertsView backed by the engine. */
-export const AlertsViewLive = Layer.effect(AlertsView, Effect.map(Alerting, (a) => a.view))
+export const AlertsViewLive = Layer.effect(AlertsView, Effect.map(Alerting, (a) => a.view)).pipe(Layer.provide(Alerting.Default))

@@ -63,8 +63,11 @@ const reportApp = (client: PhalaClientService, app: DesiredApp, options: CycleOp
     Effect.annotateLogs({ app_id: app.appId })
   )
 
-/** One reconcile cycle: observe every app (the client bounds concurrency) and diff it against its desired state. */
-export const reconcile = Effect.fn("Reconciler.reconcile")(function*(
+/**
+ * Observes every app (the client bounds concurrency) and diffs it against its desired state: the snapshot of a
+ * cycle, before anything is published.
+ */
+export const observeAndDiff = Effect.fn("observeAndDiff")(function*(
   apps: ReadonlyArray<DesiredApp>,
   options: CycleOptions
 ) {

@@ -1,4 +1,4 @@
-import type { StateDirHealth } from "../Alerts/StateHealth.js"
+import type { StateDirHealth } from "../Runtime/AlertsView.js"
 import type { Alert } from "../Core/Domain/Alert.js"
 import type { ReplicaRange } from "../Core/Domain/App.js"
 import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Core/Domain/Report.js"

@@ -1,10 +1,9 @@
 import { HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted, TestClock } from "effect"
-import { AlertsView } from "../../src/Runtime/AlertsView.js"
-import type { StateDirHealth } from "../../src/Alerts/StateHealth.js"
-import { ConfigStore } from "../../src/Daemon/ConfigStore.js"
-import { DaemonState } from "../../src/Runtime/LatestSnapshot.js"
+import { AlertsView, type StateDirHealth } from "../../src/Runtime/AlertsView.js"
+import { ConfigStore } from "../../src/Runtime/ConfigStore.js"
+import { LatestSnapshot } from "../../src/Runtime/LatestSnapshot.js"
 import type { Alert } from "../../src/Core/Domain/Alert.js"
 import type { DaemonConfig, PollSchedule } from "../../src/Core/Domain/App.js"
 import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
@@ -341,7 +340,7 @@ const config = (poll: PollSchedule): DaemonConfig => ({
 describe("statusPageRoute", () => {
   const layer = (alerts: Layer.Layer<AlertsView>) =>
     Layer.mergeAll(
-      DaemonState.Default,
+      LatestSnapshot.Default,
       alerts,
       ConfigStore.fixed(config(interval("20 seconds")))
     )
@@ -368,7 +367,7 @@ describe("statusPageRoute", () => {
   it.effect("renders the published snapshot, its age from the clock, and active alerts", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(NOW.getTime())
-      yield* (yield* DaemonState).publish(mixedFleet())
+      yield* (yield* LatestSnapshot).publish(mixedFleet())
       const body = yield* bodyOf(yield* statusPageRoute)
       expect(body).toContain("<h1>3 of 5 apps out of sync</h1>")
       expect(body).toContain("Updated 12 s ago")

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { PhalaClient, type PhalaClientService } from "../../src/Cloud/PhalaClient.js"
 import type { ObservedApp } from "../../src/Core/Domain/Observation.js"
-import { reconcile } from "../../src/Cloud/Observe.js"
+import { observeAndDiff } from "../../src/Cloud/Observe.js"
 import { captureLogs } from "../support/logs.js"
 import { APP_ID, cvm, desiredApp, observedApp } from "../support/builders.js"
 
@@ -16,11 +16,11 @@ const client = (answer: Effect.Effect<ObservedApp>): Layer.Layer<PhalaClient> =>
 
 const apps = [desiredApp({ replicas: { min: 1, max: 1 } }), desiredApp({ appId: OTHER, name: "other", replicas: { min: 1, max: 1 } })]
 
-describe("Reconciler: our own defects", () => {
+describe("observeAndDiff: our own defects", () => {
   it.effect("a defect in the client is reason internal for that app only, and logged", () => {
     const logs = captureLogs()
     return Effect.gen(function*() {
-      const snapshot = yield* reconcile(apps, { concurrency: 2 })
+      const snapshot = yield* observeAndDiff(apps, { concurrency: 2 })
       const [broken, other] = snapshot.apps
       expect(broken).toMatchObject({ appId: APP_ID, sync: "unknown", drifts: [], error: { reason: "internal", status: null } })
       expect(other).toMatchObject({ appId: OTHER, sync: "in_sync" })
@@ -37,7 +37,7 @@ describe("Reconciler: our own defects", () => {
       }
     }], { replicas: 1 })
     return Effect.gen(function*() {
-      const snapshot = yield* reconcile(apps, { concurrency: 2 })
+      const snapshot = yield* observeAndDiff(apps, { concurrency: 2 })
       expect(snapshot.apps.map((app) => [app.appId, app.sync, app.error?.reason ?? null])).toStrictEqual([
         [APP_ID, "unknown", "internal"],
         [OTHER, "in_sync", null]
