@@ -1,7 +1,8 @@
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Data, Duration, Effect, Either, Queue, Random, Ref, Schema, type Scope } from "effect"
+import { Clock, Data, Duration, Effect, Either, Queue, Ref, Schema, type Scope } from "effect"
 import { join } from "node:path"
+import { nextBackoff } from "../Core/Backoff.js"
 import type { AlertEvent } from "../Core/Domain/Alert.js"
 import { AlertEventSchema } from "../Core/Domain/AlertSchema.js"
 import { isTempName, moveInto, writeFileAtomic } from "./AtomicFile.js"
@@ -181,9 +182,7 @@ export const makeOutbox = (
     const scan = (dir: string) =>
       fs.readDirectory(dir).pipe(Effect.catchIf(isNotFound, () => Effect.succeed<Array<string>>([])))
 
-    const backoff = (failures: number) =>
-      Effect.map(Random.nextRange(0.8, 1.2), (jitter) =>
-        Duration.min(retryCap, Duration.millis(Duration.toMillis(retryBase) * 2 ** Math.min(failures - 1, 30) * jitter)))
+    const backoff = (failures: number) => nextBackoff({ base: retryBase, cap: retryCap }, failures)
 
     const countUnsaved = (queue: ReceiverQueue) =>
       Effect.map(Ref.get(queue.entries), (entries) => entries.filter((e) => !e.onDisk).length)

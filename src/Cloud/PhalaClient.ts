@@ -1,6 +1,7 @@
 import { FetchHttpClient, Headers, HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
 import { type Cause, Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Ref } from "effect"
-import { type ApiSettings, type AppId, defaultMaxResponseBytes } from "../Core/Domain/App.js"
+import { type ApiSettings, defaultMaxResponseBytes } from "../Core/Domain/App.js"
+import type { AppId } from "../Core/Domain/AppId.js"
 import { isTransientStatus } from "../Core/Domain/HttpStatus.js"
 import { AppNotFound, FetchFailure, type FetchFailureReason, type ObservedApp } from "../Core/Domain/Observation.js"
 import { userAgent } from "../Support/Version.js"

@@ -2,9 +2,9 @@ import { Either } from "effect"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
 import type { SourceDocument } from "./Document.js"
-import { lineOf } from "./Document.js"
+import { lineOf } from "../Support/YamlSource.js"
 import { echo, truncate } from "../Core/Echo.js"
-import { normaliseAppId } from "./Fields.js"
+import { normaliseAppId } from "../Core/Domain/AppId.js"
 
 /** Checks that need the whole tree or key positions; they run on the interpolated tree, even if decoding failed. */
 

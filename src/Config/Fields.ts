@@ -1,38 +1,14 @@
 import { Duration, Either, ParseResult, Redacted, Schema } from "effect"
 import { validate as validateCron, validateDetailed as validateCronDetailed } from "node-cron"
-import type { DesiredStatus, ReplicaRange } from "../Core/Domain/App.js"
+import type { DesiredStatus } from "../Core/Domain/App.js"
+import type { ReplicaRange } from "../Core/Domain/ReplicaRange.js"
 import { durationHint, formatDuration, parseDuration } from "../Core/Domain/Duration.js"
-import { echo, hasUserinfo, scrub } from "../Core/Echo.js"
+import { AppId } from "../Core/Domain/AppId.js"
+import { leaf } from "../Core/Domain/Leaf.js"
+import { ListenAddress } from "../Core/Domain/ListenAddress.js"
+import { hasUserinfo, scrub, show } from "../Core/Echo.js"
 
-/**
- * How a value is named in a message; strings are quoted so that spaces and empty values show, cut short, and not
- * shown at all when they look like a secret (see Echo.ts).
- */
-export const show = (u: unknown): string =>
-  typeof u === "string"
-    ? echo(u)
-    : u === null || u === undefined
-    ? "an empty value"
-    : Array.isArray(u)
-    ? "a list"
-    : typeof u === "object"
-    ? "a mapping"
-    : String(u)
-
-/**
- * A leaf of the file schema: anything the YAML parser produced goes in, `check` decides with its own message.
- * The message is the whole diagnostic text, so it can avoid echoing values (secrets).
- */
-export const leaf = <A>(to: Schema.Schema<A>, check: (u: unknown) => Either.Either<A, string>) =>
-  Schema.transformOrFail(Schema.Unknown, to, {
-    strict: true,
-    decode: (u, _, ast) =>
-      Either.match(check(u), {
-        onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, u, message)),
-        onRight: ParseResult.succeed
-      }),
-    encode: ParseResult.succeed
-  })
+export { leaf, show }
 
 export const nonEmptyString = leaf(Schema.String, (u) =>
   typeof u === "string" && u.trim() !== "" ? Either.right(u) : Either.left(`must be a non-empty string, got ${show(u)}`))
@@ -121,26 +97,7 @@ export const cron = leaf(Schema.String, (u) => {
   )
 })
 
-export interface ListenAddress {
-  readonly host: string
-  readonly port: number
-}
-
-export const parseListen = (text: string): ListenAddress | null => {
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]*)):(\d{1,5})$/.exec(text)
-  if (match === null) return null
-  const port = Number(match[3])
-  if (port < 1 || port > 65535) return null
-  const host = match[1] ?? (match[2] === undefined || match[2] === "" ? "0.0.0.0" : match[2])
-  return { host, port }
-}
-
-export const listen = leaf(Schema.Struct({ host: Schema.String, port: Schema.Number }), (u) => {
-  const parsed = typeof u === "string" ? parseListen(u) : null
-  return parsed === null
-    ? Either.left(`invalid listen address ${show(u)} (use host:port, [ipv6]:port or :port, port 1-65535)`)
-    : Either.right(parsed)
-})
+export const listen = ListenAddress
 
 const statuses: ReadonlyArray<DesiredStatus> = ["running", "stopped"]
 const isStatus = (s: string): s is DesiredStatus => statuses.some((status) => status === s)
@@ -150,14 +107,7 @@ export const status = leaf(Schema.Literal("running", "stopped"), (u) => {
   return isStatus(lower) ? Either.right(lower) : Either.left(`must be one of running, stopped, got ${show(u)}`)
 })
 
-export const normaliseAppId = (u: unknown): Either.Either<string, string> => {
-  const id = typeof u === "string" ? u.trim().replace(/^app_/i, "") : ""
-  return /^[0-9a-fA-F]{40}$/.test(id)
-    ? Either.right(id.toLowerCase())
-    : Either.left(`must be 40 hex characters (an "app_" prefix is allowed), got ${show(u)}`)
-}
-
-export const appId = leaf(Schema.String, normaliseAppId)
+export const appId = AppId
 
 const ReplicaRangeSchema: Schema.Schema<ReplicaRange> = Schema.Struct({
   min: Schema.Number,

@@ -2,6 +2,8 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Data, Effect, Either, Schema } from "effect"
 import type { DaemonConfig } from "../Core/Domain/App.js"
+import { formatHostPort } from "../Core/Domain/ListenAddress.js"
+import { secretMasker } from "../Core/Secrets.js"
 import type { ReadSecretFile } from "./Build.js"
 import { buildConfig } from "./Build.js"
 import { checkApiKeyPresent, checkDuplicateApps, checkLabels, checkReceivers } from "./Checks.js"
@@ -63,11 +65,8 @@ const valueAt = (root: unknown, path: ConfigPath): unknown =>
 
 // Backstop: no message is built from a secret, but if one ever were, it is masked before leaving this module.
 const redact = (diagnostics: ReadonlyArray<ConfigDiagnostic>, secrets: ReadonlyArray<string>) => {
-  const masks = [...new Set(secrets)].filter((s) => s.length >= 4)
-  return diagnostics.map((d) => ({
-    ...d,
-    message: masks.reduce((message, s) => (message.includes(s) ? message.split(s).join("<redacted>") : message), d.message)
-  }))
+  const mask = secretMasker(secrets)
+  return diagnostics.map((d) => ({ ...d, message: mask(d.message) }))
 }
 
 const decodeFile = Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExcessProperty: "error", exact: true })
@@ -245,10 +244,7 @@ export interface ValidReport {
   readonly warnings: ReadonlyArray<ConfigWarning>
 }
 
-const listenOf = (config: DaemonConfig): string =>
-  config.server.host.includes(":")
-    ? `[${config.server.host}]:${config.server.port}`
-    : `${config.server.host}:${config.server.port}`
+const listenOf = (config: DaemonConfig): string => formatHostPort(config.server.host, config.server.port)
 
 /** The `validate --output json` body for a valid file; no secrets. */
 export const validReport = (config: DaemonConfig): ValidReport => ({

@@ -3,6 +3,7 @@ import { attributeKeys } from "./Domain/App.js"
 import { healthOf, normalizeStatus } from "./Domain/CvmStatus.js"
 import type { Observation, ObservedApp, ObservedCvm } from "./Domain/Observation.js"
 import type { AppReport, CvmReport, Drift } from "./Domain/Report.js"
+import { withinRange } from "./Domain/ReplicaRange.js"
 
 const actualAttribute = (cvm: ObservedCvm, key: AttributeKey): string | number | null => {
   switch (key) {
@@ -75,9 +76,6 @@ const byKey = (a: ObservedCvm, b: ObservedCvm): number => {
   return ka < kb ? -1 : ka > kb ? 1 : 0
 }
 
-const withinRange = (count: number, desired: DesiredApp): boolean =>
-  count >= desired.replicas.min && (desired.replicas.max === null || count <= desired.replicas.max)
-
 const statusCounts = (cvms: ReadonlyArray<CvmReport>): Readonly<Record<string, number>> => {
   const counts: Record<string, number> = {}
   for (const cvm of cvms) counts[cvm.status] = (counts[cvm.status] ?? 0) + 1
@@ -87,7 +85,7 @@ const statusCounts = (cvms: ReadonlyArray<CvmReport>): Readonly<Record<string, n
 const diffFound = (desired: DesiredApp, app: ObservedApp): AppReport => {
   const cvmsSorted = [...app.cvms].sort(byKey)
   const cvms = cvmsSorted.map((cvm) => cvmReport(cvm, desired))
-  const replicaDrift: ReadonlyArray<Drift> = withinRange(app.replicas, desired)
+  const replicaDrift: ReadonlyArray<Drift> = withinRange(app.replicas, desired.replicas)
     ? []
     : [{ kind: "replicas", desired: desired.replicas, actual: app.replicas }]
   const cvmDrifts = cvmsSorted.flatMap((cvm, i): ReadonlyArray<Drift> => {

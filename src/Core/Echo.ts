@@ -83,6 +83,21 @@ export const scrub = (message: string, maxChars = 240): string => {
   return masked.length <= maxChars ? masked : `${Array.from(masked.slice(0, maxChars)).join("")}…`
 }
 
+/**
+ * How a value is named in a message; strings are quoted so that spaces and empty values show, cut short, and not
+ * shown at all when they look like a secret.
+ */
+export const show = (u: unknown): string =>
+  typeof u === "string"
+    ? echo(u)
+    : u === null || u === undefined
+    ? "an empty value"
+    : Array.isArray(u)
+    ? "a list"
+    : typeof u === "object"
+    ? "a mapping"
+    : String(u)
+
 /** At most `maxEchoChars` characters (code points, so an emoji is never cut in half). */
 export const truncate = (text: string): string =>
   text.length <= maxEchoChars ? text : Array.from(text.slice(0, maxEchoChars * 2)).slice(0, maxEchoChars).join("")

@@ -42,7 +42,7 @@ const StartupLayer = Layer.effectDiscard(Effect.gen(function*() {
 export const daemonLayer = ({ config, env, patch }: DaemonOptions) => {
   const { host, port, tls } = config.server
   const shared = Layer.mergeAll(CycleTriggerLive, AlertsViewLive, MetricsViewLive, LatestSnapshot.Default, Metrics.Default, Events.Default)
-  return Layer.mergeAll(SchedulerLayer, ReloadTriggersLayer, httpServerLayer({ host, port, tls }), StartupLayer).pipe(
+  return Layer.mergeAll(SchedulerLayer, ReloadTriggersLayer, httpServerLayer({ host, port }, tls), StartupLayer).pipe(
     Layer.provide(shared),
     Layer.provideMerge(configStoreLive({ initial: config, env, patch })),
     Layer.provide(Layer.mergeAll(Events.Default, FetchHttpClient.layer, NodeFileSystem.layer))

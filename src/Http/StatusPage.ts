@@ -1,6 +1,6 @@
 import type { StateDirHealth } from "../Runtime/AlertsView.js"
 import type { Alert } from "../Core/Domain/Alert.js"
-import type { ReplicaRange } from "../Core/Domain/App.js"
+import type { ReplicaRange } from "../Core/Domain/ReplicaRange.js"
 import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Core/Domain/Report.js"
 import { summarize } from "../Core/Domain/Report.js"
 import { type Html, html, type HtmlChild, trusted } from "./Html.js"

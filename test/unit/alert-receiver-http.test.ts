@@ -198,6 +198,16 @@ describe("receiver answers are not trusted", () => {
       expect(flood.state.written).toBeLessThan(socketBuffers)
     }).pipe(Effect.provide(FetchHttpClient.layer)))
 
+  it.scopedLive("a receiver that echoes a credential in another letter case does not get it into the message", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback(() => (res) => {
+        res.writeHead(401, { "content-type": "text/plain" })
+        res.end(`invalid token ${bearer.toUpperCase()} for ${server.url.toLowerCase()}`)
+      })
+      const error = yield* Effect.flip(sendWebhook(webhook(server.url), event, { externalUrl: null, retry: { ...fast, times: 0 } }))
+      expect(error.detail).toBe("HTTP 401: invalid token <redacted> for <redacted>")
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
   it.scopedLive("a gzip bomb as an error body costs no more than its excerpt", () =>
     Effect.gen(function*() {
       const bomb = endless(400, { "content-type": "text/plain", "content-encoding": "gzip" }, bombMember)

@@ -241,7 +241,7 @@ describe("conditions, labels and identity", () => {
     const [result] = run([[T0, snapshot(diffApp(zero, Observation.notFound), found({ ...zero, appId: APP2 }, [cvm()]))]])
     expect(result && kinds(result.events).sort()).toEqual(["firing:PhalaAppMissing", "firing:PhalaAppReplicasMismatch"])
     expect(result && only(result, "PhalaAppReplicasMismatch").annotations["description"]).toBe(
-      `App payments-api (${APP2}) has 1 CVM, desired exactly 2`
+      `App payments-api (${APP2}) has 1 CVM, desired 2`
     )
   })
 

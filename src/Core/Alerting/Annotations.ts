@@ -1,4 +1,6 @@
-import type { AttributeKey, ReplicaRange, ServerSettings } from "../Domain/App.js"
+import type { AttributeKey, ServerSettings } from "../Domain/App.js"
+import { formatHostPort } from "../Domain/ListenAddress.js"
+import { formatReplicaRange, type ReplicaRange } from "../Domain/ReplicaRange.js"
 import type { AppReport, Drift } from "../Domain/Report.js"
 
 type StatusDrift = Extract<Drift, { readonly kind: "status" }>
@@ -8,7 +10,7 @@ type AttributeDrift = Extract<Drift, { readonly kind: "attribute" }>
 export const resolveExternalUrl = (externalUrl: string | null, server: Pick<ServerSettings, "host" | "port">): string => {
   if (externalUrl !== null) return externalUrl.replace(/\/+$/, "")
   const host = server.host === "0.0.0.0" || server.host === "::" || server.host === "" ? "localhost" : server.host
-  return `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`
+  return `http://${formatHostPort(host, server.port)}`
 }
 
 export const planUrl = (externalUrl: string, report: AppReport): string =>
@@ -19,8 +21,6 @@ const cvm = (c: { readonly cvmName: string; readonly vmUuid: string | null }): s
   c.vmUuid === null ? `CVM ${c.cvmName}` : `CVM ${c.cvmName} (${c.vmUuid})`
 const capital = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1)
 
-const range = (r: ReplicaRange): string =>
-  r.max === null ? `at least ${r.min}` : r.min === r.max ? `exactly ${r.min}` : `between ${r.min} and ${r.max}`
 const cvms = (n: number): string => (n === 1 ? "1 CVM" : `${n} CVMs`)
 
 export interface Text {
@@ -34,8 +34,8 @@ export const missingText = (report: AppReport): Text => ({
 })
 
 export const replicasText = (report: AppReport, desired: ReplicaRange, actual: number): Text => ({
-  summary: `App ${report.name} has ${cvms(actual)}, desired ${range(desired)}`,
-  description: `${capital(app(report))} has ${cvms(actual)}, desired ${range(desired)}`
+  summary: `App ${report.name} has ${cvms(actual)}, desired ${formatReplicaRange(desired)}`,
+  description: `${capital(app(report))} has ${cvms(actual)}, desired ${formatReplicaRange(desired)}`
 })
 
 export const statusText = (report: AppReport, drift: StatusDrift): Text => ({

@@ -1,16 +1,9 @@
 import { Duration, type Redacted } from "effect"
 import type { AlertingSettings, MaintenanceWindow } from "./Alert.js"
-
-/** 40 lower-case hex characters, without the `app_` prefix. */
-export type AppId = string
+import type { AppId } from "./AppId.js"
+import type { ReplicaRange } from "./ReplicaRange.js"
 
 export type DesiredStatus = "running" | "stopped"
-
-/** Inclusive range of CVM counts; `max` null means unbounded. */
-export interface ReplicaRange {
-  readonly min: number
-  readonly max: number | null
-}
 
 export const attributeKeys = [
   "instance_type",

@@ -1,4 +1,4 @@
-import { Duration, Either } from "effect"
+import { Duration, Either, ParseResult, Schema } from "effect"
 import { echo } from "../Echo.js"
 
 const unitMillis = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const
@@ -10,7 +10,8 @@ const isUnit = (u: string): u is Unit => Object.prototype.hasOwnProperty.call(un
 export const durationHint = "use e.g. 500ms, 30s, 2m, 1h"
 
 /**
- * Parses `500ms`, `30s`, `2m`, `1h`, and compounds such as `1h30m` or `1m30s`. `0` alone means zero; every
+ * The one duration grammar (config keys and simulator scenarios alike), Prometheus' own: `500ms`, `30s`, `2m`, `1h`,
+ * and compounds such as `1h30m` or `1s500ms`; whole numbers only (`1.5s` is `1s500ms`). `0` alone means zero; every
  * other number needs a unit. Fails with a short reason that never echoes more than the input.
  */
 export const parseDuration = (text: string): Either.Either<Duration.Duration, string> => {
@@ -45,3 +46,14 @@ export const formatDuration = (duration: Duration.Duration): string => {
   }
   return out
 }
+
+/** A duration written as text, in milliseconds: the scenario format's durations. */
+export const DurationMillis = Schema.transformOrFail(Schema.String, Schema.Number, {
+  strict: true,
+  decode: (text, _, ast) =>
+    Either.match(parseDuration(text), {
+      onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, text, message)),
+      onRight: (duration) => ParseResult.succeed(Duration.toMillis(duration))
+    }),
+  encode: (millis) => ParseResult.succeed(formatDuration(Duration.millis(millis)))
+}).annotations({ identifier: "Duration" })

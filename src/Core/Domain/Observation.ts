@@ -1,5 +1,5 @@
 import { Data } from "effect"
-import type { AppId } from "./App.js"
+import type { AppId } from "./AppId.js"
 
 /** One CVM as the API reported it, normalised across response versions (memory MB, disk GB). */
 export interface ObservedCvm {

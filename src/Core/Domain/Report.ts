@@ -1,4 +1,6 @@
-import type { AppId, AttributeKey, DesiredApp, ReplicaRange } from "./App.js"
+import type { AttributeKey, DesiredApp } from "./App.js"
+import type { AppId } from "./AppId.js"
+import type { ReplicaRange } from "./ReplicaRange.js"
 import type { FetchFailureReason } from "./Observation.js"
 
 export type Sync = "in_sync" | "out_of_sync" | "unknown"

@@ -1,4 +1,4 @@
-import type { ReplicaRange } from "../Domain/App.js"
+import type { ReplicaRange } from "../Domain/ReplicaRange.js"
 import type { AppError, AppReport, Drift, Snapshot, Summary } from "../Domain/Report.js"
 import { summarize } from "../Domain/Report.js"
 

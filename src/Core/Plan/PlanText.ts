@@ -1,4 +1,4 @@
-import type { ReplicaRange } from "../Domain/App.js"
+import { formatReplicaRange } from "../Domain/ReplicaRange.js"
 import type { AppReport, CvmReport, Drift, Snapshot } from "../Domain/Report.js"
 import { summarize } from "../Domain/Report.js"
 
@@ -16,9 +16,6 @@ const YELLOW = 33
 const MAGENTA = 35
 const BOLD = 1
 const DIM = 2
-
-const range = (r: ReplicaRange): string =>
-  r.max === null ? `>= ${r.min}` : r.min === r.max ? String(r.min) : `${r.min}..${r.max}`
 
 const value = (v: string | number | null): string => (v === null ? "(none)" : typeof v === "number" ? String(v) : JSON.stringify(v))
 
@@ -85,7 +82,7 @@ const renderApp = (app: AppReport, paint: Paint): ReadonlyArray<string> => {
       const lines = [`${paint(YELLOW, "~")} ${paint(BOLD, header(app))} is out of sync`]
       const replicas = app.drifts.find((d) => d.kind === "replicas")
       if (replicas !== undefined && replicas.kind === "replicas") {
-        lines.push(...alignedLines([["replicas", `${range(replicas.desired)} -> ${replicas.actual}`]], "    ", paint))
+        lines.push(...alignedLines([["replicas", `${formatReplicaRange(replicas.desired)} -> ${replicas.actual}`]], "    ", paint))
       }
       for (const cvm of app.cvms) lines.push(...renderCvm(cvm, cvmDriftsOf(app, cvm), paint))
       return lines
