@@ -7,21 +7,28 @@ import { AppId } from "../Core/Domain/AppId.js"
 import { leaf } from "../Core/Domain/Leaf.js"
 import { ListenAddress } from "../Core/Domain/ListenAddress.js"
 import { hasUserinfo, scrub, show } from "../Core/Echo.js"
+import { ConfigAnnotation } from "./Shape.js"
 
 export { leaf, show }
 
+/** Ids, names, paths: kept as written even when they look like a number (`name: 2024`). */
+const text = { [ConfigAnnotation.staysString]: true }
+/** Masked wherever a diagnostic might carry it, and kept as written. */
+const secretText = { [ConfigAnnotation.staysString]: true, [ConfigAnnotation.secret]: true }
+
 export const nonEmptyString = leaf(Schema.String, (u) =>
   typeof u === "string" && u.trim() !== "" ? Either.right(u) : Either.left(`must be a non-empty string, got ${show(u)}`))
+  .annotations(text)
 
 /** Label values and the like: any string, including empty. */
 export const anyString = leaf(Schema.String, (u) =>
-  typeof u === "string" ? Either.right(u) : Either.left(`must be a string, got ${show(u)}`))
+  typeof u === "string" ? Either.right(u) : Either.left(`must be a string, got ${show(u)}`)).annotations(text)
 
 /** Never shows the value, not even its type beyond "not a string". */
 export const secret = leaf(Schema.RedactedFromSelf(Schema.String), (u) =>
   typeof u === "string" && u !== ""
     ? Either.right(Redacted.make(u))
-    : Either.left(typeof u === "string" ? "must not be empty" : "must be a string (quote the value)"))
+    : Either.left(typeof u === "string" ? "must not be empty" : "must be a string (quote the value)")).annotations(secretText)
 
 export const boolean = leaf(Schema.Boolean, (u) =>
   typeof u === "boolean" ? Either.right(u) : Either.left(`must be true or false, got ${show(u)}`))
@@ -86,7 +93,7 @@ export const apiUrl = leaf(Schema.String, httpUrl(""))
 export const apiVersion = leaf(Schema.String, (u) =>
   typeof u === "string" && /^\d{4}-\d{2}-\d{2}$/.test(u)
     ? Either.right(u)
-    : Either.left(`must be a date like "2025-10-28", got ${show(u)}`))
+    : Either.left(`must be a date like "2025-10-28", got ${show(u)}`)).annotations(text)
 
 export const cron = leaf(Schema.String, (u) => {
   if (typeof u === "string" && validateCron(u)) return Either.right(u)
@@ -107,7 +114,7 @@ export const status = leaf(Schema.Literal("running", "stopped"), (u) => {
   return isStatus(lower) ? Either.right(lower) : Either.left(`must be one of running, stopped, got ${show(u)}`)
 })
 
-export const appId = AppId
+export const appId = AppId.annotations(text)
 
 const ReplicaRangeSchema: Schema.Schema<ReplicaRange> = Schema.Struct({
   min: Schema.Number,
@@ -147,7 +154,7 @@ export const replicas = Schema.transformOrFail(Schema.Unknown, ReplicaRangeSchem
     return ParseResult.fail(new ParseResult.Type(ast, u, `${replicaHint}, got ${show(u)}`))
   },
   encode: ParseResult.succeed
-})
+}).annotations({ [ConfigAnnotation.fields]: replicaFields })
 
 /** Like `secret`, but must also be an http(s) URL; the message never shows the value (a webhook URL is a credential). */
 export const secretUrl = leaf(Schema.RedactedFromSelf(Schema.String), (u) => {
@@ -156,14 +163,19 @@ export const secretUrl = leaf(Schema.RedactedFromSelf(Schema.String), (u) => {
   return Either.isRight(url)
     ? Either.right(Redacted.make(u))
     : Either.left(url.left.startsWith(userinfoMessage) ? userinfoMessage : "must be an http(s) URL (value not shown)")
-})
+}).annotations(secretText)
 
 export const httpUrlField = leaf(Schema.String, httpUrl(""))
 
+export const isReceiverName = (u: unknown): u is string => typeof u === "string" && /^[A-Za-z0-9_-]+$/.test(u)
+
 export const receiverName = leaf(Schema.String, (u) =>
-  typeof u === "string" && /^[A-Za-z0-9_-]+$/.test(u)
+  isReceiverName(u)
     ? Either.right(u)
-    : Either.left(`must be a receiver name of letters, digits, _ and -, got ${show(u)}`))
+    : Either.left(`must be a receiver name of letters, digits, _ and -, got ${show(u)}`)).annotations(text)
+
+/** Prometheus' label name rule; names starting with `__` are reserved (also checked, with a message of its own). */
+export const isLabelName = (name: string): boolean => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)
 
 const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate()
 

@@ -12,10 +12,11 @@ import { ConfigError, diagnosticCollector, firstDiagnostics, formatPath } from "
 import { locate, parseYaml } from "./Document.js"
 import { formatDuration } from "../Core/Domain/Duration.js"
 import { truncate } from "../Core/Echo.js"
-import { ConfigFile } from "./FileSchema.js"
+import { ConfigFile, configShape } from "./FileSchema.js"
 import type { Env } from "./Interpolate.js"
 import { problemsOf } from "./Issues.js"
 import { aliasNodeBudget, formatBytes, maxConfigBytes, maxDiagnostics, maxSecretFileBytes } from "./Limits.js"
+import { secretPaths, shapeAt } from "./Shape.js"
 import { toTree } from "./Tree.js"
 import { stripUnknownKeys } from "./UnknownKeys.js"
 import type { ConfigWarning } from "./Warnings.js"
@@ -30,30 +31,10 @@ export const resolveConfigPath = (flag: string | undefined, env: Env): string =>
   return fromEnv !== undefined && fromEnv !== "" ? fromEnv : defaultConfigPath
 }
 
-// Values that are always strings, even when they look like numbers: ids, secrets, names, paths.
-const stringKeys = new Set([
-  "app_id", "name", "severity", "api_key", "api_key_file", "api_version", "bearer_token", "bearer_token_file",
-  "username", "password", "password_file", "state_dir", "instance_type", "region", "base_image", "kms_type", "node",
-  "url", "url_file", "bearer_token_file", "hmac_secret", "hmac_secret_file", "webhook_url", "webhook_url_file"
-])
+// Values kept as written (ids, names, secrets, label values): the schema's annotations say which.
 const isStringPosition = (path: ConfigPath): boolean => {
-  const last = path[path.length - 1]
-  const parent = path[path.length - 2]
-  return parent === "labels" || parent === "match" || (typeof last === "string" && stringKeys.has(last))
-}
-
-const receiverSecretKeys = ["url", "bearer_token", "hmac_secret", "webhook_url"]
-
-const secretPaths = (root: unknown): ReadonlyArray<ConfigPath> => {
-  const receivers = valueAt(root, ["alerting", "receivers"])
-  return [
-    ["api", "api_key"],
-    ["server", "auth", "bearer_token"],
-    ["server", "auth", "basic", "password"],
-    ...(Array.isArray(receivers)
-      ? receivers.flatMap((_, i) => receiverSecretKeys.map((key) => ["alerting", "receivers", i, key]))
-      : [])
-  ]
+  const shape = shapeAt(configShape, path)
+  return shape?._tag === "Leaf" && shape.staysString
 }
 
 const valueAt = (root: unknown, path: ConfigPath): unknown =>
@@ -110,7 +91,7 @@ export const parseConfig = (
     const root = tree.root
     const envKey = env["PHALA_CLOUD_API_KEY"]
     secrets = [
-      ...secretPaths(root).map((path) => valueAt(root, path)).filter((v): v is string => typeof v === "string"),
+      ...secretPaths(configShape, root).map((path) => valueAt(root, path)).filter((v): v is string => typeof v === "string"),
       ...(envKey === undefined ? [] : [envKey])
     ]
 
