@@ -3,8 +3,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Data, Duration, Effect, Either, Queue, Ref, Schema, type Scope } from "effect"
 import { join } from "node:path"
 import { nextBackoff } from "../Core/Backoff.js"
-import type { AlertEvent } from "../Core/Domain/Alert.js"
-import { AlertEventSchema } from "../Core/Domain/AlertSchema.js"
+import { AlertEvent } from "../Core/Domain/Alert.js"
 import { isTempName, moveInto, writeFileAtomic } from "./AtomicFile.js"
 import type { ReceiverError } from "./Receivers/ReceiverError.js"
 import { eventId } from "./Receivers/WebhookPayload.js"
@@ -98,15 +97,15 @@ export interface Outbox {
   readonly unsaved: Effect.Effect<number>
 }
 
-const ItemFile = Schema.Struct({
+/** One item file; the same schema writes and reads it. */
+const ItemFile = Schema.parseJson(Schema.Struct({
   version: Schema.Literal(1),
   seq: Schema.Int.pipe(Schema.positive()),
-  enqueued_at: Schema.Number,
-  event: AlertEventSchema
-})
-const decodeItem = Schema.decodeUnknownEither(Schema.parseJson(ItemFile))
-const encodeItem = (item: OutboxItem): string =>
-  JSON.stringify(ItemFile.make({ version: 1, seq: item.seq, enqueued_at: item.enqueuedAt, event: item.event }))
+  enqueuedAt: Schema.propertySignature(Schema.Number).pipe(Schema.fromKey("enqueued_at")),
+  event: AlertEvent
+}))
+const decodeItem = Schema.decodeUnknownEither(ItemFile)
+const encodeItem = (item: OutboxItem): string => Schema.encodeSync(ItemFile)({ version: 1, ...item })
 
 const seqDigits = 12
 const itemPattern = /^(\d{12})\.json$/
@@ -245,7 +244,7 @@ export const makeOutbox = (
             continue
           }
           const file = decoded.right
-          loaded.push({ item: { seq, enqueuedAt: file.enqueued_at, event: file.event }, onDisk: true })
+          loaded.push({ item: { seq, enqueuedAt: file.enqueuedAt, event: file.event }, onDisk: true })
         }
         // names moved aside still count, so a later item never lands on an existing file there
         const scanAside = (folder: string) => Effect.orElseSucceed(scan(join(dir, folder)), (): Array<string> => [])

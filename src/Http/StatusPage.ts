@@ -199,7 +199,7 @@ const knownAlertLabels = new Set(["alertname", "severity", "app_id", "app_name",
 
 const alertRow = (alert: Alert, now: Date): Html => {
   const l = alert.labels
-  const since = alert.state === "firing" ? alert.firedAt ?? alert.activeAt : alert.activeAt
+  const since = alert.state === "firing" ? alert.firedAt : alert.activeAt
   const sinceIso = isoOf(since)
   const extra = Object.fromEntries(Object.entries(l).filter(([k]) => !knownAlertLabels.has(k)))
   const severity = l["severity"] ?? "none"

@@ -5,7 +5,7 @@ import { Duration, Effect, Exit, Layer, Logger, LogLevel, Redacted, Ref, Schedul
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
-import type { Alert, AlertEvent } from "../../src/Core/Domain/Alert.js"
+import type { FiringAlert, AlertEvent } from "../../src/Core/Domain/Alert.js"
 import { type DeliveryResult, type DiskOutcome, itemFileName, makeHandover, makeOutbox, type OutboxItem,
   type OutboxOptions, outboxDir } from "../../src/Alerts/Outbox.js"
 import { outboxReceivers } from "../../src/Alerts/Receivers/EventReceivers.js"
@@ -13,7 +13,7 @@ import { ReceiverError } from "../../src/Alerts/Receivers/ReceiverError.js"
 import { eventId } from "../../src/Alerts/Receivers/WebhookPayload.js"
 import { captureLogs } from "../support/logs.js"
 
-const alertNumber = (n: number): Alert => ({
+const alertNumber = (n: number): FiringAlert => ({
   fingerprint: `fp-${n}`,
   name: "PhalaCvmStatusDrift",
   labels: { alertname: "PhalaCvmStatusDrift", severity: "critical", app_id: "2a7b", app_name: "payments-api", n: String(n) },

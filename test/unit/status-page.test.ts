@@ -4,7 +4,7 @@ import { Duration, Effect, Layer, Redacted, TestClock } from "effect"
 import { AlertsView, type StateDirHealth } from "../../src/Runtime/AlertsView.js"
 import { ConfigStore } from "../../src/Runtime/ConfigStore.js"
 import { LatestSnapshot } from "../../src/Runtime/LatestSnapshot.js"
-import type { Alert } from "../../src/Core/Domain/Alert.js"
+import type { FiringAlert, PendingAlert } from "../../src/Core/Domain/Alert.js"
 import type { DaemonConfig, PollSchedule } from "../../src/Core/Domain/App.js"
 import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
 import type { Snapshot } from "../../src/Core/Domain/Report.js"
@@ -64,7 +64,7 @@ const input = (overrides: Partial<StatusPageInput> = {}): StatusPageInput => ({
   ...overrides
 })
 
-const alert = (overrides: Partial<Alert> = {}): Alert => ({
+const alert = (overrides: Partial<FiringAlert> = {}): FiringAlert => ({
   fingerprint: "f1",
   name: "PhalaCvmStatusDrift",
   labels: {
@@ -195,15 +195,17 @@ describe("renderStatusPage", () => {
   })
 
   it("lists firing and pending alerts separately when alerting is on", () => {
-    const pending = alert({
+    const pending: PendingAlert = {
+      ...alert(),
       fingerprint: "f2",
       name: "PhalaAppReplicasMismatch",
       labels: { alertname: "PhalaAppReplicasMismatch", severity: "warning", app_id: ids.batch, app_name: "batch-job", team: "data" },
       annotations: { summary: "batch-job has 1 CVM, want 2..4" },
       state: "pending",
       firedAt: null,
+      announced: false,
       activeAt: NOW.getTime() - 30_000
-    })
+    }
     const page = renderStatusPage(input({ alertingEnabled: true, alerts: [pending, alert()] }))
     const [, firing = "", pendingPart = ""] = page.split(/<h3 id="(?:firing|pending)-heading">/)
     expect(textOf(firing)).toContain("Firing alerts (1)")

@@ -1,5 +1,5 @@
 import { Duration } from "effect"
-import type { Alert, AlertEvent, AlertName } from "../Domain/Alert.js"
+import type { Alert, AlertEvent, AlertName, FiringAlert, PendingAlert } from "../Domain/Alert.js"
 import type { DesiredApp } from "../Domain/App.js"
 import type { AppReport, Drift, Snapshot } from "../Domain/Report.js"
 import type { Text } from "./Annotations.js"
@@ -87,8 +87,13 @@ export const conditionsOf = (report: AppReport, externalUrl: string): ReadonlyAr
 }
 
 const active = (previous: Alert | undefined, c: Condition, app: DesiredApp, now: number): Alert => {
-  const base: Alert = previous === undefined || previous.state === "resolved"
-    ? {
+  if (previous !== undefined && previous.state === "firing") {
+    return { ...previous, labels: c.labels, annotations: c.annotations, lastActiveAt: now }
+  }
+  // a new episode, or one still pending (a resolved alert whose condition is back starts a new one)
+  const pending: PendingAlert = previous !== undefined && previous.state === "pending"
+    ? { ...previous, labels: c.labels, annotations: c.annotations, lastActiveAt: now }
+    : {
       fingerprint: c.fingerprint,
       name: c.name,
       labels: c.labels,
@@ -101,10 +106,7 @@ const active = (previous: Alert | undefined, c: Condition, app: DesiredApp, now:
       silenced: false,
       announced: false
     }
-    : { ...previous, labels: c.labels, annotations: c.annotations, lastActiveAt: now }
-  return base.state === "pending" && now - base.activeAt >= Duration.toMillis(app.for)
-    ? { ...base, state: "firing", firedAt: now }
-    : base
+  return now - pending.activeAt >= Duration.toMillis(app.for) ? { ...pending, state: "firing", firedAt: now } : pending
 }
 
 const inactive = (previous: Alert, keepFiringFor: Duration.Duration | null, now: number): Alert | null => {
@@ -121,7 +123,7 @@ const inactive = (previous: Alert, keepFiringFor: Duration.Duration | null, now:
 }
 
 const retained = (alert: Alert, now: number): Alert | null =>
-  alert.state === "resolved" && alert.resolvedAt !== null && now - alert.resolvedAt >= retentionMs ? null : alert
+  alert.state === "resolved" && now - alert.resolvedAt >= retentionMs ? null : alert
 
 export interface EvaluateInput {
   readonly snapshot: Snapshot
@@ -170,11 +172,14 @@ export const evaluate = (input: EvaluateInput): Evaluation => {
 
   const settle = (before: Alert | undefined, after: Alert | null, silenced: boolean): void => {
     if (after === null) return
-    let alert: Alert = after.silenced === silenced ? after : { ...after, silenced }
+    const alert: Alert = after.silenced === silenced ? after : { ...after, silenced }
     if (alert.state === "firing" && !alert.announced && !silenced) {
-      alert = { ...alert, announced: true }
-      events.push({ kind: "firing", alert, at: now })
-    } else if (alert.state === "resolved" && before?.state === "firing" && alert.announced) {
+      const announced: FiringAlert = { ...alert, announced: true }
+      events.push({ kind: "firing", alert: announced, at: now })
+      next.set(announced.fingerprint, announced)
+      return
+    }
+    if (alert.state === "resolved" && before?.state === "firing" && alert.announced) {
       events.push({ kind: "resolved", alert, at: now })
     }
     next.set(alert.fingerprint, alert)

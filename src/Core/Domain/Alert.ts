@@ -1,4 +1,4 @@
-import type { Duration, Redacted } from "effect"
+import { type Duration, type Redacted, Schema } from "effect"
 
 export const alertNames = [
   "PhalaAppMissing",
@@ -9,42 +9,76 @@ export const alertNames = [
 ] as const
 export type AlertName = (typeof alertNames)[number]
 
-/** Inactive alerts are absent; resolved ones are kept only while their resolution is still being (re)sent. */
-export type AlertState = "pending" | "firing" | "resolved"
+const EpochMillis = Schema.Number.pipe(Schema.finite())
+const StringMap = Schema.Record({ key: Schema.String, value: Schema.String })
 
-export interface Alert {
+/** What every alert carries, whatever its state. Times are epoch ms. */
+const alertFields = {
   /** Stable identity: a hash of the sorted label set. */
-  readonly fingerprint: string
-  readonly name: AlertName
+  fingerprint: Schema.String,
+  name: Schema.Literal(...alertNames),
   /** alertname, severity, app_id, app_name, the app's labels, and vm_uuid/cvm_name on CVM alerts. */
-  readonly labels: Readonly<Record<string, string>>
+  labels: StringMap,
   /** summary, description (desired vs actual), plan_url. */
-  readonly annotations: Readonly<Record<string, string>>
-  readonly state: AlertState
-  /** Epoch ms: when the condition was first seen true in this episode (pending start). */
-  readonly activeAt: number
-  /** Epoch ms when it went to firing, else null. */
-  readonly firedAt: number | null
-  /** Epoch ms of the last evaluation that saw the condition true (drives keep_firing_for). */
-  readonly lastActiveAt: number
-  /** Epoch ms when it resolved, else null. */
-  readonly resolvedAt: number | null
+  annotations: StringMap,
+  /** When the condition was first seen true in this episode (pending start). */
+  activeAt: EpochMillis,
+  /** The last evaluation that saw the condition true (drives keep_firing_for). */
+  lastActiveAt: EpochMillis,
   /** The app was inside a maintenance window at the last evaluation: no new firing is announced. */
-  readonly silenced: boolean
-  /**
-   * A `firing` event was emitted for this episode, so receivers know about it: only announced alerts are (re)sent,
-   * and only their resolution is sent.
-   */
-  readonly announced: boolean
+  silenced: Schema.Boolean
 }
 
-/** A state change that receivers are told about, in order, exactly once each. */
-export interface AlertEvent {
-  readonly kind: "firing" | "resolved"
-  readonly alert: Alert
-  /** Epoch ms of the transition. */
-  readonly at: number
-}
+/*
+ * The states, each with exactly the facts it can have, so that an impossible alert (resolved without a time, pending
+ * yet announced) can be neither built nor read back from disk. `firedAt` and `resolvedAt` are written as null where
+ * they do not apply, so the files keep the shape older versions wrote and read.
+ */
+
+/** The condition holds, not yet for the app's `for`; receivers know nothing of it. */
+export const PendingAlert = Schema.Struct({
+  ...alertFields,
+  state: Schema.Literal("pending"),
+  firedAt: Schema.Null,
+  resolvedAt: Schema.Null,
+  announced: Schema.Literal(false)
+})
+
+/**
+ * Firing since `firedAt`. `announced`: a `firing` event was emitted for this episode, so receivers know about it
+ * (false while a maintenance window holds it back); only announced alerts are (re)sent, and only their resolution.
+ */
+export const FiringAlert = Schema.Struct({
+  ...alertFields,
+  state: Schema.Literal("firing"),
+  firedAt: EpochMillis,
+  resolvedAt: Schema.Null,
+  announced: Schema.Boolean
+})
+
+/** Resolved at `resolvedAt`; kept only while its resolution is still being (re)sent. */
+export const ResolvedAlert = Schema.Struct({
+  ...alertFields,
+  state: Schema.Literal("resolved"),
+  firedAt: EpochMillis,
+  resolvedAt: EpochMillis,
+  announced: Schema.Boolean
+})
+
+/** Inactive alerts are absent. The same schema reads and writes the alert state and the outbox. */
+export const Alert = Schema.Union(PendingAlert, FiringAlert, ResolvedAlert)
+export type Alert = typeof Alert.Type
+export type PendingAlert = typeof PendingAlert.Type
+export type FiringAlert = typeof FiringAlert.Type
+export type ResolvedAlert = typeof ResolvedAlert.Type
+export type AlertState = Alert["state"]
+
+/** A state change that receivers are told about, in order, exactly once each; `at` is epoch ms of the transition. */
+export const AlertEvent = Schema.Union(
+  Schema.Struct({ kind: Schema.Literal("firing"), alert: FiringAlert, at: EpochMillis }),
+  Schema.Struct({ kind: Schema.Literal("resolved"), alert: ResolvedAlert, at: EpochMillis })
+)
+export type AlertEvent = typeof AlertEvent.Type
 
 export interface MaintenanceWindow {
   readonly start: Date
