@@ -14,6 +14,7 @@ import type { LastSent } from "../Core/Alerting/Resend.js"
 import { alertmanagerRound } from "./Receivers/AlertmanagerSender.js"
 import { isEventReceiver, outboxReceivers } from "./Receivers/EventReceivers.js"
 import { routeAlert } from "../Core/Alerting/Routing.js"
+import { adoptQueued } from "../Core/Alerting/Adopt.js"
 import { evaluate } from "../Core/Alerting/Rules.js"
 import { checkWritableDir, type StateDirError } from "./StateDir.js"
 import { acquireLock, type LockOptions, type StateDirLock } from "./StateDirLock.js"
@@ -44,7 +45,15 @@ const receiversKey = (receivers: ReadonlyArray<ReceiverSettings>): string =>
     }
   }))).digest("hex")
 
-const emptyOutbox: Outbox = { enqueue: () => Effect.void, queueLength: () => Effect.succeed(0), queueLengths: Effect.succeed(new Map()), unsaved: Effect.succeed(0) }
+const emptyOutbox: Outbox = {
+  enqueue: () => Effect.void,
+  stage: () => Effect.void,
+  release: Effect.void,
+  queued: Effect.succeed([]),
+  queueLength: () => Effect.succeed(0),
+  queueLengths: Effect.succeed(new Map()),
+  unsaved: Effect.succeed(0)
+}
 
 const eventReceiverDirs = (stateDir: string, settings: AlertingSettings): ReadonlyArray<string> =>
   settings.receivers.filter(isEventReceiver).map((r) => outboxDir(stateDir, r.name))
@@ -125,6 +134,17 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
         )
     let outboxKey = initial.alerting === null ? "" : receiversKey(initial.alerting.receivers)
     const outbox = yield* ScopedRef.fromAcquire(buildOutbox(initial.alerting, initial))
+
+    // a process killed between queuing events and saving the state that goes with them left events the saved state
+    // does not know; taken in, so that the next evaluation does not announce the incident again under a new id
+    const adopted = adoptQueued(saved.alerts, saved.evaluatedAt, yield* (yield* ScopedRef.get(outbox)).queued)
+    const taken = [...adopted].filter(([fingerprint, alert]) => saved.alerts.get(fingerprint) !== alert)
+    if (taken.length > 0) {
+      yield* Effect.logWarning("alert state brought in line with notifications queued before the last stop").pipe(
+        Effect.annotateLogs({ alerts: taken.length, fingerprints: taken.map(([fingerprint]) => fingerprint) })
+      )
+    }
+    yield* Ref.set(alerts, adopted)
 
     /** Notifications still queued for receivers a reload removed cannot be delivered: say so, never silently. */
     const abandonRemoved = (settings: AlertingSettings | null) =>
@@ -254,22 +274,28 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
           now,
           externalUrl: resolveExternalUrl(settings.externalUrl, config.server)
         })
-        // queue first, then persist: a crash in between repeats a notification rather than losing one
-        for (const event of result.events) {
-          for (const receiver of routeAlert(event.alert, settings)) {
-            const target = settings.receivers.find((r) => r.name === receiver)
-            if (target === undefined || target._tag === "Alertmanager") continue
-            // the outbox keeps what the disk refuses in memory; only a receiver unknown to it fails here
-            yield* box.enqueue(receiver, event).pipe(
-              Effect.catchAll((e) => Effect.logError("cannot queue notification", e).pipe(Effect.annotateLogs({ receiver })))
+        // One step that shutdown cannot cut: the events are queued (held back from receivers), the alert state that
+        // goes with them is saved, then they are released. Killed in between (kill -9), the events are on disk and
+        // the state is not: `adoptQueued` takes them in at the next start. Never is an event delivered that the
+        // saved state does not know.
+        yield* Effect.uninterruptible(Effect.gen(function*() {
+          for (const event of result.events) {
+            for (const receiver of routeAlert(event.alert, settings)) {
+              const target = settings.receivers.find((r) => r.name === receiver)
+              if (target === undefined || target._tag === "Alertmanager") continue
+              // the outbox keeps what the disk refuses in memory; only a receiver unknown to it fails here
+              yield* box.stage(receiver, event).pipe(
+                Effect.catchAll((e) => Effect.logError("cannot queue notification", e).pipe(Effect.annotateLogs({ receiver })))
+              )
+            }
+            yield* Effect.logInfo(`alert ${event.kind}`).pipe(
+              Effect.annotateLogs({ alertname: event.alert.name, fingerprint: event.alert.fingerprint, ...event.alert.labels })
             )
           }
-          yield* Effect.logInfo(`alert ${event.kind}`).pipe(
-            Effect.annotateLogs({ alertname: event.alert.name, fingerprint: event.alert.fingerprint, ...event.alert.labels })
-          )
-        }
-        yield* Ref.set(alerts, result.alerts)
-        yield* persist(now)
+          yield* Ref.set(alerts, result.alerts)
+          yield* persist(now)
+          yield* box.release
+        }))
         yield* publishAlertFacts(config)
         // off the cycle's path: an Alertmanager that hangs must not hold up polling, metrics or readiness
         yield* Effect.forkIn(Effect.interruptible(resendRound), serviceScope)
