@@ -6,7 +6,7 @@ import { ValidationError } from "@effect/cli"
 import { Effect, Ref } from "effect"
 import { cli } from "./Cli/Cli.js"
 import { ExitCode, processOutcome } from "./Cli/ExitCode.js"
-import { loggingLayer } from "./Logging.js"
+import { loggingLayer } from "./Cli/Logging.js"
 
 const request = ExitCode.unsafeMake()
 

@@ -1,20 +1,21 @@
 import { FileSystem, HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Either, Layer, Redacted, Ref, Schedule, Scope, ScopedRef } from "effect"
 import { createHash } from "node:crypto"
-import { ConfigStore } from "../Daemon/ConfigStore.js"
-import type { Alert, AlertingSettings, ReceiverSettings } from "../Domain/Alert.js"
-import { alertNames } from "../Domain/Alert.js"
-import { type DaemonConfig, pollPeriod } from "../Domain/App.js"
-import type { Snapshot } from "../Domain/Report.js"
-import { Metrics } from "../Metrics/Metrics.js"
-import { AlertsView } from "./AlertsView.js"
-import { resolveExternalUrl } from "./Annotations.js"
+import type { Alert, AlertingSettings, ReceiverSettings } from "../Core/Domain/Alert.js"
+import { alertNames } from "../Core/Domain/Alert.js"
+import { type DaemonConfig, pollPeriod } from "../Core/Domain/App.js"
+import type { Snapshot } from "../Core/Domain/Report.js"
+import { AlertsView } from "../Runtime/AlertsView.js"
+import { ConfigStore } from "../Runtime/ConfigStore.js"
+import { DaemonEvent, Events, type NotificationResult } from "../Runtime/Events.js"
+import { resolveExternalUrl } from "../Core/Alerting/Annotations.js"
 import { type DeliveryResult, makeHandover, makeOutbox, type Outbox, outboxDir } from "./Outbox.js"
-import type { LastSent } from "./Receivers/AlertmanagerResend.js"
+import type { LastSent } from "../Core/Alerting/Resend.js"
 import { alertmanagerRound } from "./Receivers/AlertmanagerSender.js"
 import { isEventReceiver, outboxReceivers } from "./Receivers/EventReceivers.js"
-import { routeAlert } from "./Routing.js"
-import { evaluate } from "./Rules.js"
+import { routeAlert } from "../Core/Alerting/Routing.js"
+import { adoptQueued } from "../Core/Alerting/Adopt.js"
+import { evaluate } from "../Core/Alerting/Rules.js"
 import { checkWritableDir, type StateDirError } from "./StateDir.js"
 import { acquireLock, type LockOptions, type StateDirLock } from "./StateDirLock.js"
 import { makeStateHealth } from "./StateHealth.js"
@@ -28,7 +29,7 @@ import {
   stateFilePath
 } from "./StateStore.js"
 
-const metricResult = (result: DeliveryResult): "success" | "failure" | "dropped" =>
+const metricResult = (result: DeliveryResult): NotificationResult =>
   result === "success" ? "success" : result === "retry" || result === "failure" ? "failure" : "dropped"
 
 /** Identity of the event receivers, secrets included (hashed, never shown): a change rebuilds the outbox. */
@@ -44,7 +45,15 @@ const receiversKey = (receivers: ReadonlyArray<ReceiverSettings>): string =>
     }
   }))).digest("hex")
 
-const emptyOutbox: Outbox = { enqueue: () => Effect.void, queueLength: () => Effect.succeed(0), queueLengths: Effect.succeed(new Map()), unsaved: Effect.succeed(0) }
+const emptyOutbox: Outbox = {
+  enqueue: () => Effect.void,
+  stage: () => Effect.void,
+  release: Effect.void,
+  queued: Effect.succeed([]),
+  queueLength: () => Effect.succeed(0),
+  queueLengths: Effect.succeed(new Map()),
+  unsaved: Effect.succeed(0)
+}
 
 const eventReceiverDirs = (stateDir: string, settings: AlertingSettings): ReadonlyArray<string> =>
   settings.receivers.filter(isEventReceiver).map((r) => outboxDir(stateDir, r.name))
@@ -60,14 +69,16 @@ export class AlertingLockOptions extends Effect.Tag("phala-drift/AlertingLockOpt
 export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting", {
   scoped: Effect.gen(function*() {
     const store = yield* ConfigStore
-    const metrics = yield* Metrics
+    const events = yield* Events
+    const notified = (receiver: string, result: NotificationResult) =>
+      events.publish(DaemonEvent.NotificationAttempt({ receiver, result }))
     const http = yield* HttpClient.HttpClient
     const fs = yield* FileSystem.FileSystem
     const initial = yield* store.current
     const stateDir = initial.stateDir
     const serviceScope = yield* Effect.scope
     const lockOptions = yield* Effect.serviceOption(AlertingLockOptions)
-    const health = yield* makeStateHealth(stateDir, metrics.stateWriteFailure)
+    const health = yield* makeStateHealth(stateDir, events.publish(DaemonEvent.StateWriteFailed()))
 
     const recordFailure = (what: string, path: string, error: string) => health.failed(what, path, error)
 
@@ -111,7 +122,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
             stateDir,
             receivers,
             handover,
-            onOutcome: (receiver, result) => metrics.notification(receiver, metricResult(result)),
+            onOutcome: (receiver, result) => notified(receiver, metricResult(result)),
             onDisk: (receiver, outcome) =>
               outcome._tag === "Failed"
                 ? recordFailure(`outbox ${receiver}`, outcome.path, outcome.error)
@@ -123,6 +134,17 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
         )
     let outboxKey = initial.alerting === null ? "" : receiversKey(initial.alerting.receivers)
     const outbox = yield* ScopedRef.fromAcquire(buildOutbox(initial.alerting, initial))
+
+    // a process killed between queuing events and saving the state that goes with them left events the saved state
+    // does not know; taken in, so that the next evaluation does not announce the incident again under a new id
+    const adopted = adoptQueued(saved.alerts, saved.evaluatedAt, yield* (yield* ScopedRef.get(outbox)).queued)
+    const taken = [...adopted].filter(([fingerprint, alert]) => saved.alerts.get(fingerprint) !== alert)
+    if (taken.length > 0) {
+      yield* Effect.logWarning("alert state brought in line with notifications queued before the last stop").pipe(
+        Effect.annotateLogs({ alerts: taken.length, fingerprints: taken.map(([fingerprint]) => fingerprint) })
+      )
+    }
+    yield* Ref.set(alerts, adopted)
 
     /** Notifications still queued for receivers a reload removed cannot be delivered: say so, never silently. */
     const abandonRemoved = (settings: AlertingSettings | null) =>
@@ -139,7 +161,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
               in_memory_only: leftover.items.filter((i) => !i.onDisk).length
             })
           )
-          for (let i = 0; i < leftover.items.length; i++) yield* metrics.notification(receiver, "dropped")
+          for (let i = 0; i < leftover.items.length; i++) yield* notified(receiver, "dropped")
         }
         yield* Ref.update(handover, (m) => new Map([...m].filter(([receiver]) => names.has(receiver))))
       })
@@ -178,7 +200,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
             externalUrl: resolveExternalUrl(settings.externalUrl, config.server)
           }).pipe(Effect.provideService(HttpClient.HttpClient, http))
           for (const result of round.results) {
-            yield* metrics.notification(receiver.name, result.error === null ? "success" : "failure")
+            yield* notified(receiver.name, result.error === null ? "success" : "failure")
             if (result.error !== null) {
               yield* Effect.logWarning("Alertmanager did not accept alerts").pipe(
                 Effect.annotateLogs({ receiver: receiver.name, error: result.error.message })
@@ -228,12 +250,14 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
         yield* health.recovered("announced ledger")
       }).pipe(Effect.provideService(FileSystem.FileSystem, fs)))
 
-    const publishMetrics = (config: DaemonConfig) =>
+    const publishAlertFacts = (config: DaemonConfig) =>
       Effect.gen(function*() {
         const current = [...(yield* Ref.get(alerts)).values()]
-        yield* metrics.alertStates(current.map((a) => ({ alertname: a.name, state: a.state })), alertNames)
-        const lengths = yield* (yield* currentOutbox(config)).queueLengths
-        for (const [receiver, length] of lengths) yield* metrics.queueLength(receiver, length)
+        yield* events.publish(DaemonEvent.AlertsEvaluated({
+          alerts: current.map((a) => ({ alertname: a.name, state: a.state })),
+          names: alertNames
+        }))
+        yield* events.publish(DaemonEvent.QueueLengths({ lengths: yield* (yield* currentOutbox(config)).queueLengths }))
       })
 
     /** Evaluate the rules against a new snapshot and hand every state change to its receivers. */
@@ -250,23 +274,29 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
           now,
           externalUrl: resolveExternalUrl(settings.externalUrl, config.server)
         })
-        // queue first, then persist: a crash in between repeats a notification rather than losing one
-        for (const event of result.events) {
-          for (const receiver of routeAlert(event.alert, settings)) {
-            const target = settings.receivers.find((r) => r.name === receiver)
-            if (target === undefined || target._tag === "Alertmanager") continue
-            // the outbox keeps what the disk refuses in memory; only a receiver unknown to it fails here
-            yield* box.enqueue(receiver, event).pipe(
-              Effect.catchAll((e) => Effect.logError("cannot queue notification", e).pipe(Effect.annotateLogs({ receiver })))
+        // One step that shutdown cannot cut: the events are queued (held back from receivers), the alert state that
+        // goes with them is saved, then they are released. Killed in between (kill -9), the events are on disk and
+        // the state is not: `adoptQueued` takes them in at the next start. Never is an event delivered that the
+        // saved state does not know.
+        yield* Effect.uninterruptible(Effect.gen(function*() {
+          for (const event of result.events) {
+            for (const receiver of routeAlert(event.alert, settings)) {
+              const target = settings.receivers.find((r) => r.name === receiver)
+              if (target === undefined || target._tag === "Alertmanager") continue
+              // the outbox keeps what the disk refuses in memory; only a receiver unknown to it fails here
+              yield* box.stage(receiver, event).pipe(
+                Effect.catchAll((e) => Effect.logError("cannot queue notification", e).pipe(Effect.annotateLogs({ receiver })))
+              )
+            }
+            yield* Effect.logInfo(`alert ${event.kind}`).pipe(
+              Effect.annotateLogs({ alertname: event.alert.name, fingerprint: event.alert.fingerprint, ...event.alert.labels })
             )
           }
-          yield* Effect.logInfo(`alert ${event.kind}`).pipe(
-            Effect.annotateLogs({ alertname: event.alert.name, fingerprint: event.alert.fingerprint, ...event.alert.labels })
-          )
-        }
-        yield* Ref.set(alerts, result.alerts)
-        yield* persist(now)
-        yield* publishMetrics(config)
+          yield* Ref.set(alerts, result.alerts)
+          yield* persist(now)
+          yield* box.release
+        }))
+        yield* publishAlertFacts(config)
         // off the cycle's path: an Alertmanager that hangs must not hold up polling, metrics or readiness
         yield* Effect.forkIn(Effect.interruptible(resendRound), serviceScope)
       })).pipe(Effect.catchAllCause((cause) => Effect.logError("alert evaluation failed", cause)))
@@ -290,8 +320,9 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
     })
 
     return { onSnapshot, view, current: Ref.get(alerts) } as const
-  }).pipe(Effect.annotateLogs({ service: "Alerting" }))
+  }).pipe(Effect.annotateLogs({ service: "Alerting" })),
+  dependencies: [Events.Default]
 }) {}
 
 /** AlertsView backed by the engine. */
-export const AlertsViewLive = Layer.effect(AlertsView, Effect.map(Alerting, (a) => a.view))
+export const AlertsViewLive = Layer.effect(AlertsView, Effect.map(Alerting, (a) => a.view)).pipe(Layer.provide(Alerting.Default))

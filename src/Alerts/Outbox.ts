@@ -1,12 +1,14 @@
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Data, Duration, Effect, Either, Queue, Random, Ref, Schema, type Scope } from "effect"
-import { join } from "node:path"
-import type { AlertEvent } from "../Domain/Alert.js"
-import { AlertEventSchema } from "./AlertSchema.js"
-import { isTempName, moveInto, writeFileAtomic } from "./AtomicFile.js"
+import { Clock, Data, Duration, Effect, Either, Queue, Random, Ref, type Scope } from "effect"
+import { jitterRange, nextBackoff } from "../Core/Backoff.js"
+import { type Attempt, decide, type DeliveryPolicy, freshHead, nextItem } from "../Core/Alerting/Delivery.js"
+import type { AlertEvent } from "../Core/Domain/Alert.js"
+import { diskStore, type OutboxItem, type OutboxStore, outboxDir } from "./OutboxStore.js"
 import type { ReceiverError } from "./Receivers/ReceiverError.js"
 import { eventId } from "./Receivers/WebhookPayload.js"
+
+export { type OutboxItem, outboxDir }
 
 /**
  * Outcome of one delivery attempt, for `phala_drift_notifications_total{receiver,result}`:
@@ -18,13 +20,6 @@ import { eventId } from "./Receivers/WebhookPayload.js"
  * - `dropped`: the queue held `maxQueued` items already; the oldest was given up (logged with its event id).
  */
 export type DeliveryResult = "success" | "retry" | "failure" | "dead_letter" | "corrupt" | "dropped"
-
-export interface OutboxItem {
-  readonly seq: number
-  /** Epoch ms. */
-  readonly enqueuedAt: number
-  readonly event: AlertEvent
-}
 
 export interface OutboxReceiver {
   readonly name: string
@@ -38,7 +33,7 @@ export type DiskOutcome =
 
 /** A receiver's queue as it stood when its outbox closed, for the next outbox of the process (config reloads). */
 export interface Leftover {
-  readonly items: ReadonlyArray<{ readonly item: OutboxItem; readonly onDisk: boolean }>
+  readonly items: ReadonlyArray<{ readonly item: OutboxItem; readonly onDisk: boolean; readonly held: boolean }>
   /** Items delivered or dropped whose file could not be deleted yet. */
   readonly orphans: ReadonlyArray<number>
   readonly nextSeq: number
@@ -90,6 +85,15 @@ export interface Outbox {
    * the write is retried; that is logged and reported through `onDisk`, never an error of `enqueue`.
    */
   readonly enqueue: (receiver: string, event: AlertEvent) => Effect.Effect<void, OutboxError>
+  /**
+   * As `enqueue`, but the event is held (queued and written, not delivered) until `release`: the alert state that
+   * goes with it is saved in between, so that no receiver hears of an event the saved state does not know.
+   */
+  readonly stage: (receiver: string, event: AlertEvent) => Effect.Effect<void, OutboxError>
+  /** Lets every held event go, in order. */
+  readonly release: Effect.Effect<void>
+  /** Every event still queued (all receivers), to bring a loaded alert state in line with it. */
+  readonly queued: Effect.Effect<ReadonlyArray<AlertEvent>>
   /** Items not yet delivered (including the one being sent); 0 for an unknown receiver. */
   readonly queueLength: (receiver: string) => Effect.Effect<number>
   readonly queueLengths: Effect.Effect<ReadonlyMap<string, number>>
@@ -97,42 +101,17 @@ export interface Outbox {
   readonly unsaved: Effect.Effect<number>
 }
 
-const ItemFile = Schema.Struct({
-  version: Schema.Literal(1),
-  seq: Schema.Int.pipe(Schema.positive()),
-  enqueued_at: Schema.Number,
-  event: AlertEventSchema
-})
-const decodeItem = Schema.decodeUnknownEither(Schema.parseJson(ItemFile))
-const encodeItem = (item: OutboxItem): string =>
-  JSON.stringify(ItemFile.make({ version: 1, seq: item.seq, enqueued_at: item.enqueuedAt, event: item.event }))
-
-const seqDigits = 12
-const itemPattern = /^(\d{12})\.json$/
-export const itemFileName = (seq: number): string => `${String(seq).padStart(seqDigits, "0")}.json`
-const seqOf = (name: string): number | null => {
-  const match = itemPattern.exec(name)
-  return match?.[1] === undefined ? null : Number(match[1])
-}
-
-/** A directory per receiver; names from the config are encoded so they cannot climb out of `outbox/`. */
-export const receiverDirName = (receiver: string): string => {
-  const encoded = encodeURIComponent(receiver)
-  return encoded === "." || encoded === ".." ? encodeURIComponent(receiver.replace(/\./g, "%2E")) : encoded
-}
-
-export const outboxDir = (stateDir: string, receiver: string): string =>
-  join(stateDir, "outbox", receiverDirName(receiver))
-
 interface Entry {
   readonly item: OutboxItem
   /** The item's file is (believed to be) on disk; false while the disk refuses it. */
   readonly onDisk: boolean
+  /** Staged and not yet released: not delivered. */
+  readonly held: boolean
 }
 
 interface ReceiverQueue {
   readonly receiver: OutboxReceiver
-  readonly dir: string
+  readonly store: OutboxStore
   /** In sequence order; the head is delivered first. Delivery works from here, never from disk. */
   readonly entries: Ref.Ref<ReadonlyArray<Entry>>
   readonly orphans: Ref.Ref<ReadonlySet<number>>
@@ -145,14 +124,13 @@ interface ReceiverQueue {
   readonly diskBell: Queue.Queue<void>
 }
 
-const isNotFound = (error: PlatformError): boolean => error._tag === "SystemError" && error.reason === "NotFound"
-
 /**
  * A per-receiver queue of alert events with one delivery fiber per receiver, alive as long as the scope. Every
- * item is held in memory and written to `<stateDir>/outbox/<receiver>/<seq>.json` (atomically) so it survives a
- * crash; delivery goes strictly in sequence order from memory: item N+1 waits until N was accepted (or
- * dead-lettered). What is on disk at start-up is read once and delivered first; an item that cannot be read is
- * moved to `corrupt/` and the rest go on.
+ * item is held in memory and written to `<stateDir>/outbox/<receiver>/<seq>.json` (OutboxStore.ts) so it survives
+ * a crash; delivery goes strictly in sequence order from memory: item N+1 waits until N was accepted (or
+ * dead-lettered). What each attempt's outcome means (retry after a backoff, keep for later, dead letter) is decided
+ * by the pure rules of Core/Alerting/Delivery.ts. What is on disk at start-up is read once and delivered first; an
+ * item that cannot be read is moved to `corrupt/` and the rest go on.
  *
  * The disk may fail at any time (full, deleted, read-only): items then stay in memory and are delivered from
  * there, while a disk fiber per receiver retries the writes with backoff, recreates the directories and, every
@@ -169,21 +147,18 @@ export const makeOutbox = (
     const fs = yield* FileSystem.FileSystem
     const retryBase = options.retryBase ?? outboxDefaults.retryBase
     const retryCap = options.retryCap ?? outboxDefaults.retryCap
-    const permanentBackoff = options.permanentBackoff ?? outboxDefaults.permanentBackoff
-    const deadLetterAfter = Duration.toMillis(options.deadLetterAfter ?? outboxDefaults.deadLetterAfter)
+    const policy: DeliveryPolicy = {
+      backoff: { base: retryBase, cap: retryCap },
+      permanentBackoff: options.permanentBackoff ?? outboxDefaults.permanentBackoff,
+      deadLetterAfter: options.deadLetterAfter ?? outboxDefaults.deadLetterAfter
+    }
     const auditInterval = options.auditInterval ?? outboxDefaults.auditInterval
     const maxQueued = Math.max(1, options.maxQueued ?? outboxDefaults.maxQueued)
     const report = options.onOutcome ?? (() => Effect.void)
     const reportDisk = options.onDisk ?? (() => Effect.void)
     const handover = options.handover ?? (yield* makeHandover)
-    const withFs = Effect.provideService(FileSystem.FileSystem, fs)
 
-    const scan = (dir: string) =>
-      fs.readDirectory(dir).pipe(Effect.catchIf(isNotFound, () => Effect.succeed<Array<string>>([])))
-
-    const backoff = (failures: number) =>
-      Effect.map(Random.nextRange(0.8, 1.2), (jitter) =>
-        Duration.min(retryCap, Duration.millis(Duration.toMillis(retryBase) * 2 ** Math.min(failures - 1, 30) * jitter)))
+    const backoff = (failures: number) => nextBackoff(policy.backoff, failures)
 
     const countUnsaved = (queue: ReceiverQueue) =>
       Effect.map(Ref.get(queue.entries), (entries) => entries.filter((e) => !e.onDisk).length)
@@ -194,13 +169,13 @@ export const makeOutbox = (
         yield* Effect.logError("cannot write the notification outbox; notifications are kept in memory and retried").pipe(
           Effect.annotateLogs({
             receiver: queue.receiver.name,
-            path: queue.dir,
+            path: queue.store.dir,
             error: error.message,
             attempt,
             unsaved: yield* countUnsaved(queue)
           })
         )
-        yield* reportDisk(queue.receiver.name, { _tag: "Failed", path: queue.dir, error: error.message })
+        yield* reportDisk(queue.receiver.name, { _tag: "Failed", path: queue.store.dir, error: error.message })
         yield* Queue.offer(queue.diskBell, undefined)
       })
 
@@ -208,64 +183,36 @@ export const makeOutbox = (
       Effect.gen(function*() {
         if ((yield* Ref.getAndSet(queue.diskFailures, 0)) === 0) return
         yield* Effect.logInfo("notification outbox writable again; queued notifications are on disk").pipe(
-          Effect.annotateLogs({ receiver: queue.receiver.name, path: queue.dir, items: (yield* Ref.get(queue.entries)).length })
+          Effect.annotateLogs({ receiver: queue.receiver.name, path: queue.store.dir, items: (yield* Ref.get(queue.entries)).length })
         )
         yield* reportDisk(queue.receiver.name, { _tag: "Written" })
       })
 
-    /** Reads what a previous process left; unreadable items go to `corrupt/` so they never block the others. */
-    const load = (receiver: OutboxReceiver, dir: string, skip: ReadonlySet<number>) =>
-      Effect.gen(function*() {
-        const names = yield* scan(dir)
-        // a temp file is a write that crashed before its rename: the caller never saw that enqueue succeed
-        yield* Effect.forEach(names.filter(isTempName), (name) => Effect.ignore(fs.remove(join(dir, name))))
-        const seqs = names.flatMap((name) => {
-          const seq = seqOf(name)
-          return seq === null || skip.has(seq) ? [] : [seq]
-        }).sort((a, b) => a - b)
-        const loaded: Array<Entry> = []
-        for (const seq of seqs) {
-          const text = yield* Effect.either(fs.readFileString(join(dir, itemFileName(seq))))
-          if (Either.isLeft(text) && isNotFound(text.left)) continue
-          const decoded = Either.isLeft(text)
-            ? Either.left(text.left.message)
-            : Either.mapLeft(decodeItem(text.right), (error) => error.message.slice(0, 300))
-          if (Either.isLeft(decoded)) {
-            yield* Effect.logError("unreadable notification moved aside; the next ones go on").pipe(
-              Effect.annotateLogs({ receiver: receiver.name, seq, folder: "corrupt", error: decoded.left })
-            )
-            yield* moveInto(join(dir, itemFileName(seq)), join(dir, "corrupt")).pipe(
-              withFs,
-              Effect.catchAll((error) =>
-                Effect.logError("could not move the unreadable notification aside; it is skipped").pipe(
-                  Effect.annotateLogs({ receiver: receiver.name, seq, error: error.message })
-                )
-              )
-            )
-            yield* report(receiver.name, "corrupt")
-            continue
-          }
-          const file = decoded.right
-          loaded.push({ item: { seq, enqueuedAt: file.enqueued_at, event: file.event }, onDisk: true })
-        }
-        // names moved aside still count, so a later item never lands on an existing file there
-        const scanAside = (folder: string) => Effect.orElseSucceed(scan(join(dir, folder)), (): Array<string> => [])
-        const asideNames = [...yield* scanAside("corrupt"), ...yield* scanAside("dead")]
-        const highest = [...names, ...asideNames].reduce<number>((max, name) => Math.max(max, seqOf(name) ?? 0), 0)
-        return { loaded, highest }
-      })
-
     const open = (receiver: OutboxReceiver) =>
       Effect.gen(function*() {
-        const dir = outboxDir(options.stateDir, receiver.name)
+        const store = diskStore(fs, outboxDir(options.stateDir, receiver.name))
         const left = (yield* Ref.get(handover)).get(receiver.name)
-        const carried: ReadonlyArray<Entry> = left?.items ?? []
+        // a held item of a closed outbox has nobody left to release it: it goes with the rest
+        const carried: ReadonlyArray<Entry> = (left?.items ?? []).map((e) => ({ ...e, held: false }))
         const orphans = new Set(left?.orphans ?? [])
         const skip = new Set([...carried.map((e) => e.item.seq), ...orphans])
-        const disk = yield* Effect.either(
-          fs.makeDirectory(dir, { recursive: true }).pipe(Effect.zipRight(load(receiver, dir, skip)))
-        )
-        const loaded = Either.isRight(disk) ? disk.right.loaded : []
+        const disk = yield* Effect.either(store.load(skip))
+        if (Either.isRight(disk)) {
+          for (const { error, moveError, seq } of disk.right.corrupt) {
+            yield* Effect.logError("unreadable notification moved aside; the next ones go on").pipe(
+              Effect.annotateLogs({ receiver: receiver.name, seq, folder: "corrupt", error })
+            )
+            if (moveError !== null) {
+              yield* Effect.logError("could not move the unreadable notification aside; it is skipped").pipe(
+                Effect.annotateLogs({ receiver: receiver.name, seq, error: moveError })
+              )
+            }
+            yield* report(receiver.name, "corrupt")
+          }
+        }
+        const loaded: ReadonlyArray<Entry> = Either.isRight(disk)
+          ? disk.right.items.map((item) => ({ item, onDisk: true, held: false }))
+          : []
         const highest = Either.isRight(disk) ? disk.right.highest : 0
         const entries = [...carried, ...loaded].sort((a, b) => a.item.seq - b.item.seq)
         if (loaded.length > 0) {
@@ -275,7 +222,7 @@ export const makeOutbox = (
         }
         const queue: ReceiverQueue = {
           receiver,
-          dir,
+          store,
           entries: yield* Ref.make<ReadonlyArray<Entry>>(entries),
           orphans: yield* Ref.make<ReadonlySet<number>>(orphans),
           nextSeq: yield* Ref.make(Math.max(highest + 1, left?.nextSeq ?? 1, ...entries.map((e) => e.item.seq + 1))),
@@ -305,13 +252,13 @@ export const makeOutbox = (
         const unsaved = (yield* Ref.get(queue.entries)).filter((e) => !e.onDisk)
         const orphans = yield* Ref.get(queue.orphans)
         if (unsaved.length === 0 && orphans.size === 0) return
-        yield* fs.makeDirectory(queue.dir, { recursive: true })
+        yield* queue.store.ensureDir
         for (const { item } of unsaved) {
-          yield* writeFileAtomic(join(queue.dir, itemFileName(item.seq)), encodeItem(item)).pipe(withFs)
+          yield* queue.store.write(item)
           yield* markOnDisk(queue, item.seq, true)
         }
         for (const seq of orphans) {
-          yield* fs.remove(join(queue.dir, itemFileName(seq))).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+          yield* queue.store.remove(seq)
           yield* Ref.update(queue.orphans, (set) => new Set([...set].filter((s) => s !== seq)))
         }
       }))
@@ -321,11 +268,11 @@ export const makeOutbox = (
       queue.lock.withPermits(1)(Effect.gen(function*() {
         const onDisk = (yield* Ref.get(queue.entries)).filter((e) => e.onDisk)
         if (onDisk.length === 0) return
-        const names = new Set(yield* scan(queue.dir))
-        const missing = onDisk.filter((e) => !names.has(itemFileName(e.item.seq)))
+        const present = yield* queue.store.present
+        const missing = onDisk.filter((e) => !present.has(e.item.seq))
         if (missing.length === 0) return
         yield* Effect.logWarning("queued notifications vanished from disk; writing them again").pipe(
-          Effect.annotateLogs({ receiver: queue.receiver.name, path: queue.dir, items: missing.length })
+          Effect.annotateLogs({ receiver: queue.receiver.name, path: queue.store.dir, items: missing.length })
         )
         for (const { item } of missing) yield* markOnDisk(queue, item.seq, false)
       }))
@@ -354,16 +301,10 @@ export const makeOutbox = (
       queue.lock.withPermits(1)(Effect.gen(function*() {
         const entry = (yield* Ref.get(queue.entries)).find((e) => e.item.seq === seq)
         if (entry === undefined) return null
-        const path = join(queue.dir, itemFileName(seq))
-        const deadDir = join(queue.dir, "dead")
         const done = folder === null
-          ? entry.onDisk ? fs.remove(path).pipe(Effect.catchIf(isNotFound, () => Effect.void)) : Effect.void
-          : entry.onDisk
-          ? Effect.asVoid(moveInto(path, deadDir))
-          : fs.makeDirectory(deadDir, { recursive: true }).pipe(
-            Effect.zipRight(writeFileAtomic(join(deadDir, itemFileName(seq)), encodeItem(entry.item)))
-          )
-        const result = yield* Effect.either(withFs(done))
+          ? entry.onDisk ? queue.store.remove(seq) : Effect.void
+          : queue.store.deadLetter(entry.item, entry.onDisk)
+        const result = yield* Effect.either(done)
         yield* Ref.update(queue.entries, (entries) => entries.filter((e) => e.item.seq !== seq))
         if (Either.isRight(result)) return null
         if (folder === null) yield* Ref.update(queue.orphans, (set) => new Set([...set, seq]))
@@ -373,66 +314,59 @@ export const makeOutbox = (
     const deliveryLoop = (queue: ReceiverQueue) =>
       Effect.gen(function*() {
         const name = queue.receiver.name
-        let transientFailures = 0
-        let permanentSince: number | null = null
+        let head = freshHead
         while (true) {
-          const head = (yield* Ref.get(queue.entries))[0]
-          if (head === undefined) {
+          const item = nextItem(yield* Ref.get(queue.entries))
+          if (item === null) {
             yield* Queue.take(queue.doorbell)
             continue
           }
-          const item = head.item
           const annotations = { receiver: name, seq: item.seq, event_id: eventId(item.event), alertname: item.event.alert.name }
           const sent = yield* Effect.either(queue.receiver.deliver(item))
-          const now = yield* Clock.currentTimeMillis
-          if (Either.isRight(sent)) {
-            yield* report(name, "success")
-            const failed = yield* settle(queue, item.seq, null)
-            if (failed !== null) {
-              yield* Effect.logError("delivered notification could not be deleted; deleting it is retried").pipe(
-                Effect.annotateLogs({ ...annotations, error: failed.message })
-              )
-              yield* diskFailed(queue, failed)
+          const attempt: Attempt = Either.isRight(sent) ? { _tag: "Accepted" } : { _tag: "Refused", transient: sent.left.transient }
+          const jitter = attempt._tag === "Refused" && attempt.transient
+            ? yield* Random.nextRange(jitterRange.min, jitterRange.max)
+            : 1
+          const [decision, next] = decide(head, attempt, yield* Clock.currentTimeMillis, policy, jitter)
+          head = next
+          const error = Either.isLeft(sent) ? sent.left.message : ""
+          switch (decision._tag) {
+            case "Delivered": {
+              yield* report(name, "success")
+              const failed = yield* settle(queue, item.seq, null)
+              if (failed !== null) {
+                yield* Effect.logError("delivered notification could not be deleted; deleting it is retried").pipe(
+                  Effect.annotateLogs({ ...annotations, error: failed.message })
+                )
+                yield* diskFailed(queue, failed)
+              }
+              yield* Effect.logDebug("notification delivered").pipe(Effect.annotateLogs(annotations))
+              break
             }
-            yield* Effect.logDebug("notification delivered").pipe(Effect.annotateLogs(annotations))
-            transientFailures = 0
-            permanentSince = null
-            continue
-          }
-          const error = sent.left
-          if (error.transient) {
-            transientFailures++
-            permanentSince = null
-            const wait = yield* backoff(transientFailures)
-            yield* report(name, "retry")
-            yield* Effect.logWarning("notification not delivered, will retry").pipe(
-              Effect.annotateLogs({ ...annotations, error: error.message, wait_ms: Math.round(Duration.toMillis(wait)) })
-            )
-            yield* Effect.sleep(wait)
-            continue
-          }
-          transientFailures = 0
-          permanentSince ??= now
-          if (now - permanentSince >= deadLetterAfter) {
-            yield* Effect.logError("notification rejected for too long, moved to dead letters").pipe(
-              Effect.annotateLogs({ ...annotations, kind: item.event.kind, error: error.message, folder: "dead" })
-            )
-            const failed = yield* settle(queue, item.seq, "dead")
-            if (failed !== null) {
-              yield* Effect.logError("could not keep the dead letter on disk; it is only in this log").pipe(
-                Effect.annotateLogs({ ...annotations, kind: item.event.kind, error: failed.message })
-              )
-              yield* diskFailed(queue, failed)
+            case "RetryAfter": {
+              yield* report(name, decision.result)
+              const wait_ms = Math.round(Duration.toMillis(decision.wait))
+              yield* decision.result === "retry"
+                ? Effect.logWarning("notification not delivered, will retry").pipe(Effect.annotateLogs({ ...annotations, error, wait_ms }))
+                : Effect.logError("notification rejected by receiver, will retry later").pipe(Effect.annotateLogs({ ...annotations, error, wait_ms }))
+              yield* Effect.sleep(decision.wait)
+              break
             }
-            yield* report(name, "dead_letter")
-            permanentSince = null
-            continue
+            case "DeadLetter": {
+              yield* Effect.logError("notification rejected for too long, moved to dead letters").pipe(
+                Effect.annotateLogs({ ...annotations, kind: item.event.kind, error, folder: "dead" })
+              )
+              const failed = yield* settle(queue, item.seq, "dead")
+              if (failed !== null) {
+                yield* Effect.logError("could not keep the dead letter on disk; it is only in this log").pipe(
+                  Effect.annotateLogs({ ...annotations, kind: item.event.kind, error: failed.message })
+                )
+                yield* diskFailed(queue, failed)
+              }
+              yield* report(name, "dead_letter")
+              break
+            }
           }
-          yield* report(name, "failure")
-          yield* Effect.logError("notification rejected by receiver, will retry later").pipe(
-            Effect.annotateLogs({ ...annotations, error: error.message, wait_ms: Duration.toMillis(permanentBackoff) })
-          )
-          yield* Effect.sleep(permanentBackoff)
         }
       })
 
@@ -469,7 +403,7 @@ export const makeOutbox = (
       yield* Effect.forkScoped(Effect.interruptible(supervised(queue, "disk", diskLoop(queue))))
     }
 
-    const enqueue = (receiver: string, event: AlertEvent): Effect.Effect<void, OutboxError> => {
+    const add = (receiver: string, event: AlertEvent, held: boolean): Effect.Effect<void, OutboxError> => {
       const queue = queues.get(receiver)
       if (queue === undefined) return Effect.fail(new OutboxError({ receiver, detail: "no such receiver" }))
       return Effect.gen(function*() {
@@ -479,7 +413,7 @@ export const makeOutbox = (
           const entries = yield* Ref.get(queue.entries)
           const over = entries.length >= maxQueued ? entries.slice(0, entries.length - maxQueued + 1) : []
           const kept = entries.slice(over.length)
-          yield* Ref.set(queue.entries, [...kept, { item: { seq, enqueuedAt, event }, onDisk: false }])
+          yield* Ref.set(queue.entries, [...kept, { item: { seq, enqueuedAt, event }, onDisk: false, held }])
           const droppedOnDisk = over.filter((e) => e.onDisk).map((e) => e.item.seq)
           if (droppedOnDisk.length > 0) yield* Ref.update(queue.orphans, (set) => new Set([...set, ...droppedOnDisk]))
           return over
@@ -507,9 +441,17 @@ export const makeOutbox = (
             Effect.annotateLogs({ receiver, event_id: eventId(event), unsaved: yield* countUnsaved(queue) })
           )
         }
-        yield* Queue.offer(queue.doorbell, undefined)
+        if (!held) yield* Queue.offer(queue.doorbell, undefined)
       }).pipe(Effect.annotateLogs({ service: "Outbox" }))
     }
+
+    const release = Effect.forEach([...queues.values()], (queue) =>
+      Effect.gen(function*() {
+        const entries = yield* Ref.get(queue.entries)
+        if (!entries.some((e) => e.held)) return
+        yield* Ref.set(queue.entries, entries.map((e) => (e.held ? { ...e, held: false } : e)))
+        yield* Queue.offer(queue.doorbell, undefined)
+      }), { discard: true })
 
     const queueLength = (receiver: string): Effect.Effect<number> => {
       const queue = queues.get(receiver)
@@ -526,5 +468,18 @@ export const makeOutbox = (
       (counts) => counts.reduce((a, b) => a + b, 0)
     )
 
-    return { enqueue, queueLength, queueLengths, unsaved }
+    const queued = Effect.map(
+      Effect.forEach([...queues.values()], (queue) => Ref.get(queue.entries)),
+      (all) => all.flat().map((entry) => entry.item.event)
+    )
+
+    return {
+      enqueue: (receiver, event) => add(receiver, event, false),
+      stage: (receiver, event) => add(receiver, event, true),
+      release,
+      queued,
+      queueLength,
+      queueLengths,
+      unsaved
+    }
   })

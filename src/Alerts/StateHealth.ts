@@ -1,28 +1,5 @@
 import { Clock, Effect, Ref } from "effect"
-
-/** One part of `state_dir` that cannot be written right now. */
-export interface StateWriteProblem {
-  /** `alert state`, `lock`, `outbox <receiver>`, `state_dir`. */
-  readonly what: string
-  readonly path: string
-  readonly error: string
-  /** Epoch ms of the first failure of this run of failures. */
-  readonly since: number
-  /** Epoch ms of the latest failure. */
-  readonly at: number
-}
-
-/** What the status page shows about `state_dir`. */
-export interface StateDirHealth {
-  readonly stateDir: string
-  /** Failed write attempts since start (`phala_drift_state_write_failures_total`). */
-  readonly writeFailures: number
-  /** Parts failing now; empty when every write works. */
-  readonly failing: ReadonlyArray<StateWriteProblem>
-  readonly lastFailure: StateWriteProblem | null
-  /** Notifications held in memory only (lost if the process stops before the disk works again). */
-  readonly unsavedNotifications: number
-}
+import type { StateDirHealth, StateWriteProblem } from "../Runtime/AlertsView.js"
 
 export interface StateHealth {
   /** One failed attempt: counted (metric), remembered for the page. The caller logs it. */

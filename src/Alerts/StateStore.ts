@@ -2,10 +2,9 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Effect, Either, Schema } from "effect"
 import { join } from "node:path"
-import type { Alert } from "../Domain/Alert.js"
-import { AlertSchema } from "./AlertSchema.js"
+import { Alert } from "../Core/Domain/Alert.js"
 import { writeFileAtomic } from "./AtomicFile.js"
-import type { LastSent, SentRecord } from "./Receivers/AlertmanagerResend.js"
+import type { LastSent } from "../Core/Alerting/Resend.js"
 
 /** What survives a restart of the alerting side. */
 export interface AlertStateSnapshot {
@@ -22,59 +21,56 @@ export const emptyAlertState: AlertStateSnapshot = { alerts: new Map(), alertman
 export const stateFileName = "alerts.json"
 export const stateFilePath = (stateDir: string): string => join(stateDir, stateFileName)
 
-const SentRecordSchema = Schema.Struct({
-  sent_at: Schema.Number,
+const SentRecord = Schema.Struct({
+  at: Schema.propertySignature(Schema.Number).pipe(Schema.fromKey("sent_at")),
   state: Schema.Literal("pending", "firing", "resolved")
 })
 
+/** Alerts by fingerprint in memory, a list on disk. */
+const AlertsByFingerprint = Schema.transform(
+  Schema.Array(Alert),
+  Schema.ReadonlyMapFromSelf({ key: Schema.String, value: Schema.typeSchema(Alert) }),
+  {
+    strict: true,
+    decode: (alerts) => new Map(alerts.map((alert) => [alert.fingerprint, alert])),
+    encode: (alerts) => [...alerts.values()]
+  }
+)
+
+/** Records in memory, an object on disk: `{ key: value }`. */
+const MapOfRecord = <V, I>(value: Schema.Schema<V, I>) =>
+  Schema.transform(
+    Schema.Record({ key: Schema.String, value }),
+    Schema.ReadonlyMapFromSelf({ key: Schema.String, value: Schema.typeSchema(value) }),
+    {
+      strict: true,
+      decode: (record) => new Map(Object.entries(record)),
+      encode: (map) => Object.fromEntries(map)
+    }
+  )
+
+/**
+ * `alerts.json`: one schema reads and writes it, so what is written is exactly what can be read back, and an
+ * impossible alert can do neither.
+ */
 const StateFile = Schema.Struct({
   version: Schema.Literal(1),
-  saved_at: Schema.Number,
-  evaluated_at: Schema.NullOr(Schema.Number),
-  alerts: Schema.Array(AlertSchema),
-  alertmanager_sent: Schema.Record({
-    key: Schema.String,
-    value: Schema.Record({ key: Schema.String, value: SentRecordSchema })
-  })
+  savedAt: Schema.propertySignature(Schema.Number).pipe(Schema.fromKey("saved_at")),
+  evaluatedAt: Schema.propertySignature(Schema.NullOr(Schema.Number)).pipe(Schema.fromKey("evaluated_at")),
+  alerts: AlertsByFingerprint,
+  alertmanagerSent: Schema.propertySignature(MapOfRecord(MapOfRecord(SentRecord))).pipe(Schema.fromKey("alertmanager_sent"))
 })
-const decodeStateFile = Schema.decodeUnknownEither(Schema.parseJson(StateFile))
+const StateFileJson = Schema.parseJson(StateFile, { space: 2 })
+const decodeStateFile = Schema.decodeUnknownEither(StateFileJson)
+const encodeStateFile = Schema.encodeSync(StateFileJson)
 
-export const encodeAlertState = (state: AlertStateSnapshot, savedAt: number): string => {
-  const sent: Record<string, Record<string, typeof SentRecordSchema.Type>> = {}
-  for (const [receiver, records] of state.alertmanagerSent) {
-    const byFingerprint: Record<string, typeof SentRecordSchema.Type> = {}
-    for (const [fingerprint, record] of records) byFingerprint[fingerprint] = { sent_at: record.at, state: record.state }
-    sent[receiver] = byFingerprint
-  }
-  const file: typeof StateFile.Type = {
-    version: 1,
-    saved_at: savedAt,
-    evaluated_at: state.evaluatedAt,
-    alerts: [...state.alerts.values()],
-    alertmanager_sent: sent
-  }
-  return `${JSON.stringify(file, null, 2)}\n`
-}
+export const encodeAlertState = (state: AlertStateSnapshot, savedAt: number): string =>
+  `${encodeStateFile({ version: 1, savedAt, ...state })}\n`
 
 export const decodeAlertState = (text: string): Either.Either<AlertStateSnapshot, string> =>
   Either.match(decodeStateFile(text), {
     onLeft: (error) => Either.left(error.message),
-    onRight: (file): Either.Either<AlertStateSnapshot, string> =>
-      Either.right({
-        alerts: new Map(file.alerts.map((alert) => [alert.fingerprint, alert])),
-        alertmanagerSent: new Map(
-          Object.entries(file.alertmanager_sent).map(([receiver, records]) => [
-            receiver,
-            new Map(
-              Object.entries(records).map(([fingerprint, record]): [string, SentRecord] => [
-                fingerprint,
-                { at: record.sent_at, state: record.state }
-              ])
-            )
-          ])
-        ),
-        evaluatedAt: file.evaluated_at
-      })
+    onRight: ({ alertmanagerSent, alerts, evaluatedAt }) => Either.right({ alerts, alertmanagerSent, evaluatedAt })
   })
 
 /** Atomically replaces `<stateDir>/alerts.json`. */
@@ -95,14 +91,16 @@ export const announcedFilePath = (stateDir: string): string => join(stateDir, an
 
 const AnnouncedFile = Schema.Struct({
   version: Schema.Literal(1),
-  saved_at: Schema.Number,
-  alerts: Schema.Array(AlertSchema)
+  savedAt: Schema.propertySignature(Schema.Number).pipe(Schema.fromKey("saved_at")),
+  alerts: Schema.Array(Alert)
 })
-const decodeAnnouncedFile = Schema.decodeUnknownEither(Schema.parseJson(AnnouncedFile))
+const AnnouncedFileJson = Schema.parseJson(AnnouncedFile)
+const decodeAnnouncedFile = Schema.decodeUnknownEither(AnnouncedFileJson)
+const encodeAnnouncedFile = Schema.encodeSync(AnnouncedFileJson)
 
 /** Alerts receivers were told about (firing, or resolved and still re-sent). */
 export const announcedAlerts = (alerts: ReadonlyMap<string, Alert>): ReadonlyArray<Alert> =>
-  [...alerts.values()].filter((alert) => alert.announced && alert.state !== "pending")
+  [...alerts.values()].filter((alert) => alert.announced)
 
 /** Changes only with a transition (announced, resolved, dropped), so the ledger is not rewritten every cycle. */
 export const announcedKey = (alerts: ReadonlyMap<string, Alert>): string =>
@@ -116,12 +114,8 @@ export const saveAnnounced = (
   alerts: ReadonlyMap<string, Alert>
 ): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const file: typeof AnnouncedFile.Type = {
-      version: 1,
-      saved_at: yield* Clock.currentTimeMillis,
-      alerts: announcedAlerts(alerts)
-    }
-    yield* writeFileAtomic(announcedFilePath(stateDir), `${JSON.stringify(file)}\n`)
+    const file = encodeAnnouncedFile({ version: 1, savedAt: yield* Clock.currentTimeMillis, alerts: announcedAlerts(alerts) })
+    yield* writeFileAtomic(announcedFilePath(stateDir), `${file}\n`)
   })
 
 const asideSuffix = (now: number): string => new Date(now).toISOString().replace(/[:.]/g, "-")

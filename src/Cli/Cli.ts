@@ -1,5 +1,5 @@
 import { Command } from "@effect/cli"
-import { version } from "../Version.js"
+import { version } from "../Support/Version.js"
 import { demoCommand } from "./Demo.js"
 import { planCommand } from "./Plan.js"
 import { serveCommand } from "./Serve.js"

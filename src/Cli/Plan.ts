@@ -1,21 +1,21 @@
 import { Command, Options } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
 import { Duration, Effect, Either, Layer, Option } from "effect"
-import { ApiObserver } from "../Cloud/ApiObserver.js"
+import { Events } from "../Runtime/Events.js"
 import { PhalaClient } from "../Cloud/PhalaClient.js"
 import { formatConfigError } from "../Config/Diagnostics.js"
-import { normaliseAppId } from "../Config/Fields.js"
+import { normaliseAppId } from "../Core/Domain/AppId.js"
 import { loadConfigIsolated } from "../Config/Isolated.js"
 import { resolveConfigPath } from "../Config/Load.js"
-import { type DaemonConfig, type DesiredApp, pollPeriod } from "../Domain/App.js"
-import { planExitCode, planJson } from "../Plan/PlanJson.js"
-import { planText } from "../Plan/PlanText.js"
-import { reconcile } from "../Reconciler.js"
+import { type DaemonConfig, type DesiredApp, pollPeriod } from "../Core/Domain/App.js"
+import { planExitCode, planJson } from "../Core/Plan/PlanJson.js"
+import { planText } from "../Core/Plan/PlanText.js"
+import { observeAndDiff } from "../Cloud/Observe.js"
 import { setExitCode } from "./ExitCode.js"
 import { configOption, outputOption } from "./Options.js"
 import { printErr, printOut, useColor } from "./Output.js"
 import { shardFrom, shardOptions } from "./ShardOptions.js"
-import { inShard } from "../Domain/Shard.js"
+import { inShard } from "../Core/Domain/Shard.js"
 
 const appOption = Options.text("app").pipe(
   Options.withDescription("limit the run to this app id (repeatable)"),
@@ -41,9 +41,9 @@ export const cycleBudget = (config: DaemonConfig): Duration.Duration =>
 export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>) =>
   Effect.gen(function*() {
     const deadline = Date.now() + Duration.toMillis(cycleBudget(config))
-    return yield* reconcile(apps, { deadline, concurrency: config.api.concurrency })
+    return yield* observeAndDiff(apps, { deadline, concurrency: config.api.concurrency })
   }).pipe(
-    Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, ApiObserver.Noop))))
+    Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, Events.Default))))
   )
 
 export const planCommand = Command.make(

@@ -1,13 +1,13 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Layer, Option } from "effect"
 import { formatConfigError } from "../Config/Diagnostics.js"
-import { type ListenAddress, parseListen } from "../Config/Fields.js"
+import { formatHostPort, type ListenAddress, listenHint, parseListen } from "../Core/Domain/ListenAddress.js"
 import { loadConfigIsolated } from "../Config/Isolated.js"
 import { resolveConfigPath } from "../Config/Load.js"
 import { configWarnings } from "../Config/Warnings.js"
 import { daemonLayer } from "../Daemon/Daemon.js"
-import type { DaemonConfig } from "../Domain/App.js"
-import { inShard, type Shard } from "../Domain/Shard.js"
+import type { DaemonConfig } from "../Core/Domain/App.js"
+import { inShard, type Shard } from "../Core/Domain/Shard.js"
 import { runsUntilSignalled, setExitCode } from "./ExitCode.js"
 import { configOption } from "./Options.js"
 import { printErr } from "./Output.js"
@@ -39,7 +39,7 @@ interface ParsedFlags {
 const parseFlags = (flags: Flags): ParsedFlags | string => {
   const listen = Option.isSome(flags.listen) ? parseListen(flags.listen.value) : null
   if (Option.isSome(flags.listen) && listen === null) {
-    return `--listen: invalid address ${JSON.stringify(flags.listen.value)} (use host:port, [::1]:port or :port)`
+    return `--listen: invalid address ${JSON.stringify(flags.listen.value)} (${listenHint})`
   }
   const shard = shardFrom(flags)
   if (typeof shard === "string") return shard
@@ -73,14 +73,14 @@ export const runDaemon = (path: string, env: Record<string, string | undefined>,
       Effect.annotateLogs({
         config: path,
         apps: config.apps.length,
-        listen: `${config.server.host}:${config.server.port}`,
+        listen: formatHostPort(config.server.host, config.server.port),
         ...(parsed.shard === null ? {} : { shard: `${parsed.shard.index}/${parsed.shard.total}` })
       })
     )
     for (const warning of configWarnings(config)) {
       yield* Effect.logWarning(`config warning: ${warning.path}: ${warning.message}`).pipe(Effect.annotateLogs({ config: path }))
     }
-    const where = `${config.server.host}:${config.server.port}`
+    const where = formatHostPort(config.server.host, config.server.port)
     yield* Layer.launch(daemonLayer({ config, env, patch })).pipe(
       Effect.catchTags({
         ServeError: (error) =>

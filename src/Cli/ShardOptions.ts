@@ -1,6 +1,6 @@
 import { Options } from "@effect/cli"
 import { Option } from "effect"
-import { parseShard, type Shard } from "../Domain/Shard.js"
+import { parseShard, type Shard } from "../Core/Domain/Shard.js"
 
 export const shardOptions = {
   shard: Options.integer("shard").pipe(Options.withDescription("this process's shard, 0-based (with --total-shards)"), Options.optional),

@@ -1,6 +1,6 @@
 import { Either, ParseResult, Predicate, Schema } from "effect"
-import type { AppId } from "../Domain/App.js"
-import type { ObservedApp, ObservedCvm } from "../Domain/Observation.js"
+import { type AppId, normaliseAppId } from "../Core/Domain/AppId.js"
+import type { ObservedApp, ObservedCvm } from "../Core/Domain/Observation.js"
 import { maxJsonDepth, nestsAtMost } from "./JsonDepth.js"
 
 // Wire format of `GET /apps/{app_id}` (reference §2). Only the fields the monitor reads are declared;
@@ -131,7 +131,7 @@ export interface BodyProblem {
 
 // ids are compared as the config normalises them: 40 lower-case hex, without the `app_` prefix
 const sameAppId = (asked: AppId, answered: string): boolean =>
-  answered.trim().toLowerCase().replace(/^app_/, "") === asked
+  Either.getOrElse(normaliseAppId(answered), () => answered) === asked
 
 const shownLength = 64
 

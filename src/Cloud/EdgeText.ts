@@ -3,7 +3,8 @@
  * the page never see more than a label's worth of it, and never the API key (echoed in any letter case).
  */
 import { Redacted } from "effect"
-import type { ObservedApp, ObservedCvm } from "../Domain/Observation.js"
+import type { ObservedApp, ObservedCvm } from "../Core/Domain/Observation.js"
+import { type Masker, secretMasker } from "../Core/Secrets.js"
 
 /** Longest name or label value taken from the API (app and CVM names, statuses, attributes, vm_uuid). */
 export const maxFieldLength = 256
@@ -11,20 +12,10 @@ export const maxFieldLength = 256
 export const truncate = (text: string, max: number): string =>
   text.length <= max ? text : `${text.slice(0, max - 1)}…`
 
-// Keys shorter than this are test doubles; replacing them would shred ordinary words in the message
-const minRedactableLength = 6
-
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-
 /** Replaces the secret, in any letter case, with `<redacted>`. */
-export type Redactor = (text: string) => string
+export type Redactor = Masker
 
-export const makeRedactor = (secret: Redacted.Redacted<string>): Redactor => {
-  const value = Redacted.value(secret)
-  if (value.length < minRedactableLength) return (text) => text
-  const pattern = new RegExp(escapeRegExp(value), "gi")
-  return (text) => text.replace(pattern, "<redacted>")
-}
+export const makeRedactor = (secret: Redacted.Redacted<string>): Redactor => secretMasker([Redacted.value(secret)])
 
 /** Redacts first, so a cut never leaves part of the key behind. */
 export const edgeText = (redact: Redactor) => (text: string): string => truncate(redact(text), maxFieldLength)

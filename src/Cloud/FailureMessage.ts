@@ -1,4 +1,4 @@
-import type { FetchFailureReason } from "../Domain/Observation.js"
+import type { FetchFailureReason } from "../Core/Domain/Observation.js"
 
 export const maxMessageLength = 200
 

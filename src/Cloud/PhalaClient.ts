@@ -1,10 +1,11 @@
 import { FetchHttpClient, Headers, HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
 import { type Cause, Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Ref } from "effect"
-import { type ApiSettings, type AppId, defaultMaxResponseBytes } from "../Domain/App.js"
-import { isTransientStatus } from "../Domain/HttpStatus.js"
-import { AppNotFound, FetchFailure, type FetchFailureReason, type ObservedApp } from "../Domain/Observation.js"
-import { userAgent } from "../Version.js"
-import { ApiObserver } from "./ApiObserver.js"
+import { type ApiSettings, defaultMaxResponseBytes } from "../Core/Domain/App.js"
+import type { AppId } from "../Core/Domain/AppId.js"
+import { isTransientStatus } from "../Core/Domain/HttpStatus.js"
+import { AppNotFound, FetchFailure, type FetchFailureReason, type ObservedApp } from "../Core/Domain/Observation.js"
+import { userAgent } from "../Support/Version.js"
+import { DaemonEvent, Events } from "../Runtime/Events.js"
 import { decodeAppBody, isAppListBody, toObservedApp } from "./AppResponse.js"
 import { type BoundedBody, formatBytes, readBounded } from "./BoundedBody.js"
 import { makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
@@ -26,7 +27,7 @@ export interface PhalaClientService {
 export class PhalaClient extends Context.Tag("phala-drift/PhalaClient")<PhalaClient, PhalaClientService>() {
   static readonly layer = (
     settings: ApiSettings
-  ): Layer.Layer<PhalaClient, never, HttpClient.HttpClient | ApiObserver> => Layer.effect(PhalaClient, make(settings))
+  ): Layer.Layer<PhalaClient, never, HttpClient.HttpClient | Events> => Layer.effect(PhalaClient, make(settings))
 }
 
 /** The API's own 404 about the app; `missing_app` only once the base URL is confirmed (DESIGN §4). */
@@ -63,11 +64,11 @@ const isSuccess = (status: number): boolean => status >= 200 && status < 300
 // error bodies are read only for their message and the 404 rule; a few KB is all the API ever sends
 const errorBodyLimit = 64 * 1024
 
-export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, never, HttpClient.HttpClient | ApiObserver> =>
+export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, never, HttpClient.HttpClient | Events> =>
   Effect.gen(function*() {
     // no span or trace headers per request: nothing exports traces, and at 1000 apps they cost ~13% of cycle CPU
     const httpClient = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
-    const observer = yield* ApiObserver
+    const events = yield* Events
     // shared by every caller: the bound is on requests in flight, not on apps being polled
     const permits = yield* Effect.makeSemaphore(Math.max(1, settings.concurrency))
     const baseUrl = settings.url.replace(/\/+$/, "")
@@ -110,7 +111,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
         const started = yield* Clock.currentTimeMillis
         const outcome = yield* send(url)
         const finished = yield* Clock.currentTimeMillis
-        yield* observer.onAttempt({ code: attemptCode(outcome), seconds: (finished - started) / 1000 })
+        yield* events.publish(DaemonEvent.ApiAttempt({ code: attemptCode(outcome), seconds: (finished - started) / 1000 }))
         return { outcome, finished }
       })
 

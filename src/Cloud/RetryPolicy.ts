@@ -1,7 +1,8 @@
 import { Clock, Duration, Effect, Option, Schedule } from "effect"
+import { type Backoff, backoffSchedule } from "../Core/Backoff.js"
 
-export const baseDelay = Duration.millis(250)
-export const maxDelay = Duration.seconds(10)
+/** 250 ms doubling to at most 10 s. */
+export const apiBackoff: Backoff = { base: Duration.millis(250), cap: Duration.seconds(10) }
 /** Without a deadline, a server asking for a longer pause ends the retries: the next cycle tries again anyway. */
 export const maxUnboundedWait = Duration.minutes(5)
 
@@ -36,9 +37,7 @@ export interface RetryPolicyOptions<In> {
 export const retryPolicy = <In extends Retryable>(
   options: RetryPolicyOptions<In>
 ): Schedule.Schedule<Duration.Duration, In> =>
-  Schedule.exponential(baseDelay, 2).pipe(
-    Schedule.jittered,
-    Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
+  backoffSchedule(apiBackoff).pipe(
     Schedule.intersect(Schedule.recurs(options.retries)),
     Schedule.intersect(Schedule.identity<In>()),
     Schedule.whileInput((failure) => failure.transient),

@@ -1,19 +1,18 @@
-import { Duration, Effect, Either, Redacted } from "effect"
+import { Duration, Effect, Either, Option, Redacted } from "effect"
 import * as Path from "node:path"
-import type { AlertingSettings, ReceiverSettings } from "../Domain/Alert.js"
+import type { AlertingSettings, ReceiverSettings } from "../Core/Domain/Alert.js"
 import {
   type ApiSettings,
   type DaemonConfig,
   defaultMaxResponseBytes,
   type DesiredApp,
   type PollSchedule,
-  type ServerAuth,
-  type ServerSettings
-} from "../Domain/App.js"
-import { apiKeyEnv, noApiKeyMessage } from "./Checks.js"
+  type ServerAuth
+} from "../Core/Domain/App.js"
+import { apiKeyEnv } from "./Checks.js"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
-import { echo, hasUserinfo } from "./Echo.js"
+import { echo, hasUserinfo } from "../Core/Echo.js"
 import { httpUrl, userinfoMessage } from "./Fields.js"
 import type { AlertingEntry, AppDefaults, AppEntry, ConfigFile, ReceiverEntry } from "./FileSchema.js"
 import type { Env } from "./Interpolate.js"
@@ -63,79 +62,100 @@ export const mergeApp = (defaults: AppDefaults | undefined, app: AppEntry): Desi
   maintenance: app.maintenance ?? []
 })
 
+/** A part of the config, or the problems that keep it from being built (all of them, not the first). */
+type Built<A> = Effect.Effect<A, ReadonlyArray<Problem>>
+
+const failWith = (at: ConfigPath, message: string) => Effect.fail([problem(at, message)])
+
+/**
+ * The problems of every part that failed (`Effect.all` in `validate` mode runs them all): a file with a missing
+ * secret file and a bad `PHALA_CLOUD_API_URL` says both at once.
+ */
+const problemsOfParts = (failures: Readonly<Record<string, Option.Option<ReadonlyArray<Problem>>>>): ReadonlyArray<Problem> =>
+  Object.values(failures).flatMap(Option.getOrElse((): ReadonlyArray<Problem> => []))
+
 /** Turns the decoded file into the domain config: env overrides, secret files, defaults. */
 export const buildConfig = (
   file: ConfigFile,
   context: Context
-): Effect.Effect<DaemonConfig, ReadonlyArray<Problem>> =>
-  Effect.gen(function*() {
-    const problems: Array<Problem> = []
-    const baseDir = Path.dirname(context.file)
+): Effect.Effect<DaemonConfig, ReadonlyArray<Problem>> => {
+  const baseDir = Path.dirname(context.file)
 
-    // Secret files are relative to the config file, so a config and its secrets can move together.
-    const readSecret = (path: string, at: ConfigPath) =>
-      context.readSecretFile(Path.resolve(baseDir, path)).pipe(
-        Effect.map((text) => text.trim()),
-        Effect.filterOrFail((text) => text !== "", () => "the file is empty"),
-        Effect.filterOrFail(
-          (text) => !isUrlFileKey(at) || Either.isRight(httpUrl("")(text)),
-          (text) => hasUserinfo(text) ? `the URL in it ${userinfoMessage}` : "the file does not hold an http(s) URL"
-        ),
-        Effect.map((text) => Redacted.make(text)),
-        Effect.catchAll((reason) => {
-          problems.push(problem(at, `cannot use secret file ${echo(path)}: ${reason}`))
-          return Effect.succeed(null)
-        })
-      )
+  // Secret files are relative to the config file, so a config and its secrets can move together.
+  const readSecret: ReadSecret = (path, at) =>
+    context.readSecretFile(Path.resolve(baseDir, path)).pipe(
+      Effect.map((text) => text.trim()),
+      Effect.filterOrFail((text) => text !== "", () => "the file is empty"),
+      Effect.filterOrFail(
+        (text) => !isUrlFileKey(at) || Either.isRight(httpUrl("")(text)),
+        (text) => hasUserinfo(text) ? `the URL in it ${userinfoMessage}` : "the file does not hold an http(s) URL"
+      ),
+      Effect.mapBoth({
+        onFailure: (reason) => [problem(at, `cannot use secret file ${echo(path)}: ${reason}`)],
+        onSuccess: (text) => Redacted.make(text)
+      })
+    )
 
-    const envUrl = (name: string): string | null => {
-      const value = context.env[name]
-      if (value === undefined || value === "") return null
-      const url = httpUrl(`environment variable ${name}: `)(value)
-      if (Either.isRight(url)) return url.right
-      problems.push(problem(["api", "url"], url.left))
-      return null
-    }
-    const urlOverride = envUrl("PHALA_CLOUD_API_URL") ?? envUrl("PHALA_CLOUD_API_PREFIX")
+  const envUrl = (name: string): Built<string | null> => {
+    const value = context.env[name]
+    if (value === undefined || value === "") return Effect.succeed(null)
+    return Either.match(httpUrl(`environment variable ${name}: `)(value), {
+      onLeft: (message) => failWith(["api", "url"], message),
+      onRight: Effect.succeed
+    })
+  }
 
-    const envKey = apiKeyEnv(context.env)
-    const apiKey = envKey !== null
-      ? Redacted.make(envKey)
-      : file.api?.api_key ??
-        (file.api?.api_key_file === undefined ? null : yield* readSecret(file.api.api_key_file, ["api", "api_key_file"]))
-    if (apiKey === null && file.api?.api_key_file === undefined) problems.push(problem(file.api ? ["api"] : [], noApiKeyMessage))
+  // presence of a key is checked on the tree, before decoding (Checks.ts); here it is only read
+  const envKey = apiKeyEnv(context.env)
+  const apiKey: Built<Redacted.Redacted<string>> = envKey !== null
+    ? Effect.succeed(Redacted.make(envKey))
+    : file.api?.api_key !== undefined
+    ? Effect.succeed(file.api.api_key)
+    : file.api?.api_key_file !== undefined
+    ? readSecret(file.api.api_key_file, ["api", "api_key_file"])
+    : Effect.succeed(Redacted.make(""))
 
-    const api: ApiSettings = {
-      url: urlOverride ?? file.api?.url ?? builtIn.apiUrl,
-      apiKey: apiKey ?? Redacted.make(""),
+  const api: Built<ApiSettings> = Effect.all({ url: envUrl("PHALA_CLOUD_API_URL"), prefix: envUrl("PHALA_CLOUD_API_PREFIX"), apiKey }, { mode: "validate" }).pipe(
+    Effect.mapError(problemsOfParts),
+    Effect.map(({ apiKey, prefix, url }): ApiSettings => ({
+      url: url ?? prefix ?? file.api?.url ?? builtIn.apiUrl,
+      apiKey,
       apiVersion: file.api?.api_version ?? builtIn.apiVersion,
       timeout: file.api?.timeout ?? builtIn.timeout,
       retries: file.api?.retries ?? builtIn.retries,
       concurrency: file.api?.concurrency ?? builtIn.concurrency,
       maxResponseBytes: file.api?.max_response_bytes ?? builtIn.maxResponseBytes
-    }
+    }))
+  )
 
-    const poll: PollSchedule = file.poll?.cron !== undefined
-      ? { _tag: "Cron", expression: file.poll.cron }
-      : { _tag: "Interval", interval: file.poll?.interval ?? builtIn.pollInterval }
+  const poll: PollSchedule = file.poll?.cron !== undefined
+    ? { _tag: "Cron", expression: file.poll.cron }
+    : { _tag: "Interval", interval: file.poll?.interval ?? builtIn.pollInterval }
 
-    const authFile = file.server?.auth
-    let auth: ServerAuth | null = null
-    if (authFile?.bearer_token !== undefined) {
-      auth = { _tag: "Bearer", token: authFile.bearer_token }
-    } else if (authFile?.bearer_token_file !== undefined) {
-      const token = yield* readSecret(authFile.bearer_token_file, ["server", "auth", "bearer_token_file"])
-      auth = token === null ? null : { _tag: "Bearer", token }
-    } else if (authFile?.basic !== undefined) {
-      const basic = authFile.basic
-      const password = basic.password ??
-        (basic.password_file === undefined
-          ? null
-          : yield* readSecret(basic.password_file, ["server", "auth", "basic", "password_file"]))
-      auth = password === null ? null : { _tag: "Basic", username: basic.username, password }
-    }
+  const authFile = file.server?.auth
+  const basic = authFile?.basic
+  const auth: Built<ServerAuth | null> = authFile?.bearer_token !== undefined
+    ? Effect.succeed({ _tag: "Bearer", token: authFile.bearer_token })
+    : authFile?.bearer_token_file !== undefined
+    ? Effect.map(readSecret(authFile.bearer_token_file, ["server", "auth", "bearer_token_file"]), (token) => ({ _tag: "Bearer", token }))
+    : basic !== undefined
+    ? Effect.map(
+      basic.password !== undefined
+        ? Effect.succeed(basic.password)
+        : readSecret(basic.password_file ?? "", ["server", "auth", "basic", "password_file"]),
+      (password) => ({ _tag: "Basic", username: basic.username, password })
+    )
+    : Effect.succeed(null)
 
-    const server: ServerSettings = {
+  const alerting: Built<AlertingSettings | null> = file.alerting == null
+    ? Effect.succeed(null)
+    : buildAlerting(file.alerting, readSecret)
+
+  return Effect.all({ api, auth, alerting }, { mode: "validate" }).pipe(Effect.mapError(problemsOfParts), Effect.map(({ alerting, api, auth }): DaemonConfig => ({
+    source: context.file,
+    api,
+    poll,
+    server: {
       host: file.server?.listen?.host ?? builtIn.host,
       port: file.server?.listen?.port ?? builtIn.port,
       lifecycle: file.server?.lifecycle ?? false,
@@ -144,60 +164,58 @@ export const buildConfig = (
       tls: file.server?.tls == null
         ? null
         : { certFile: Path.resolve(baseDir, file.server.tls.cert_file), keyFile: Path.resolve(baseDir, file.server.tls.key_file) }
-    }
+    },
+    stateDir: file.state_dir ?? builtIn.stateDir,
+    apps: file.apps.map((app) => mergeApp(file.defaults, app)),
+    alerting
+  })))
+}
 
-    const alerting = file.alerting == null ? null : yield* buildAlerting(file.alerting, readSecret)
+type ReadSecret = (path: string, at: ConfigPath) => Built<Redacted.Redacted<string>>
 
-    if (problems.length > 0) return yield* Effect.fail(problems)
-    return {
-      source: context.file,
-      api,
-      poll,
-      server,
-      stateDir: file.state_dir ?? builtIn.stateDir,
-      apps: file.apps.map((app) => mergeApp(file.defaults, app)),
-      alerting
-    }
-  })
+const buildReceiver = (entry: ReceiverEntry, at: ConfigPath, readSecret: ReadSecret): Built<ReceiverSettings> => {
+  const timeout = entry.timeout ?? builtIn.receiverTimeout
+  const fromFile = (value: Redacted.Redacted<string> | undefined, path: string | undefined, key: string) =>
+    value !== undefined ? Effect.succeed(value) : path === undefined ? Effect.succeed(null) : readSecret(path, [...at, key])
+  switch (entry.type) {
+    case "alertmanager":
+      return Effect.succeed({ _tag: "Alertmanager", name: entry.name, urls: entry.urls, timeout })
+    case "webhook":
+      return Effect.all({
+        // the schema requires exactly one of url and url_file
+        url: fromFile(entry.url, entry.url_file, "url_file"),
+        bearerToken: fromFile(entry.bearer_token, entry.bearer_token_file, "bearer_token_file"),
+        hmacSecret: fromFile(entry.hmac_secret, entry.hmac_secret_file, "hmac_secret_file")
+      }, { mode: "validate" }).pipe(
+        Effect.mapError(problemsOfParts),
+        Effect.map(({ bearerToken, hmacSecret, url }): ReceiverSettings => ({
+          _tag: "Webhook",
+          name: entry.name,
+          url: url ?? Redacted.make(""),
+          bearerToken,
+          hmacSecret,
+          timeout
+        }))
+      )
+    case "slack":
+      return Effect.map(
+        fromFile(entry.webhook_url, entry.webhook_url_file, "webhook_url_file"),
+        (webhookUrl): ReceiverSettings => ({ _tag: "Slack", name: entry.name, webhookUrl: webhookUrl ?? Redacted.make(""), timeout })
+      )
+  }
+}
 
-type ReadSecret = (path: string, at: ConfigPath) => Effect.Effect<Redacted.Redacted<string> | null>
-
-const buildReceiver = (
-  entry: ReceiverEntry,
-  at: ConfigPath,
-  readSecret: ReadSecret
-): Effect.Effect<ReceiverSettings | null> =>
-  Effect.gen(function*() {
-    const timeout = entry.timeout ?? builtIn.receiverTimeout
-    const fromFile = (value: Redacted.Redacted<string> | undefined, path: string | undefined, key: string) =>
-      value !== undefined ? Effect.succeed(value) : path === undefined ? Effect.succeed(null) : readSecret(path, [...at, key])
-    switch (entry.type) {
-      case "alertmanager":
-        return { _tag: "Alertmanager", name: entry.name, urls: entry.urls, timeout }
-      case "webhook": {
-        const url = yield* fromFile(entry.url, entry.url_file, "url_file")
-        const bearerToken = yield* fromFile(entry.bearer_token, entry.bearer_token_file, "bearer_token_file")
-        const hmacSecret = yield* fromFile(entry.hmac_secret, entry.hmac_secret_file, "hmac_secret_file")
-        return url === null ? null : { _tag: "Webhook", name: entry.name, url, bearerToken, hmacSecret, timeout }
-      }
-      case "slack": {
-        const webhookUrl = yield* fromFile(entry.webhook_url, entry.webhook_url_file, "webhook_url_file")
-        return webhookUrl === null ? null : { _tag: "Slack", name: entry.name, webhookUrl, timeout }
-      }
-    }
-  })
-
-const buildAlerting = (entry: AlertingEntry, readSecret: ReadSecret): Effect.Effect<AlertingSettings> =>
-  Effect.gen(function*() {
-    const receivers = yield* Effect.forEach(
-      entry.receivers ?? [],
-      (receiver, i) => buildReceiver(receiver, ["alerting", "receivers", i], readSecret)
-    )
-    return {
+const buildAlerting = (entry: AlertingEntry, readSecret: ReadSecret): Built<AlertingSettings> =>
+  Effect.validateAll(
+    entry.receivers ?? [],
+    (receiver, i) => buildReceiver(receiver, ["alerting", "receivers", i], readSecret)
+  ).pipe(
+    Effect.mapError((failures) => failures.flat()),
+    Effect.map((receivers) => ({
       resendInterval: entry.resend_interval ?? builtIn.resendInterval,
-      receivers: receivers.filter((r): r is ReceiverSettings => r !== null),
+      receivers,
       defaultReceivers: entry.default_receivers ?? [],
       routes: (entry.routes ?? []).map((route) => ({ match: route.match, receivers: route.receivers })),
       externalUrl: entry.external_url ?? null
-    }
-  })
+    }))
+  )

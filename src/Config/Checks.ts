@@ -2,9 +2,10 @@ import { Either } from "effect"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
 import type { SourceDocument } from "./Document.js"
-import { lineOf } from "./Document.js"
-import { echo, truncate } from "./Echo.js"
-import { normaliseAppId } from "./Fields.js"
+import { lineOf } from "../Support/YamlSource.js"
+import { echo, truncate } from "../Core/Echo.js"
+import { normaliseAppId } from "../Core/Domain/AppId.js"
+import { isLabelName, isReceiverName } from "./Fields.js"
 
 /** Checks that need the whole tree or key positions; they run on the interpolated tree, even if decoding failed. */
 
@@ -17,7 +18,7 @@ const field = (u: unknown, key: string): unknown => (isRecord(u) ? u[key] : unde
 export const reservedLabels: ReadonlyArray<string> = ["alertname", "severity", "app_id", "app_name", "vm_uuid", "cvm_name"]
 
 export const labelNameProblem = (name: string): string | null =>
-  !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)
+  !isLabelName(name)
     ? `invalid label name ${echo(name)} (use letters, digits and _, not starting with a digit)`
     : name.startsWith("__")
     ? `label name ${echo(name)} is reserved (names starting with __ are for internal use)`
@@ -114,7 +115,7 @@ export const checkReceivers = (root: unknown, source: SourceDocument): ReadonlyA
   const references = (list: unknown, path: ConfigPath): ReadonlyArray<Problem> =>
     Array.isArray(list)
       ? list.flatMap((name: unknown, i) =>
-        typeof name !== "string" || first.has(name) || !/^[A-Za-z0-9_-]+$/.test(name)
+        !isReceiverName(name) || first.has(name)
           ? []
           : [problem([...path, i], `no receiver named ${echo(name)}${known}`)]
       )
@@ -134,7 +135,7 @@ export const checkReceivers = (root: unknown, source: SourceDocument): ReadonlyA
       const match = field(route, "match")
       if (isRecord(match)) {
         for (const name of Object.keys(match)) {
-          if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) {
+          if (!isLabelName(name)) {
             problems.push(problem(["alerting", "routes", i, "match", name], `invalid label name ${echo(name)}`, "key"))
           }
         }

@@ -1,19 +1,11 @@
 import { Data } from "effect"
-import { looksLikeSecret, truncate } from "./Echo.js"
+import type { ConfigDiagnostic } from "../Core/Domain/ConfigDiagnostic.js"
+import { looksLikeSecret, truncate } from "../Core/Echo.js"
 
 export type PathSegment = string | number
 export type ConfigPath = ReadonlyArray<PathSegment>
 
-export interface ConfigDiagnostic {
-  readonly file: string
-  /** 1-based. */
-  readonly line: number
-  /** 1-based. */
-  readonly column: number
-  /** Key path such as `apps[1].replicas.min`; empty for the document itself. */
-  readonly path: string
-  readonly message: string
-}
+export type { ConfigDiagnostic }
 
 /** A problem before it is placed in the source: where in the tree, and which part of that node to point at. */
 export interface Problem {

@@ -1,143 +1,19 @@
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit } from "yaml"
-import type { Document, Node, YAMLMap } from "yaml"
-import type { ConfigDiagnostic, ConfigPath, Problem } from "./Diagnostics.js"
-import { displayPath } from "./Diagnostics.js"
-import { scrub } from "./Echo.js"
+import { type ConfigDiagnostic, displayPath, type Problem } from "./Diagnostics.js"
+import { parseYamlSource, positionAt, positionOf, type YamlSource } from "../Support/YamlSource.js"
 
-export interface SourceDocument {
-  readonly file: string
-  readonly doc: Document.Parsed
-  readonly lines: LineCounter
-  /** Keys of the mappings problems were found in, so that placing N problems costs O(N), not O(N × keys). */
-  readonly index: WeakMap<YAMLMap, ReadonlyMap<string, Child>>
-}
+export type SourceDocument = YamlSource
 
-// Messages of yaml errors that end a construct opened earlier: pointed at the opener, not where it was noticed.
-const unclosed: ReadonlyArray<{ readonly test: RegExp; readonly what: string; readonly matches: (node: unknown) => boolean }> = [
-  { test: /^Flow sequence\b/, what: "[ is never closed", matches: (n) => isSeq(n) && n.flow === true },
-  { test: /^Flow map\b/, what: "{ is never closed", matches: (n) => isMap(n) && n.flow === true },
-  { test: /^Missing closing "quote/, what: "\" is never closed", matches: (n) => isScalar(n) && n.type === Scalar.QUOTE_DOUBLE },
-  { test: /^Missing closing 'quote/, what: "' is never closed", matches: (n) => isScalar(n) && n.type === Scalar.QUOTE_SINGLE }
-]
-
-/** Flow collections and quoted scalars by the offset where they end, for errors that report that end. */
-const openersByEnd = (doc: Document.Parsed): Map<number, Array<Node>> => {
-  const byEnd = new Map<number, Array<Node>>()
-  visit(doc, {
-    Node: (_key, node) => {
-      const flowish = ((isSeq(node) || isMap(node)) && node.flow === true) ||
-        (isScalar(node) && (node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE))
-      if (!flowish || node.range == null) return
-      for (const end of new Set([node.range[1], node.range[2]])) {
-        const list = byEnd.get(end)
-        if (list === undefined) byEnd.set(end, [node])
-        else list.push(node)
-      }
-    }
-  })
-  return byEnd
-}
-
-const syntaxDiagnostics = (file: string, doc: Document.Parsed, lines: LineCounter): ReadonlyArray<ConfigDiagnostic> => {
-  const at = (offset: number) => lines.linePos(offset)
-  const needsOpeners = doc.errors.some((error) => unclosed.some((u) => u.test.test(error.message)))
-  const byEnd = needsOpeners ? openersByEnd(doc) : new Map<number, Array<Node>>()
-  const used = new Set<Node>()
-  return doc.errors.map((error) => {
-    const found = at(error.pos[0])
-    const kind = unclosed.find((u) => u.test.test(error.message))
-    // the innermost unclosed construct of that kind ending where the error was noticed
-    const opener = kind === undefined ? undefined : (byEnd.get(error.pos[0]) ?? [])
-      .filter((node) => kind.matches(node) && !used.has(node))
-      .sort((a, b) => (b.range?.[0] ?? 0) - (a.range?.[0] ?? 0))[0]
-    if (kind === undefined || opener?.range == null) {
-      return { file, line: found.line, column: found.col, path: "", message: `YAML syntax error: ${scrub(error.message)}` }
-    }
-    used.add(opener)
-    const open = at(opener.range[0])
-    return {
-      file,
-      line: open.line,
-      column: open.col,
-      path: "",
-      message: `YAML syntax error: this ${kind.what} (${scrub(error.message)}; noticed at line ${found.line}, column ${found.col})`
-    }
-  })
-}
-
+/** The config text parsed with positions; syntax errors as diagnostics of the document itself. */
 export const parseYaml = (
   text: string,
   file: string
 ): { readonly source: SourceDocument; readonly syntaxErrors: ReadonlyArray<ConfigDiagnostic> } => {
-  const lines = new LineCounter()
-  // prettyErrors adds source excerpts to messages; the text may hold secrets, so positions are computed here.
-  // uniqueKeys is checked later in linear time (yaml compares each key with every earlier one of its mapping).
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false })
-  return { source: { file, doc, lines, index: new WeakMap() }, syntaxErrors: syntaxDiagnostics(file, doc, lines) }
+  const { source, syntaxErrors } = parseYamlSource(text, file)
+  return { source, syntaxErrors: syntaxErrors.map((e) => ({ file, line: e.line, column: e.column, path: "", message: e.message })) }
 }
 
-type Child = { readonly key: Node | null; readonly value: unknown }
-
-/** The pairs of a mapping by key, built the first time a problem points into that mapping. */
-const indexOf = (source: SourceDocument, map: YAMLMap): ReadonlyMap<string, Child> => {
-  const known = source.index.get(map)
-  if (known !== undefined) return known
-  const built = new Map<string, Child>()
-  for (const pair of map.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value ?? "") : null
-    // the first of duplicate keys is the one the config uses
-    if (key !== null && !built.has(key)) built.set(key, { key: isNode(pair.key) ? pair.key : null, value: pair.value })
-  }
-  source.index.set(map, built)
-  return built
-}
-
-const childOf = (source: SourceDocument, node: unknown, segment: string | number): Child | null => {
-  if (isMap(node)) return indexOf(source, node).get(String(segment)) ?? null
-  if (isSeq(node) && typeof segment === "number") {
-    const item = node.items[segment]
-    return item === undefined ? null : { key: null, value: item }
-  }
-  return null
-}
-
-const rangeStart = (node: unknown): number | null =>
-  isNode(node) && node.range ? node.range[0] : isPair(node) && isNode(node.key) && node.key.range ? node.key.range[0] : null
-
-/**
- * Places a problem in the source: the deepest node along its path that exists (a key that is missing points at
- * its parent mapping, an empty value at its key).
- */
+/** Places a problem in the source: `file:line:col` and the key path as people read it. */
 export const locate = (source: SourceDocument, p: Problem): ConfigDiagnostic => {
-  if (p.offset !== undefined) {
-    const { col, line } = source.lines.linePos(p.offset)
-    return { file: source.file, line, column: col, path: displayPath(p.path), message: p.message }
-  }
-  let offset: number | null = rangeStart(source.doc.contents)
-  let node: unknown = source.doc.contents
-  for (let i = 0; i < p.path.length; i++) {
-    const segment = p.path[i]
-    if (segment === undefined) break
-    const child = childOf(source, node, segment)
-    if (child === null) break
-    const isLast = i === p.path.length - 1
-    const keyStart = rangeStart(child.key)
-    const valueStart = rangeStart(child.value)
-    offset = isLast && p.at === "key" ? (keyStart ?? valueStart ?? offset) : (valueStart ?? keyStart ?? offset)
-    node = child.value
-  }
-  const { col, line } = offset === null ? { line: 1, col: 1 } : source.lines.linePos(offset)
-  return { file: source.file, line, column: col, path: displayPath(p.path), message: p.message }
-}
-
-/** Line (1-based) where the node at `path` starts, if it exists. */
-export const lineOf = (source: SourceDocument, path: ConfigPath): number | null => {
-  let node: unknown = source.doc.contents
-  for (const segment of path) {
-    const child = childOf(source, node, segment)
-    if (child === null) return null
-    node = child.value
-  }
-  const start = rangeStart(node)
-  return start === null ? null : source.lines.linePos(start).line
+  const { column, line } = p.offset !== undefined ? positionAt(source, p.offset) : positionOf(source, p.path, p.at)
+  return { file: source.file, line, column, path: displayPath(p.path), message: p.message }
 }

@@ -1,51 +1,34 @@
 import { Duration, Either, ParseResult, Redacted, Schema } from "effect"
 import { validate as validateCron, validateDetailed as validateCronDetailed } from "node-cron"
-import type { DesiredStatus, ReplicaRange } from "../Domain/App.js"
-import { durationHint, formatDuration, parseDuration } from "./Duration.js"
-import { echo, hasUserinfo, scrub } from "./Echo.js"
+import type { DesiredStatus } from "../Core/Domain/App.js"
+import type { ReplicaRange } from "../Core/Domain/ReplicaRange.js"
+import { durationHint, formatDuration, parseDuration } from "../Core/Domain/Duration.js"
+import { AppId } from "../Core/Domain/AppId.js"
+import { leaf } from "../Core/Domain/Leaf.js"
+import { ListenAddress } from "../Core/Domain/ListenAddress.js"
+import { hasUserinfo, scrub, show } from "../Core/Echo.js"
+import { ConfigAnnotation } from "./Shape.js"
 
-/**
- * How a value is named in a message; strings are quoted so that spaces and empty values show, cut short, and not
- * shown at all when they look like a secret (see Echo.ts).
- */
-export const show = (u: unknown): string =>
-  typeof u === "string"
-    ? echo(u)
-    : u === null || u === undefined
-    ? "an empty value"
-    : Array.isArray(u)
-    ? "a list"
-    : typeof u === "object"
-    ? "a mapping"
-    : String(u)
+export { leaf, show }
 
-/**
- * A leaf of the file schema: anything the YAML parser produced goes in, `check` decides with its own message.
- * The message is the whole diagnostic text, so it can avoid echoing values (secrets).
- */
-export const leaf = <A>(to: Schema.Schema<A>, check: (u: unknown) => Either.Either<A, string>) =>
-  Schema.transformOrFail(Schema.Unknown, to, {
-    strict: true,
-    decode: (u, _, ast) =>
-      Either.match(check(u), {
-        onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, u, message)),
-        onRight: ParseResult.succeed
-      }),
-    encode: ParseResult.succeed
-  })
+/** Ids, names, paths: kept as written even when they look like a number (`name: 2024`). */
+const text = { [ConfigAnnotation.staysString]: true }
+/** Masked wherever a diagnostic might carry it, and kept as written. */
+const secretText = { [ConfigAnnotation.staysString]: true, [ConfigAnnotation.secret]: true }
 
 export const nonEmptyString = leaf(Schema.String, (u) =>
   typeof u === "string" && u.trim() !== "" ? Either.right(u) : Either.left(`must be a non-empty string, got ${show(u)}`))
+  .annotations(text)
 
 /** Label values and the like: any string, including empty. */
 export const anyString = leaf(Schema.String, (u) =>
-  typeof u === "string" ? Either.right(u) : Either.left(`must be a string, got ${show(u)}`))
+  typeof u === "string" ? Either.right(u) : Either.left(`must be a string, got ${show(u)}`)).annotations(text)
 
 /** Never shows the value, not even its type beyond "not a string". */
 export const secret = leaf(Schema.RedactedFromSelf(Schema.String), (u) =>
   typeof u === "string" && u !== ""
     ? Either.right(Redacted.make(u))
-    : Either.left(typeof u === "string" ? "must not be empty" : "must be a string (quote the value)"))
+    : Either.left(typeof u === "string" ? "must not be empty" : "must be a string (quote the value)")).annotations(secretText)
 
 export const boolean = leaf(Schema.Boolean, (u) =>
   typeof u === "boolean" ? Either.right(u) : Either.left(`must be true or false, got ${show(u)}`))
@@ -110,7 +93,7 @@ export const apiUrl = leaf(Schema.String, httpUrl(""))
 export const apiVersion = leaf(Schema.String, (u) =>
   typeof u === "string" && /^\d{4}-\d{2}-\d{2}$/.test(u)
     ? Either.right(u)
-    : Either.left(`must be a date like "2025-10-28", got ${show(u)}`))
+    : Either.left(`must be a date like "2025-10-28", got ${show(u)}`)).annotations(text)
 
 export const cron = leaf(Schema.String, (u) => {
   if (typeof u === "string" && validateCron(u)) return Either.right(u)
@@ -121,26 +104,7 @@ export const cron = leaf(Schema.String, (u) => {
   )
 })
 
-export interface ListenAddress {
-  readonly host: string
-  readonly port: number
-}
-
-export const parseListen = (text: string): ListenAddress | null => {
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]*)):(\d{1,5})$/.exec(text)
-  if (match === null) return null
-  const port = Number(match[3])
-  if (port < 1 || port > 65535) return null
-  const host = match[1] ?? (match[2] === undefined || match[2] === "" ? "0.0.0.0" : match[2])
-  return { host, port }
-}
-
-export const listen = leaf(Schema.Struct({ host: Schema.String, port: Schema.Number }), (u) => {
-  const parsed = typeof u === "string" ? parseListen(u) : null
-  return parsed === null
-    ? Either.left(`invalid listen address ${show(u)} (use host:port, [ipv6]:port or :port, port 1-65535)`)
-    : Either.right(parsed)
-})
+export const listen = ListenAddress
 
 const statuses: ReadonlyArray<DesiredStatus> = ["running", "stopped"]
 const isStatus = (s: string): s is DesiredStatus => statuses.some((status) => status === s)
@@ -150,14 +114,7 @@ export const status = leaf(Schema.Literal("running", "stopped"), (u) => {
   return isStatus(lower) ? Either.right(lower) : Either.left(`must be one of running, stopped, got ${show(u)}`)
 })
 
-export const normaliseAppId = (u: unknown): Either.Either<string, string> => {
-  const id = typeof u === "string" ? u.trim().replace(/^app_/i, "") : ""
-  return /^[0-9a-fA-F]{40}$/.test(id)
-    ? Either.right(id.toLowerCase())
-    : Either.left(`must be 40 hex characters (an "app_" prefix is allowed), got ${show(u)}`)
-}
-
-export const appId = leaf(Schema.String, normaliseAppId)
+export const appId = AppId.annotations(text)
 
 const ReplicaRangeSchema: Schema.Schema<ReplicaRange> = Schema.Struct({
   min: Schema.Number,
@@ -197,7 +154,7 @@ export const replicas = Schema.transformOrFail(Schema.Unknown, ReplicaRangeSchem
     return ParseResult.fail(new ParseResult.Type(ast, u, `${replicaHint}, got ${show(u)}`))
   },
   encode: ParseResult.succeed
-})
+}).annotations({ [ConfigAnnotation.fields]: replicaFields })
 
 /** Like `secret`, but must also be an http(s) URL; the message never shows the value (a webhook URL is a credential). */
 export const secretUrl = leaf(Schema.RedactedFromSelf(Schema.String), (u) => {
@@ -206,14 +163,19 @@ export const secretUrl = leaf(Schema.RedactedFromSelf(Schema.String), (u) => {
   return Either.isRight(url)
     ? Either.right(Redacted.make(u))
     : Either.left(url.left.startsWith(userinfoMessage) ? userinfoMessage : "must be an http(s) URL (value not shown)")
-})
+}).annotations(secretText)
 
 export const httpUrlField = leaf(Schema.String, httpUrl(""))
 
+export const isReceiverName = (u: unknown): u is string => typeof u === "string" && /^[A-Za-z0-9_-]+$/.test(u)
+
 export const receiverName = leaf(Schema.String, (u) =>
-  typeof u === "string" && /^[A-Za-z0-9_-]+$/.test(u)
+  isReceiverName(u)
     ? Either.right(u)
-    : Either.left(`must be a receiver name of letters, digits, _ and -, got ${show(u)}`))
+    : Either.left(`must be a receiver name of letters, digits, _ and -, got ${show(u)}`)).annotations(text)
+
+/** Prometheus' label name rule; names starting with `__` are reserved (also checked, with a message of its own). */
+export const isLabelName = (name: string): boolean => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)
 
 const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate()
 

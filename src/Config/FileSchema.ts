@@ -1,10 +1,12 @@
 import { Duration, Either, ParseResult, Schema, SchemaAST as AST } from "effect"
 import * as F from "./Fields.js"
+import { ConfigAnnotation, shapeOf } from "./Shape.js"
 
 const isMapping = (u: unknown): u is object => typeof u === "object" && u !== null && !Array.isArray(u)
 
 // Struct's own "not an object" issue names its derived encoded-side AST, which has no message annotation:
 // check the shape here so the message says what was found.
+// The fields go on as an annotation: the keys it accepts are read from there (Shape.ts), never listed again.
 const mapping = <Fields extends Schema.Struct.Fields>(
   fields: Fields,
   message: (actual: unknown) => string = (actual) => `must be a mapping, got ${F.show(actual)}`
@@ -17,7 +19,7 @@ const mapping = <Fields extends Schema.Struct.Fields>(
         ? ParseResult.decodeUnknown(struct)(u, options)
         : ParseResult.fail(new ParseResult.Type(ast, u, message(u))),
     encode: ParseResult.succeed
-  })
+  }).annotations({ [ConfigAnnotation.fields]: fields })
 }
 
 /** Optional key; an empty value (`key:` with nothing after it) counts as absent for sections. */
@@ -192,13 +194,6 @@ export const receiverTypes = ["alertmanager", "webhook", "slack"] as const
 export type ReceiverType = (typeof receiverTypes)[number]
 const isReceiverType = (u: unknown): u is ReceiverType => receiverTypes.some((t) => t === u)
 
-/** The keys a receiver of each type accepts, for unknown-key errors and "did you mean". */
-export const receiverKeys: Readonly<Record<ReceiverType, ReadonlyArray<string>>> = {
-  alertmanager: Object.keys(alertmanagerFields),
-  webhook: Object.keys(webhookFields),
-  slack: Object.keys(slackFields)
-}
-
 const ReceiverOut = Schema.Union(
   Schema.typeSchema(receiverSchemas.alertmanager),
   Schema.typeSchema(receiverSchemas.webhook),
@@ -233,6 +228,8 @@ const Receiver = Schema.transformOrFail(Schema.Unknown, ReceiverOut, {
     }
   },
   encode: ParseResult.succeed
+}).annotations({
+  [ConfigAnnotation.variants]: { noun: "receiver", key: "type", variants: { alertmanager: alertmanagerFields, webhook: webhookFields, slack: slackFields } }
 })
 
 const Receivers = Schema.Array(Receiver).annotations({
@@ -295,30 +292,5 @@ export type AppDefaults = NonNullable<ConfigFile["defaults"]>
 export type AlertingEntry = NonNullable<ConfigFile["alerting"]>
 export type ReceiverEntry = NonNullable<AlertingEntry["receivers"]>[number]
 
-/** Shapes (as in `keysByShape`) that are lists of mappings. */
-export const listShapes: ReadonlySet<string> = new Set(["apps", "apps.maintenance", "alerting.receivers", "alerting.routes"])
-
-/**
- * The keys each mapping accepts, by path with list indices removed (`apps.cvm`): unknown keys are found with
- * these (UnknownKeys.ts) and "did you mean" picks from them. A mapping missing here is still checked, by the schema.
- */
-export const keysByShape: Readonly<Record<string, ReadonlyArray<string>>> = {
-  "": Object.keys(topFields),
-  api: Object.keys(apiFields),
-  poll: Object.keys(pollFields),
-  server: Object.keys(serverFields),
-  "server.auth": Object.keys(authFields),
-  "server.auth.basic": Object.keys(basicFields),
-  "server.tls": Object.keys(tlsFields),
-  defaults: Object.keys(defaultsFields),
-  "defaults.cvm": Object.keys(cvmFields),
-  "defaults.replicas": Object.keys(F.replicaFields),
-  apps: Object.keys(appFields),
-  "apps.cvm": Object.keys(cvmFields),
-  "apps.replicas": Object.keys(F.replicaFields),
-  "apps.maintenance": Object.keys(maintenanceFields),
-  alerting: Object.keys(alertingFields),
-  // receivers of a known type are looked up in `receiverKeys` instead
-  "alerting.receivers": [...new Set(Object.values(receiverKeys).flat())],
-  "alerting.routes": Object.keys(routeFields)
-}
+/** What the schema says about every key: accepted keys, values kept as written, secrets (see Shape.ts). */
+export const configShape = shapeOf(ConfigFile)

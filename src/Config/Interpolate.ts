@@ -1,4 +1,4 @@
-import { truncate } from "./Echo.js"
+import { truncate } from "../Core/Echo.js"
 
 export type Env = Readonly<Record<string, string | undefined>>
 

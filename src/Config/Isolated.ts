@@ -1,7 +1,7 @@
 import { FileSystem } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import { Worker } from "node:worker_threads"
-import type { DaemonConfig } from "../Domain/App.js"
+import type { DaemonConfig } from "../Core/Domain/App.js"
 import { ConfigError } from "./Diagnostics.js"
 import type { Env } from "./Interpolate.js"
 import { inThreadMaxBytes, loaderHeapMb } from "./Limits.js"

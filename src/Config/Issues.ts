@@ -1,8 +1,9 @@
 import { ParseResult } from "effect"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
-import { echo } from "./Echo.js"
-import { keysByShape, receiverKeys, receiverTypes } from "./FileSchema.js"
+import { echo } from "../Core/Echo.js"
+import { configShape } from "./FileSchema.js"
+import { mappingFor, shapeAt } from "./Shape.js"
 
 export const editDistance = (a: string, b: string): number => {
   // two rows reused: called once per unknown key and candidate, so allocation would dominate
@@ -31,20 +32,19 @@ export const suggest = (word: string, candidates: ReadonlyArray<string>): string
   return best?.key ?? null
 }
 
-const shapeOf = (path: ConfigPath): string => path.filter((s) => typeof s === "string").join(".")
-
 const valueAt = (root: unknown, path: ConfigPath): unknown =>
   path.reduce<unknown>((node, segment) => typeof node === "object" && node !== null ? Reflect.get(node, segment) : undefined, root)
 
-// A receiver accepts only its own type's keys, so suggestions come from that type.
+/** The keys the mapping at `path` accepts (a receiver only its own type's), for "did you mean". */
 export const candidates = (path: ConfigPath, root: unknown): { readonly keys: ReadonlyArray<string>; readonly what: string } => {
-  const shape = shapeOf(path)
-  if (shape === "alerting.receivers") {
-    const type: unknown = valueAt(root, [...path, "type"])
-    const known = receiverTypes.find((t) => t === type)
-    if (known !== undefined) return { keys: receiverKeys[known], what: ` for a receiver of type ${known}` }
-  }
-  return { keys: keysByShape[shape] ?? [], what: "" }
+  const shape = shapeAt(configShape, path)
+  if (shape?._tag === "Mapping") return { keys: [...shape.keys.keys()], what: "" }
+  if (shape?._tag !== "Variants") return { keys: [], what: "" }
+  const node = valueAt(root, path)
+  const chosen = mappingFor(shape, node)
+  return chosen === null
+    ? { keys: [...shape.any.keys.keys()], what: "" }
+    : { keys: [...chosen.keys.keys()], what: ` for a ${shape.noun} of ${shape.key} ${String(valueAt(node, [shape.key]))}` }
 }
 
 export const unknownKey = (path: ConfigPath, key: string, root: unknown): Problem => {

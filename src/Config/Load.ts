@@ -1,19 +1,22 @@
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Data, Effect, Either, Schema } from "effect"
-import type { DaemonConfig } from "../Domain/App.js"
+import type { DaemonConfig } from "../Core/Domain/App.js"
+import { formatHostPort } from "../Core/Domain/ListenAddress.js"
+import { secretMasker } from "../Core/Secrets.js"
 import type { ReadSecretFile } from "./Build.js"
 import { buildConfig } from "./Build.js"
 import { checkApiKeyPresent, checkDuplicateApps, checkLabels, checkReceivers } from "./Checks.js"
 import type { ConfigDiagnostic, ConfigPath, Problem } from "./Diagnostics.js"
 import { ConfigError, diagnosticCollector, firstDiagnostics, formatPath } from "./Diagnostics.js"
 import { locate, parseYaml } from "./Document.js"
-import { formatDuration } from "./Duration.js"
-import { truncate } from "./Echo.js"
-import { ConfigFile } from "./FileSchema.js"
+import { formatDuration } from "../Core/Domain/Duration.js"
+import { truncate } from "../Core/Echo.js"
+import { ConfigFile, configShape } from "./FileSchema.js"
 import type { Env } from "./Interpolate.js"
 import { problemsOf } from "./Issues.js"
 import { aliasNodeBudget, formatBytes, maxConfigBytes, maxDiagnostics, maxSecretFileBytes } from "./Limits.js"
+import { secretPaths, shapeAt } from "./Shape.js"
 import { toTree } from "./Tree.js"
 import { stripUnknownKeys } from "./UnknownKeys.js"
 import type { ConfigWarning } from "./Warnings.js"
@@ -28,30 +31,10 @@ export const resolveConfigPath = (flag: string | undefined, env: Env): string =>
   return fromEnv !== undefined && fromEnv !== "" ? fromEnv : defaultConfigPath
 }
 
-// Values that are always strings, even when they look like numbers: ids, secrets, names, paths.
-const stringKeys = new Set([
-  "app_id", "name", "severity", "api_key", "api_key_file", "api_version", "bearer_token", "bearer_token_file",
-  "username", "password", "password_file", "state_dir", "instance_type", "region", "base_image", "kms_type", "node",
-  "url", "url_file", "bearer_token_file", "hmac_secret", "hmac_secret_file", "webhook_url", "webhook_url_file"
-])
+// Values kept as written (ids, names, secrets, label values): the schema's annotations say which.
 const isStringPosition = (path: ConfigPath): boolean => {
-  const last = path[path.length - 1]
-  const parent = path[path.length - 2]
-  return parent === "labels" || parent === "match" || (typeof last === "string" && stringKeys.has(last))
-}
-
-const receiverSecretKeys = ["url", "bearer_token", "hmac_secret", "webhook_url"]
-
-const secretPaths = (root: unknown): ReadonlyArray<ConfigPath> => {
-  const receivers = valueAt(root, ["alerting", "receivers"])
-  return [
-    ["api", "api_key"],
-    ["server", "auth", "bearer_token"],
-    ["server", "auth", "basic", "password"],
-    ...(Array.isArray(receivers)
-      ? receivers.flatMap((_, i) => receiverSecretKeys.map((key) => ["alerting", "receivers", i, key]))
-      : [])
-  ]
+  const shape = shapeAt(configShape, path)
+  return shape?._tag === "Leaf" && shape.staysString
 }
 
 const valueAt = (root: unknown, path: ConfigPath): unknown =>
@@ -63,11 +46,8 @@ const valueAt = (root: unknown, path: ConfigPath): unknown =>
 
 // Backstop: no message is built from a secret, but if one ever were, it is masked before leaving this module.
 const redact = (diagnostics: ReadonlyArray<ConfigDiagnostic>, secrets: ReadonlyArray<string>) => {
-  const masks = [...new Set(secrets)].filter((s) => s.length >= 4)
-  return diagnostics.map((d) => ({
-    ...d,
-    message: masks.reduce((message, s) => (message.includes(s) ? message.split(s).join("<redacted>") : message), d.message)
-  }))
+  const mask = secretMasker(secrets)
+  return diagnostics.map((d) => ({ ...d, message: mask(d.message) }))
 }
 
 const decodeFile = Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExcessProperty: "error", exact: true })
@@ -111,7 +91,7 @@ export const parseConfig = (
     const root = tree.root
     const envKey = env["PHALA_CLOUD_API_KEY"]
     secrets = [
-      ...secretPaths(root).map((path) => valueAt(root, path)).filter((v): v is string => typeof v === "string"),
+      ...secretPaths(configShape, root).map((path) => valueAt(root, path)).filter((v): v is string => typeof v === "string"),
       ...(envKey === undefined ? [] : [envKey])
     ]
 
@@ -245,10 +225,7 @@ export interface ValidReport {
   readonly warnings: ReadonlyArray<ConfigWarning>
 }
 
-const listenOf = (config: DaemonConfig): string =>
-  config.server.host.includes(":")
-    ? `[${config.server.host}]:${config.server.port}`
-    : `${config.server.host}:${config.server.port}`
+const listenOf = (config: DaemonConfig): string => formatHostPort(config.server.host, config.server.port)
 
 /** The `validate --output json` body for a valid file; no secrets. */
 export const validReport = (config: DaemonConfig): ValidReport => ({

@@ -1,7 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, Scalar } from "yaml"
 import type { ConfigPath, PathSegment, Problem } from "./Diagnostics.js"
 import { formatPath, problem } from "./Diagnostics.js"
-import { echo } from "./Echo.js"
+import { echo } from "../Core/Echo.js"
 import type { Env } from "./Interpolate.js"
 import { interpolate, resolveCoreScalar } from "./Interpolate.js"
 import { maxNestingDepth } from "./Limits.js"

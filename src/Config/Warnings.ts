@@ -1,6 +1,6 @@
 import { Duration } from "effect"
-import type { DaemonConfig } from "../Domain/App.js"
-import { formatDuration } from "./Duration.js"
+import type { DaemonConfig } from "../Core/Domain/App.js"
+import { formatDuration } from "../Core/Domain/Duration.js"
 
 /** A valid setting that will not do what its author expects; `validate` exits 0 but shows it, `serve` logs it. */
 export interface ConfigWarning {

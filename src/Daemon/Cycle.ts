@@ -1,24 +1,22 @@
 import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Option, Ref } from "effect"
-import { Alerting } from "../Alerts/Alerting.js"
-import { ApiObserver } from "../Cloud/ApiObserver.js"
+import { observeAndDiff } from "../Cloud/Observe.js"
 import { make as makePhalaClient, PhalaClient, type PhalaClientService } from "../Cloud/PhalaClient.js"
-import { type ApiSettings, pollPeriod } from "../Domain/App.js"
-import { summarize } from "../Domain/Report.js"
-import { Metrics } from "../Metrics/Metrics.js"
-import { reconcile } from "../Reconciler.js"
-import { ConfigStore } from "./ConfigStore.js"
-import { DaemonState } from "./DaemonState.js"
+import { type ApiSettings, pollPeriod } from "../Core/Domain/App.js"
+import { summarize } from "../Core/Domain/Report.js"
+import { ConfigStore } from "../Runtime/ConfigStore.js"
+import { Events } from "../Runtime/Events.js"
+import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
+import { Publisher } from "./Publisher.js"
 
-/** One reconcile cycle of the daemon: observe, diff, evaluate alerts, record metrics, publish, log one summary line. */
+/** One reconcile cycle of the daemon: observe and diff every app, publish (alerts, metrics, snapshot), log one line. */
 export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
   effect: Effect.gen(function*() {
     const store = yield* ConfigStore
-    const metrics = yield* Metrics
-    const state = yield* DaemonState
-    const alerting = yield* Alerting
+    const latest = yield* LatestSnapshot
+    const publisher = yield* Publisher
     const http = yield* HttpClient.HttpClient
-    const observer = ApiObserver.of({ onAttempt: metrics.apiAttempt })
+    const events = yield* Events
 
     // the client holds the concurrency semaphore; rebuild it only when the API settings change (reload)
     const clientCache = yield* Ref.make<{ readonly settings: ApiSettings; readonly client: PhalaClientService } | null>(null)
@@ -28,30 +26,27 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
         if (cached !== null && cached.settings === settings) return cached.client
         const client = yield* makePhalaClient(settings).pipe(
           Effect.provideService(HttpClient.HttpClient, http),
-          Effect.provideService(ApiObserver, observer)
+          Effect.provideService(Events, events)
         )
         yield* Ref.set(clientCache, { settings, client })
         return client
       })
 
     const run = Effect.gen(function*() {
+      const startedAt = yield* Clock.currentTimeMillis
       const config = yield* store.current
       const client = yield* clientFor(config.api)
-      const started = yield* Clock.currentTimeMillis
-      const previous = Option.getOrUndefined(yield* state.current)
-      const snapshot = yield* reconcile(config.apps, {
+      const previous = Option.getOrUndefined(yield* latest.current)
+      const snapshot = yield* observeAndDiff(config.apps, {
         // retries may use up to one poll period: waiting longer would collide with the next cycle
-        deadline: started + Duration.toMillis(pollPeriod(config)),
+        deadline: startedAt + Duration.toMillis(pollPeriod(config)),
         concurrency: config.api.concurrency,
         ...(previous === undefined ? {} : { previous })
       }).pipe(
         Effect.provideService(PhalaClient, client)
       )
-      const finished = yield* Clock.currentTimeMillis
-      const durationSeconds = (finished - started) / 1000
-      yield* alerting.onSnapshot(snapshot)
-      yield* metrics.record(snapshot, { durationSeconds, finishedAt: new Date(finished) })
-      yield* state.publish(snapshot)
+      const observedAt = yield* Clock.currentTimeMillis
+      yield* publisher.publish(snapshot, { startedAt, observedAt })
       const s = summarize(snapshot.apps)
       yield* Effect.logInfo("reconcile cycle finished").pipe(
         Effect.annotateLogs({
@@ -60,12 +55,13 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
           out_of_sync: s.out_of_sync,
           unknown: s.unknown,
           drifts: s.drifts,
-          duration_ms: finished - started
+          duration_ms: (yield* Clock.currentTimeMillis) - startedAt
         })
       )
       return snapshot
     }).pipe(Effect.withSpan("Cycle.run"))
 
     return { run } as const
-  })
+  }),
+  dependencies: [Publisher.Default, LatestSnapshot.Default, Events.Default]
 }) {}

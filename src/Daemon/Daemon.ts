@@ -1,23 +1,18 @@
 import { FetchHttpClient } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Clock, Effect, Layer } from "effect"
-import { Alerting, AlertsViewLive } from "../Alerts/Alerting.js"
-import type { DaemonConfig } from "../Domain/App.js"
+import { AlertsViewLive } from "../Alerts/Alerting.js"
+import { configStoreLive } from "../Config/ConfigStoreLive.js"
+import type { DaemonConfig } from "../Core/Domain/App.js"
 import { httpServerLayer } from "../Http/Server.js"
-import { Metrics } from "../Metrics/Metrics.js"
-import { type ConfigPatch, ConfigStore } from "./ConfigStore.js"
+import { Metrics, MetricsViewLive } from "../Metrics/Metrics.js"
+import type { ConfigPatch } from "../Runtime/ConfigStore.js"
+import { CycleTrigger } from "../Runtime/CycleTrigger.js"
+import { DaemonEvent, Events } from "../Runtime/Events.js"
+import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { Cycle } from "./Cycle.js"
-import { DaemonState } from "./DaemonState.js"
 import { ReloadTriggersLayer } from "./ReloadTriggers.js"
-import { CycleRunner, SchedulerLayer } from "./Scheduler.js"
-
-const ConfigLoadedLayer = Layer.effectDiscard(
-  Effect.gen(function*() {
-    const metrics = yield* Metrics
-    yield* metrics.configLoaded(true, new Date(yield* Clock.currentTimeMillis))
-    yield* metrics.refresh
-  })
-)
+import { SchedulerLayer } from "./Scheduler.js"
 
 export interface DaemonOptions {
   /** The config loaded at start-up, with CLI flags applied. */
@@ -28,18 +23,28 @@ export interface DaemonOptions {
   readonly patch: ConfigPatch
 }
 
-/** Every long-running part of `serve`. */
+/** Cycles start only here: the scheduler's ticks and `POST /-/reconcile` share it. */
+export const CycleTriggerLive = Layer.scoped(CycleTrigger, Effect.flatMap(Cycle, (cycle) => CycleTrigger.make(cycle.run))).pipe(
+  Layer.provide(Cycle.Default)
+)
+
+// the config loaded at start-up counts as a successful load, once Metrics listens
+const StartupLayer = Layer.effectDiscard(Effect.gen(function*() {
+  yield* Metrics
+  yield* (yield* Events).publish(DaemonEvent.ConfigLoaded({ success: true, at: yield* Clock.currentTimeMillis }))
+}))
+
+/**
+ * Every long-running part of `serve`, assembled here and only here. Each service names what it needs in its
+ * `dependencies` (Events, LatestSnapshot, Metrics and Alerting are each built once, whoever asks); what remains
+ * comes from below: the config store (from the options), HTTP client and file system.
+ */
 export const daemonLayer = ({ config, env, patch }: DaemonOptions) => {
-  const platform = Layer.mergeAll(Metrics.Default, DaemonState.Default, FetchHttpClient.layer, NodeFileSystem.layer)
-  const services = CycleRunner.Default.pipe(
-    Layer.provideMerge(Cycle.Default),
-    Layer.provideMerge(AlertsViewLive),
-    Layer.provideMerge(Alerting.Default),
-    Layer.provideMerge(ConfigStore.layer({ initial: config, env, patch })),
-    Layer.provideMerge(platform)
-  )
   const { host, port, tls } = config.server
-  return Layer.mergeAll(SchedulerLayer, ReloadTriggersLayer, httpServerLayer({ host, port, tls }), ConfigLoadedLayer).pipe(
-    Layer.provide(services)
+  const shared = Layer.mergeAll(CycleTriggerLive, AlertsViewLive, MetricsViewLive, LatestSnapshot.Default, Metrics.Default, Events.Default)
+  return Layer.mergeAll(SchedulerLayer, ReloadTriggersLayer, httpServerLayer({ host, port }, tls), StartupLayer).pipe(
+    Layer.provide(shared),
+    Layer.provideMerge(configStoreLive({ initial: config, env, patch })),
+    Layer.provide(Layer.mergeAll(Events.Default, FetchHttpClient.layer, NodeFileSystem.layer))
   )
 }

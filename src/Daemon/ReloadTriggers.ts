@@ -1,5 +1,5 @@
-import { Effect, Layer, Runtime, Schedule } from "effect"
-import { ConfigStore } from "./ConfigStore.js"
+import { Effect, FiberSet, Layer, Schedule } from "effect"
+import { ConfigStore } from "../Runtime/ConfigStore.js"
 
 /** How often the config file is checked for changes (its content hash, so symlink swaps and editors' renames count). */
 export const watchEvery = "2 seconds"
@@ -23,13 +23,14 @@ export const ReloadTriggersLayer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const store = yield* ConfigStore
     yield* Effect.addFinalizer(() => store.cancelReloads)
-    const runtime = yield* Effect.runtime<never>()
+    // the signal handler runs outside Effect: its reloads are fibers of this layer's scope, ended at shutdown
+    const run = yield* FiberSet.makeRuntime<never>()
     const onHangup = Effect.logInfo("SIGHUP received: reloading the config").pipe(
       Effect.zipRight(store.reload("SIGHUP")),
       logAnyFailure("SIGHUP reload")
     )
     yield* onSignal("SIGHUP", () => {
-      Runtime.runFork(runtime)(onHangup)
+      run(onHangup)
     })
     yield* store.reloadIfChanged("config file changed").pipe(
       logAnyFailure("config file check"),

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto"
 import { Redacted } from "effect"
-import type { ServerAuth } from "../Domain/App.js"
+import type { ServerAuth } from "../Core/Domain/App.js"
 
 const sameSecret = (given: string, expected: string): boolean => {
   const a = Buffer.from(given, "utf8")

@@ -1,14 +1,14 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
-import { AlertsView } from "../Alerts/AlertsView.js"
-import { ConfigStore } from "../Daemon/ConfigStore.js"
-import { DaemonState } from "../Daemon/DaemonState.js"
-import { CycleRunner } from "../Daemon/Scheduler.js"
-import type { Alert } from "../Domain/Alert.js"
-import { summarize } from "../Domain/Report.js"
-import { Metrics } from "../Metrics/Metrics.js"
-import { planJson } from "../Plan/PlanJson.js"
-import { planText } from "../Plan/PlanText.js"
+import { AlertsView } from "../Runtime/AlertsView.js"
+import { ConfigStore } from "../Runtime/ConfigStore.js"
+import { CycleTrigger } from "../Runtime/CycleTrigger.js"
+import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
+import { MetricsView } from "../Runtime/MetricsView.js"
+import type { Alert } from "../Core/Domain/Alert.js"
+import { summarize } from "../Core/Domain/Report.js"
+import { planJson } from "../Core/Plan/PlanJson.js"
+import { planText } from "../Core/Plan/PlanText.js"
 import { statusPageRoute } from "./StatusPageRoute.js"
 
 const noStore = { "cache-control": "no-store" }
@@ -24,7 +24,7 @@ const acceptsGzip = (accept: string | undefined): boolean =>
 
 const metricsRoute = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
-  const exposition = yield* (yield* Metrics).exposition
+  const exposition = yield* (yield* MetricsView).exposition
   return acceptsGzip(request.headers["accept-encoding"])
     ? HttpServerResponse.uint8Array(exposition.gzip, {
       contentType: exposition.contentType,
@@ -40,7 +40,7 @@ const planRoute = Effect.gen(function*() {
   if (Option.isNone(query)) {
     return HttpServerResponse.unsafeJson({ error: "format must be json or text" }, { status: 400 })
   }
-  const snapshot = yield* (yield* DaemonState).current
+  const snapshot = yield* (yield* LatestSnapshot).current
   if (Option.isNone(snapshot)) return notReady("plan")
   return query.value.format === "text"
     ? HttpServerResponse.text(planText(snapshot.value, { color: false }), { headers: noStore })
@@ -48,7 +48,7 @@ const planRoute = Effect.gen(function*() {
 })
 
 const readyRoute = Effect.gen(function*() {
-  const snapshot = yield* (yield* DaemonState).current
+  const snapshot = yield* (yield* LatestSnapshot).current
   return Option.isSome(snapshot)
     ? HttpServerResponse.text("ready\n", { headers: noStore })
     : HttpServerResponse.text("not ready: the first reconcile cycle has not finished yet\n", { status: 503, headers: noStore })
@@ -107,7 +107,7 @@ const reloadRoute = lifecycle(Effect.gen(function*() {
 
 /** Joins the cycle in progress if there is one (its result is everyone's), else runs one. */
 const reconcileRoute = lifecycle(Effect.gen(function*() {
-  const snapshot = yield* (yield* CycleRunner).runNow
+  const snapshot = yield* (yield* CycleTrigger).runNow
   return HttpServerResponse.unsafeJson({ status: "done", generated_at: snapshot.generatedAt.toISOString(), summary: summarize(snapshot.apps) })
 }).pipe(
   // the runner has logged why, once for all the requests that waited on that cycle

@@ -3,16 +3,11 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Data, Effect, Layer } from "effect"
 import { createServer, type Server, type ServerOptions } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
-import { ConfigStore } from "../Daemon/ConfigStore.js"
-import type { ServerTls } from "../Domain/App.js"
+import { ConfigStore } from "../Runtime/ConfigStore.js"
+import type { ServerTls } from "../Core/Domain/App.js"
+import type { ListenAddress } from "../Core/Domain/ListenAddress.js"
 import { authorized, challenge, publicPaths } from "./Auth.js"
 import { router } from "./Routes.js"
-
-export interface ListenAddress {
-  readonly host: string
-  readonly port: number
-  readonly tls: ServerTls | null
-}
 
 export class TlsFilesError extends Data.TaggedError("TlsFilesError")<{ readonly message: string }> {}
 
@@ -81,9 +76,9 @@ const closeServer = (server: Server) =>
     })
   })
 
-export const httpServerLayer = (address: ListenAddress) =>
+export const httpServerLayer = (address: ListenAddress, tls: ServerTls | null) =>
   Layer.unwrapEffect(
-    Effect.map(nodeServer(address.tls), (make) => {
+    Effect.map(nodeServer(tls), (make) => {
       const server = make()
       server.setTimeout(30_000)
       const serving = HttpServer.serve(app).pipe(

@@ -1,8 +1,8 @@
-import type { StateDirHealth } from "../Alerts/StateHealth.js"
-import type { Alert } from "../Domain/Alert.js"
-import type { ReplicaRange } from "../Domain/App.js"
-import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Domain/Report.js"
-import { summarize } from "../Domain/Report.js"
+import type { StateDirHealth } from "../Runtime/AlertsView.js"
+import type { Alert } from "../Core/Domain/Alert.js"
+import type { ReplicaRange } from "../Core/Domain/ReplicaRange.js"
+import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Core/Domain/Report.js"
+import { summarize } from "../Core/Domain/Report.js"
 import { type Html, html, type HtmlChild, trusted } from "./Html.js"
 
 export interface StatusPageInput {
@@ -199,7 +199,7 @@ const knownAlertLabels = new Set(["alertname", "severity", "app_id", "app_name",
 
 const alertRow = (alert: Alert, now: Date): Html => {
   const l = alert.labels
-  const since = alert.state === "firing" ? alert.firedAt ?? alert.activeAt : alert.activeAt
+  const since = alert.state === "firing" ? alert.firedAt : alert.activeAt
   const sinceIso = isoOf(since)
   const extra = Object.fromEntries(Object.entries(l).filter(([k]) => !knownAlertLabels.has(k)))
   const severity = l["severity"] ?? "none"

@@ -1,10 +1,10 @@
 import { HttpServerResponse } from "@effect/platform"
 import { Clock, Duration, Effect, Option } from "effect"
-import { AlertsView } from "../Alerts/AlertsView.js"
-import { ConfigStore } from "../Daemon/ConfigStore.js"
-import { DaemonState } from "../Daemon/DaemonState.js"
-import type { PollSchedule } from "../Domain/App.js"
-import { version } from "../Version.js"
+import { AlertsView } from "../Runtime/AlertsView.js"
+import { ConfigStore } from "../Runtime/ConfigStore.js"
+import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
+import type { PollSchedule } from "../Core/Domain/App.js"
+import { version } from "../Support/Version.js"
 import { renderStatusPage } from "./StatusPage.js"
 
 export const statusPageHeaders = {
@@ -35,9 +35,9 @@ export const staleAfterSecondsFor = (poll: PollSchedule): number | null => {
 }
 
 /** `GET /`: the human status page, rendered from the last published snapshot. */
-export const statusPageRoute: Effect.Effect<HttpServerResponse.HttpServerResponse, never, DaemonState | AlertsView | ConfigStore> =
+export const statusPageRoute: Effect.Effect<HttpServerResponse.HttpServerResponse, never, LatestSnapshot | AlertsView | ConfigStore> =
   Effect.gen(function*() {
-    const snapshot = yield* (yield* DaemonState).current
+    const snapshot = yield* (yield* LatestSnapshot).current
     const alertsView = yield* AlertsView
     const alertingEnabled = yield* alertsView.enabled
     const alerts = alertingEnabled ? yield* alertsView.active : []

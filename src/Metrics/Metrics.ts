@@ -1,32 +1,29 @@
-import { Effect, Ref } from "effect"
+import { Clock, Effect, Layer, Ref } from "effect"
 import * as Prom from "prom-client"
 import { promisify } from "node:util"
 import { gzip } from "node:zlib"
-import type { ApiAttempt } from "../Cloud/ApiObserver.js"
-import { isKnownStatus, knownStatuses } from "../Domain/CvmStatus.js"
-import { fetchFailureReasons } from "../Domain/Observation.js"
-import type { AppReport, Snapshot } from "../Domain/Report.js"
-import { appDriftKinds, syncStates } from "../Domain/Report.js"
-import { version } from "../Version.js"
+import { isKnownStatus, knownStatuses } from "../Core/Domain/CvmStatus.js"
+import { fetchFailureReasons } from "../Core/Domain/Observation.js"
+import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
+import { appDriftKinds, syncStates } from "../Core/Domain/Report.js"
+import { type DaemonEvent, Events } from "../Runtime/Events.js"
+import { type Exposition, MetricsView } from "../Runtime/MetricsView.js"
+import { version } from "../Support/Version.js"
 
 const gzipAsync = promisify(gzip)
 
-/** The exposition as rendered at the end of the last cycle; scrapes serve it without re-rendering. */
-export interface Exposition {
-  readonly text: string
-  readonly gzip: Buffer
-  readonly contentType: string
-}
-
+/** A cycle's start (epoch ms) and how long its phases took (ms), for the poll duration metrics. */
 export interface CycleStats {
-  readonly durationSeconds: number
-  readonly finishedAt: Date
+  readonly startedAt: number
+  readonly phases: { readonly observe: number; readonly alerts: number }
 }
 
 const appLabels = ["app_id", "app_name"] as const
 const cvmLabels = ["app_id", "app_name", "vm_uuid", "cvm_name"] as const
 
 const statusLabel = (status: string): string => (isKnownStatus(status) ? status : "other")
+
+const pollBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
 const makeRegistry = () => {
   const registry = new Prom.Registry()
@@ -52,8 +49,15 @@ const makeRegistry = () => {
     apps: gauge("phala_drift_apps", "Number of apps declared in the desired state handled by this process.", []),
     pollDuration: new Prom.Histogram({
       name: "phala_drift_poll_duration_seconds",
-      help: "Duration of reconcile cycles (fetch every app, diff, publish).",
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      help: "Duration of reconcile cycles, from their start to the rendering of their metrics: fetch and diff every app, evaluate alerts and queue notifications, update the series.",
+      buckets: pollBuckets,
+      registers
+    }),
+    pollPhaseDuration: new Prom.Histogram({
+      name: "phala_drift_poll_phase_duration_seconds",
+      help: "Duration of the phases of reconcile cycles: observe (fetch and diff every app), alerts (evaluate, queue notifications, save alert state).",
+      labelNames: ["phase"],
+      buckets: pollBuckets,
       registers
     }),
     apiRequests: new Prom.Counter({
@@ -106,7 +110,7 @@ const oneHot = <S extends string>(states: ReadonlyArray<S>, current: S | null, s
  * observed values (no phantom resolve on dashboards), and `phala_app_up` says the data is stale.
  */
 export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
-  effect: Effect.gen(function*() {
+  scoped: Effect.gen(function*() {
     const { m, registry } = makeRegistry()
     const lastKnown = new Map<string, AppReport>()
     const lastSuccess = new Map<string, number>()
@@ -153,7 +157,8 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
 
     const objectGauges = [m.appUp, m.appSync, m.appDrift, m.appReplicas, m.appReplicasMin, m.appReplicasMax, m.appLastSuccess, m.appFetchFailure, m.cvmStatus, m.cvmHealth, m.cvmInfo]
 
-    const record = (snapshot: Snapshot, stats: CycleStats) =>
+    /** The series of a new snapshot, rendered for scrapes; `stats` when it ends a cycle (not for one app's re-read). */
+    const record = (snapshot: Snapshot, stats: CycleStats | null) =>
       Effect.gen(function*() {
         const nowSeconds = snapshot.generatedAt.getTime() / 1000
         const present = new Set(snapshot.apps.map((a) => a.appId))
@@ -162,52 +167,65 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
         for (const g of objectGauges) g.reset()
         for (const app of snapshot.apps) writeApp(app, nowSeconds)
         m.apps.set(snapshot.apps.length)
-        m.pollDuration.observe(stats.durationSeconds)
-        m.lastPollSuccess.set(stats.finishedAt.getTime() / 1000)
+        if (stats !== null) {
+          const finishedAt = yield* Clock.currentTimeMillis
+          m.pollDuration.observe((finishedAt - stats.startedAt) / 1000)
+          m.pollPhaseDuration.observe({ phase: "observe" }, stats.phases.observe / 1000)
+          m.pollPhaseDuration.observe({ phase: "alerts" }, stats.phases.alerts / 1000)
+          m.lastPollSuccess.set(finishedAt / 1000)
+        }
         yield* Ref.set(cache, yield* render)
       })
 
-    const apiAttempt = (attempt: ApiAttempt) =>
-      Effect.sync(() => {
-        m.apiRequests.inc({ code: attempt.code })
-        m.apiDuration.observe(attempt.seconds)
-      })
-
-    const configLoaded = (success: boolean, at: Date) =>
-      Effect.sync(() => {
-        m.configReloadOk.set(success ? 1 : 0)
-        if (success) m.configReloadTime.set(at.getTime() / 1000)
-      })
-
-    const tickSkipped = Effect.sync(() => m.skippedTicks.inc())
-
     /** Alert counts by name and state; every known name and state is emitted, 0 when none. */
-    const alertStates = (counts: ReadonlyArray<{ readonly alertname: string; readonly state: string }>, names: ReadonlyArray<string>) =>
-      Effect.sync(() => {
-        m.alerts.reset()
-        for (const alertname of names) for (const state of ["pending", "firing"]) m.alerts.set({ alertname, state }, 0)
-        for (const { alertname, state } of counts) if (state !== "resolved") m.alerts.inc({ alertname, state })
-      })
+    const alertStates = (counts: ReadonlyArray<{ readonly alertname: string; readonly state: string }>, names: ReadonlyArray<string>) => {
+      m.alerts.reset()
+      for (const alertname of names) for (const state of ["pending", "firing"]) m.alerts.set({ alertname, state }, 0)
+      for (const { alertname, state } of counts) if (state !== "resolved") m.alerts.inc({ alertname, state })
+    }
 
-    const notification = (receiver: string, result: "success" | "failure" | "dropped") =>
-      Effect.sync(() => m.notifications.inc({ receiver, result }))
+    const refresh = Effect.flatMap(render, (e) => Ref.set(cache, e))
 
-    const queueLength = (receiver: string, length: number) => Effect.sync(() => m.queueLength.set({ receiver }, length))
-
-    const stateWriteFailure = Effect.sync(() => m.stateWriteFailures.inc())
+    const onEvent = (event: DaemonEvent): Effect.Effect<void> => {
+      switch (event._tag) {
+        case "ApiAttempt":
+          return Effect.sync(() => {
+            m.apiRequests.inc({ code: event.code })
+            m.apiDuration.observe(event.seconds)
+          })
+        case "ConfigLoaded":
+          // shown at once, not at the next cycle: a rejected reload must alert even when cycles are far apart
+          return Effect.zipRight(Effect.sync(() => {
+            m.configReloadOk.set(event.success ? 1 : 0)
+            if (event.success) m.configReloadTime.set(event.at / 1000)
+          }), refresh)
+        case "TickSkipped":
+          return Effect.sync(() => m.skippedTicks.inc())
+        case "NotificationAttempt":
+          return Effect.sync(() => m.notifications.inc({ receiver: event.receiver, result: event.result }))
+        case "StateWriteFailed":
+          return Effect.sync(() => m.stateWriteFailures.inc())
+        case "AlertsEvaluated":
+          return Effect.sync(() => alertStates(event.alerts, event.names))
+        case "QueueLengths":
+          return Effect.sync(() => {
+            for (const [receiver, length] of event.lengths) m.queueLength.set({ receiver }, length)
+          })
+      }
+    }
+    yield* (yield* Events).subscribe(onEvent)
 
     return {
       record,
-      apiAttempt,
-      configLoaded,
-      tickSkipped,
-      alertStates,
-      notification,
-      queueLength,
-      stateWriteFailure,
-      /** Re-render now: for changes between cycles that must show at once (config reloads). */
-      refresh: Effect.flatMap(render, (e) => Ref.set(cache, e)),
+      /** Re-render now, for changes between cycles that must show at once. */
+      refresh,
       exposition: Ref.get(cache)
     } as const
-  })
+  }),
+  dependencies: [Events.Default]
 }) {}
+
+/** `GET /metrics` reads the exposition through the shared floor's view. */
+export const MetricsViewLive = Layer.effect(MetricsView, Effect.map(Metrics, (metrics) => MetricsView.of({ exposition: metrics.exposition }))).pipe(
+  Layer.provide(Metrics.Default)
+)

@@ -1,32 +1,12 @@
 import { FileSystem } from "@effect/platform"
 import { Effect, ParseResult, Schema } from "effect"
-import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml"
+import { DurationMillis } from "../Core/Domain/Duration.js"
+import { parseYamlSource, positionOf } from "../Support/YamlSource.js"
 import { apiVersions, kmsTypes } from "./Catalog.js"
 import { SimulatorError } from "./Errors.js"
 
-// == durations
-
-const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
-const unitMillis: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-export const parseDuration = (text: string): number | null => {
-  const match = durationPattern.exec(text.trim())
-  if (match === null) return null
-  const [, amount, unit] = match
-  return Math.round(Number(amount) * (unitMillis[unit ?? ""] ?? Number.NaN))
-}
-
-/** `300ms`, `10s`, `2m`, `1h` on the wire; milliseconds in code. */
-export const DurationMs = Schema.transformOrFail(Schema.String, Schema.Number, {
-  strict: true,
-  decode: (text, _, ast) => {
-    const ms = parseDuration(text)
-    return ms === null || !Number.isFinite(ms)
-      ? ParseResult.fail(new ParseResult.Type(ast, text, `Expected a duration like 300ms, 10s, 2m or 1h, got ${JSON.stringify(text)}`))
-      : ParseResult.succeed(ms)
-  },
-  encode: (ms) => ParseResult.succeed(`${ms}ms`)
-}).annotations({ identifier: "Duration" })
+/** `300ms`, `10s`, `2m`, `1h30m` on the wire (the config's grammar); milliseconds in code. */
+const DurationMs = DurationMillis
 
 // == building blocks
 
@@ -213,32 +193,21 @@ export const decodeScenario = (input: unknown): Effect.Effect<Scenario, Simulato
     )
   )
 
-/** Parses scenario YAML text; errors name the file, line and column. */
+/** Parses scenario YAML text; errors name the file, line and column (the config's YAML diagnostics). */
 export const parseScenario = (text: string, source: string): Effect.Effect<Scenario, SimulatorError> =>
   Effect.gen(function*() {
-    const lineCounter = new LineCounter()
-    const doc = parseDocument(text, { lineCounter, prettyErrors: true })
-    const [yamlError] = doc.errors
-    if (yamlError !== undefined) {
-      return yield* new SimulatorError({ reason: "scenario", message: `${source}: ${yamlError.message}` })
-    }
-    const position = (offset: number): string => {
-      const { line, col } = lineCounter.linePos(offset)
-      return `${source}:${line}:${col}: `
+    const { source: yaml, syntaxErrors } = parseYamlSource(text, source, { uniqueKeys: true })
+    if (syntaxErrors.length > 0) {
+      return yield* new SimulatorError({
+        reason: "scenario",
+        message: syntaxErrors.map((e) => `${source}:${e.line}:${e.column}: ${e.message}`).join("\n")
+      })
     }
     const locate = (path: ReadonlyArray<PropertyKey>, atKey: boolean): string => {
-      const parent: unknown = path.length <= 1 ? doc.contents : doc.getIn(path.slice(0, -1), true)
-      if (atKey && isMap(parent)) {
-        const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[path.length - 1])
-        if (isScalar(pair?.key) && pair.key.range !== undefined && pair.key.range !== null) return position(pair.key.range[0])
-      }
-      for (let n = path.length; n >= 0; n--) {
-        const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true)
-        if (isNode(node) && node.range !== undefined && node.range !== null) return position(node.range[0])
-      }
-      return `${source}: `
+      const { column, line } = positionOf(yaml, path, atKey ? "key" : "value")
+      return `${source}:${line}:${column}: `
     }
-    return yield* Schema.decodeUnknown(Scenario, parseOptions)(doc.toJS()).pipe(
+    return yield* Schema.decodeUnknown(Scenario, parseOptions)(yaml.doc.toJS()).pipe(
       Effect.mapError((error) => new SimulatorError({ reason: "scenario", message: formatIssues(error, locate) }))
     )
   })

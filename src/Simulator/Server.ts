@@ -9,6 +9,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Clock, Effect, Exit, type Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
+import { formatHostPort } from "../Core/Domain/ListenAddress.js"
 import { adminRouter } from "./Admin.js"
 import { apiRouter, checkKey, notFoundResponse } from "./Api.js"
 import { SimulatorError } from "./Errors.js"
@@ -86,10 +87,8 @@ export interface Listening {
   readonly url: string
 }
 
-const urlHost = (host: string): string => {
-  if (host === "0.0.0.0" || host === "::" || host === "") return "127.0.0.1"
-  return host.includes(":") ? `[${host}]` : host
-}
+// a wildcard address is reached on loopback
+const reachableHost = (host: string): string => (host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host)
 
 /** Serves the simulator until the scope closes; closing destroys open and hanging connections. */
 export const listen = (
@@ -102,7 +101,7 @@ export const listen = (
       Effect.mapError((error) =>
         new SimulatorError({
           reason: "listen",
-          message: `cannot listen on ${options.host}:${options.port}: ${String(error.cause)}`,
+          message: `cannot listen on ${formatHostPort(options.host, options.port)}: ${String(error.cause)}`,
           cause: error
         })
       )
@@ -111,5 +110,5 @@ export const listen = (
     yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
     yield* HttpServer.serveEffect(makeApp(state)).pipe(Effect.provideService(HttpServer.HttpServer, server))
     const port = server.address._tag === "TcpAddress" ? server.address.port : options.port
-    return { port, url: `http://${urlHost(options.host)}:${port}` }
+    return { port, url: `http://${formatHostPort(reachableHost(options.host), port)}` }
   })

@@ -1,6 +1,6 @@
 import { Duration } from "effect"
-import type { DesiredApp } from "../../src/Domain/App.js"
-import type { ObservedApp, ObservedCvm } from "../../src/Domain/Observation.js"
+import type { DesiredApp } from "../../src/Core/Domain/App.js"
+import type { ObservedApp, ObservedCvm } from "../../src/Core/Domain/Observation.js"
 
 export const APP_ID = "2a7b4d0d0c0883d0d3119c36eb25a1f72122a7c4"
 

@@ -5,15 +5,16 @@ import { Duration, Effect, Exit, Layer, Logger, LogLevel, Redacted, Ref, Schedul
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
-import type { Alert, AlertEvent } from "../../src/Domain/Alert.js"
-import { type DeliveryResult, type DiskOutcome, itemFileName, makeHandover, makeOutbox, type OutboxItem,
+import type { FiringAlert, AlertEvent } from "../../src/Core/Domain/Alert.js"
+import { type DeliveryResult, type DiskOutcome, makeHandover, makeOutbox, type OutboxItem,
   type OutboxOptions, outboxDir } from "../../src/Alerts/Outbox.js"
+import { itemFileName } from "../../src/Alerts/OutboxStore.js"
 import { outboxReceivers } from "../../src/Alerts/Receivers/EventReceivers.js"
 import { ReceiverError } from "../../src/Alerts/Receivers/ReceiverError.js"
 import { eventId } from "../../src/Alerts/Receivers/WebhookPayload.js"
 import { captureLogs } from "../support/logs.js"
 
-const alertNumber = (n: number): Alert => ({
+const alertNumber = (n: number): FiringAlert => ({
   fingerprint: `fp-${n}`,
   name: "PhalaCvmStatusDrift",
   labels: { alertname: "PhalaCvmStatusDrift", severity: "critical", app_id: "2a7b", app_name: "payments-api", n: String(n) },
@@ -90,6 +91,23 @@ describe("outbox", () => {
       expect(outcomes.filter((r) => r === "success")).toHaveLength(5)
       expect(yield* listItems(outboxDir(stateDir, "ops"))).toEqual([])
       expect(yield* outbox.queueLengths).toEqual(new Map([["ops", 0]]))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scopedLive("a staged event is written but held: nothing behind it goes either, until it is released", () =>
+    Effect.gen(function*() {
+      const stateDir = yield* tempDir
+      const fake = yield* fakeReceiver("ops", () => null)
+      const outbox = yield* makeOutbox({ stateDir, receivers: [fake.receiver], ...fast })
+      yield* outbox.stage("ops", eventNumber(1))
+      // an event queued behind it rings the delivery loop, which finds a held head and waits again
+      yield* outbox.enqueue("ops", eventNumber(2))
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      expect(yield* Ref.get(fake.delivered)).toEqual([])
+      expect(yield* listItems(outboxDir(stateDir, "ops"))).toHaveLength(2)
+      expect((yield* outbox.queued).map(numberOf)).toEqual([1, 2])
+      yield* outbox.release
+      yield* awaitEmpty(outbox.queueLength("ops"))
+      expect(yield* Ref.get(fake.delivered)).toEqual([1, 2])
     }).pipe(Effect.provide(TestLayer)))
 
   it.scopedLive("against a real HTTP receiver that is down for its first requests", () =>

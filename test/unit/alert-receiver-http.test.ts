@@ -4,7 +4,7 @@ import { Duration, Effect, Layer, Redacted, type Scope } from "effect"
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { gzipSync } from "node:zlib"
-import type { Alert, AlertEvent } from "../../src/Domain/Alert.js"
+import type { Alert, AlertEvent } from "../../src/Core/Domain/Alert.js"
 import { postToAlertmanagers, alertmanagerRound } from "../../src/Alerts/Receivers/AlertmanagerSender.js"
 import { sendSlack, sendWebhook, type SlackSettings, type WebhookSettings } from "../../src/Alerts/Receivers/Notify.js"
 import { verifySignature } from "../../src/Alerts/Receivers/Signature.js"
@@ -196,6 +196,16 @@ describe("receiver answers are not trusted", () => {
       expect(error.message).not.toContain(bearer)
       yield* Effect.promise(() => waitUntil(() => flood.state.closed))
       expect(flood.state.written).toBeLessThan(socketBuffers)
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
+
+  it.scopedLive("a receiver that echoes a credential in another letter case does not get it into the message", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback(() => (res) => {
+        res.writeHead(401, { "content-type": "text/plain" })
+        res.end(`invalid token ${bearer.toUpperCase()} for ${server.url.toLowerCase()}`)
+      })
+      const error = yield* Effect.flip(sendWebhook(webhook(server.url), event, { externalUrl: null, retry: { ...fast, times: 0 } }))
+      expect(error.detail).toBe("HTTP 401: invalid token <redacted> for <redacted>")
     }).pipe(Effect.provide(FetchHttpClient.layer)))
 
   it.scopedLive("a gzip bomb as an error body costs no more than its excerpt", () =>

@@ -1,19 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Redacted } from "effect"
 import { createHmac } from "node:crypto"
-import type { Alert, AlertEvent } from "../../src/Domain/Alert.js"
+import type { AlertEvent, FiringAlert, PendingAlert, ResolvedAlert } from "../../src/Core/Domain/Alert.js"
 import { alertmanagerPayload, leaseDuration } from "../../src/Alerts/Receivers/AlertmanagerPayload.js"
-import { alertsDue, recordSent, type SentRecord } from "../../src/Alerts/Receivers/AlertmanagerResend.js"
+import { alertsDue, recordSent, type SentRecord } from "../../src/Core/Alerting/Resend.js"
 import { webhookHeaders, type WebhookSettings } from "../../src/Alerts/Receivers/Notify.js"
 import { sign, verifySignature } from "../../src/Alerts/Receivers/Signature.js"
 import { escapeSlack, slackMessage } from "../../src/Alerts/Receivers/SlackPayload.js"
 import { eventId, webhookPayload, zeroTime } from "../../src/Alerts/Receivers/WebhookPayload.js"
-import { userAgent } from "../../src/Version.js"
+import { userAgent } from "../../src/Support/Version.js"
 
 const t0 = Date.parse("2026-11-28T16:00:00.000Z")
 const minute = 60_000
 
-const alert = (overrides: Partial<Alert> = {}): Alert => ({
+const alert = (overrides: Partial<FiringAlert> = {}): FiringAlert => ({
   fingerprint: "9c1b6e4f0a2d7e35",
   name: "PhalaCvmStatusDrift",
   labels: {
@@ -42,8 +42,11 @@ const alert = (overrides: Partial<Alert> = {}): Alert => ({
   ...overrides
 })
 
-const resolved = (overrides: Partial<Alert> = {}): Alert =>
-  alert({ state: "resolved", resolvedAt: t0 + 5 * minute, ...overrides })
+const resolved = (overrides: Partial<ResolvedAlert> = {}): ResolvedAlert =>
+  ({ ...alert(), state: "resolved", resolvedAt: t0 + 5 * minute, ...overrides })
+
+const pending = (overrides: Partial<PendingAlert> = {}): PendingAlert =>
+  ({ ...alert(), state: "pending", firedAt: null, announced: false, ...overrides })
 
 describe("Alertmanager v2 payload", () => {
   const options = {
@@ -55,7 +58,7 @@ describe("Alertmanager v2 payload", () => {
 
   it("sends firing alerts with an endsAt lease of 4 × max(poll, resend), never pending ones", () => {
     const payload = alertmanagerPayload(
-      [alert(), alert({ fingerprint: "p", state: "pending", firedAt: null })],
+      [alert(), pending({ fingerprint: "p" })],
       options
     )
     expect(payload).toEqual([{
@@ -96,7 +99,7 @@ describe("Alertmanager resend decisions", () => {
   })
 
   it("never sends pending alerts, nor firing ones never announced (held back by maintenance)", () => {
-    expect(alertsDue([alert({ state: "pending", firedAt: null, announced: false })], new Map(), options)).toHaveLength(0)
+    expect(alertsDue([pending()], new Map(), options)).toHaveLength(0)
     expect(alertsDue([alert({ announced: false, silenced: true })], new Map(), options)).toHaveLength(0)
     // announced before the window began: Alertmanager's lease must not run out meanwhile
     expect(alertsDue([alert({ silenced: true })], sent(t0 - minute, "firing"), options)).toHaveLength(1)

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration } from "effect"
-import { resolveExternalUrl } from "../../src/Alerts/Annotations.js"
-import { fingerprint } from "../../src/Alerts/Fingerprint.js"
-import { inMaintenance, routeAlert } from "../../src/Alerts/Routing.js"
-import type { AlertingSettings } from "../../src/Domain/Alert.js"
+import { resolveExternalUrl } from "../../src/Core/Alerting/Annotations.js"
+import { fingerprint } from "../../src/Core/Alerting/Fingerprint.js"
+import { inMaintenance, routeAlert } from "../../src/Core/Alerting/Routing.js"
+import type { AlertingSettings } from "../../src/Core/Domain/Alert.js"
 import { desiredApp } from "../support/builders.js"
 
 const settings: AlertingSettings = {

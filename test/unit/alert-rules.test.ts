@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, TestClock } from "effect"
-import { evaluate, type Evaluation } from "../../src/Alerts/Rules.js"
-import type { Alert, AlertEvent, AlertName } from "../../src/Domain/Alert.js"
-import type { DesiredApp } from "../../src/Domain/App.js"
-import { FetchFailure, Observation } from "../../src/Domain/Observation.js"
-import type { ObservedCvm } from "../../src/Domain/Observation.js"
-import type { AppReport, Snapshot } from "../../src/Domain/Report.js"
-import { diffApp } from "../../src/Diff.js"
+import { evaluate, type Evaluation } from "../../src/Core/Alerting/Rules.js"
+import type { Alert, AlertEvent, AlertName } from "../../src/Core/Domain/Alert.js"
+import type { DesiredApp } from "../../src/Core/Domain/App.js"
+import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
+import type { ObservedCvm } from "../../src/Core/Domain/Observation.js"
+import type { AppReport, Snapshot } from "../../src/Core/Domain/Report.js"
+import { diffApp } from "../../src/Core/Diff.js"
 import { APP_ID, cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
 
 const URL = "http://phala-drift.example:9477"
@@ -241,7 +241,7 @@ describe("conditions, labels and identity", () => {
     const [result] = run([[T0, snapshot(diffApp(zero, Observation.notFound), found({ ...zero, appId: APP2 }, [cvm()]))]])
     expect(result && kinds(result.events).sort()).toEqual(["firing:PhalaAppMissing", "firing:PhalaAppReplicasMismatch"])
     expect(result && only(result, "PhalaAppReplicasMismatch").annotations["description"]).toBe(
-      `App payments-api (${APP2}) has 1 CVM, desired exactly 2`
+      `App payments-api (${APP2}) has 1 CVM, desired 2`
     )
   })
 

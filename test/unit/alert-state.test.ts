@@ -3,10 +3,10 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
 import { join } from "node:path"
-import type { Alert } from "../../src/Domain/Alert.js"
+import type { FiringAlert, PendingAlert, ResolvedAlert } from "../../src/Core/Domain/Alert.js"
 import { writeFileAtomic } from "../../src/Alerts/AtomicFile.js"
 import { eventId } from "../../src/Alerts/Receivers/WebhookPayload.js"
-import { evaluate } from "../../src/Alerts/Rules.js"
+import { evaluate } from "../../src/Core/Alerting/Rules.js"
 import {
   type AlertStateSnapshot,
   announcedFilePath,
@@ -18,13 +18,13 @@ import {
   saveAnnounced,
   stateFilePath
 } from "../../src/Alerts/StateStore.js"
-import type { Snapshot } from "../../src/Domain/Report.js"
-import { diffApp } from "../../src/Diff.js"
-import { Observation } from "../../src/Domain/Observation.js"
+import type { Snapshot } from "../../src/Core/Domain/Report.js"
+import { diffApp } from "../../src/Core/Diff.js"
+import { Observation } from "../../src/Core/Domain/Observation.js"
 import { cvm, desiredApp, observedApp } from "../support/builders.js"
 import { captureLogs } from "../support/logs.js"
 
-const firing: Alert = {
+const firing: FiringAlert = {
   fingerprint: "a1",
   name: "PhalaAppMissing",
   labels: { alertname: "PhalaAppMissing", severity: "critical", app_id: "2a7b", app_name: "payments-api" },
@@ -37,8 +37,8 @@ const firing: Alert = {
   silenced: false,
   announced: true
 }
-const pending: Alert = { ...firing, fingerprint: "b2", state: "pending", firedAt: null, labels: { ...firing.labels, n: "2" } }
-const resolved: Alert = { ...firing, fingerprint: "c3", state: "resolved", resolvedAt: 95_000 }
+const pending: PendingAlert = { ...firing, fingerprint: "b2", state: "pending", firedAt: null, announced: false, labels: { ...firing.labels, n: "2" } }
+const resolved: ResolvedAlert = { ...firing, fingerprint: "c3", state: "resolved", resolvedAt: 95_000 }
 
 const state: AlertStateSnapshot = {
   alerts: new Map([firing, pending, resolved].map((alert) => [alert.fingerprint, alert])),
@@ -89,7 +89,11 @@ describe("alert state store", () => {
     const [what, content] of [
       ["truncated JSON", "{\"version\":1,\"alerts\":[{\"fing"],
       ["a newer version", JSON.stringify({ version: 2, saved_at: 1, evaluated_at: null, alerts: [], alertmanager_sent: {} })],
-      ["an alert of the wrong shape", encodeAlertState(state, 1).replace("\"PhalaAppMissing\"", "42")]
+      ["an alert of the wrong shape", encodeAlertState(state, 1).replace("\"PhalaAppMissing\"", "42")],
+      // impossible states an older version could write: a resolution without a time (then never dropped), a
+      // pending alert said to be announced
+      ["a resolved alert without a resolution time", encodeAlertState(state, 1).replace("\"resolvedAt\": 95000", "\"resolvedAt\": null")],
+      ["a pending alert marked announced", encodeAlertState({ ...state, alerts: new Map([["b2", pending]]) }, 1).replace("\"announced\": false", "\"announced\": true")]
     ] as const
   ) {
     it.scoped(`moves a file with ${what} aside, logs an error, and starts empty`, () => {
@@ -153,7 +157,7 @@ describe("announced-alerts ledger", () => {
       const stateDir = yield* tempDir
       const alerts = state.alerts
       yield* saveAnnounced(stateDir, alerts)
-      const file = JSON.parse(yield* fs.readFileString(announcedFilePath(stateDir))) as { alerts: ReadonlyArray<Alert> }
+      const file = JSON.parse(yield* fs.readFileString(announcedFilePath(stateDir))) as { alerts: ReadonlyArray<{ readonly fingerprint: string }> }
       expect(file.alerts.map((a) => a.fingerprint).sort()).toEqual(["a1", "c3"])
       // a newer description or lastActiveAt is no reason to rewrite it; a resolution is
       const touched = new Map(alerts).set("a1", { ...firing, lastActiveAt: 99_000, annotations: { summary: "new text" } })

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { readFileSync } from "node:fs"
 import { type BodyProblem, parseAppBody } from "../../src/Cloud/AppResponse.js"
-import type { ObservedApp, ObservedCvm } from "../../src/Domain/Observation.js"
+import type { ObservedApp, ObservedCvm } from "../../src/Core/Domain/Observation.js"
 
 const appId = "2a7b4d0d0c0883d0d3119c36eb25a1f72122a7c4"
 

@@ -2,11 +2,11 @@ import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Layer, Logger, LogLevel, Option, Redacted, TestClock } from "effect"
 import { readFileSync } from "node:fs"
-import { type ApiAttempt, ApiObserver } from "../../src/Cloud/ApiObserver.js"
+import { Events } from "../../src/Runtime/Events.js"
 import { PhalaClient } from "../../src/Cloud/PhalaClient.js"
-import type { ApiSettings } from "../../src/Domain/App.js"
-import { AppNotFound, type FetchFailure, type FetchFailureReason } from "../../src/Domain/Observation.js"
-import { userAgent } from "../../src/Version.js"
+import type { ApiSettings } from "../../src/Core/Domain/App.js"
+import { AppNotFound, type FetchFailure, type FetchFailureReason } from "../../src/Core/Domain/Observation.js"
+import { userAgent } from "../../src/Support/Version.js"
 
 const appId = "2a7b4d0d0c0883d0d3119c36eb25a1f72122a7c4"
 const otherAppId = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
@@ -98,15 +98,18 @@ const fakeApi = (
 }
 
 const recordingObserver = () => {
-  const attempts: Array<ApiAttempt> = []
-  const layer = Layer.succeed(ApiObserver, { onAttempt: (attempt) => Effect.sync(() => void attempts.push(attempt)) })
+  const attempts: Array<{ readonly code: string; readonly seconds: number }> = []
+  const layer = Layer.scopedDiscard(Effect.flatMap(Events, (events) =>
+    events.subscribe((event) => Effect.sync(() => {
+      if (event._tag === "ApiAttempt") attempts.push(event)
+    })))).pipe(Layer.provideMerge(Events.Default))
   return { attempts, layer }
 }
 
 const clientLayer = (
   api: FakeApi,
   overrides: Partial<ApiSettings> = {},
-  observer: Layer.Layer<ApiObserver> = ApiObserver.Noop
+  observer: Layer.Layer<Events> = Events.Default
 ) =>
   PhalaClient.layer({ ...settings, ...overrides }).pipe(
     Layer.provide(FetchHttpClient.layer),
@@ -164,7 +167,7 @@ describe("PhalaClient request", () => {
     })
   })
 
-  it.effect("reports every attempt to the ApiObserver", () => {
+  it.effect("publishes every attempt as an ApiAttempt event", () => {
     const api = fakeApi([json(503, "{}"), { throws: new TypeError("fetch failed") }, { hang: "headers" }, ok])
     const observer = recordingObserver()
     return Effect.gen(function*() {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Either } from "effect"
-import { formatDuration, parseDuration } from "../../src/Config/Duration.js"
+import { formatDuration, parseDuration } from "../../src/Core/Domain/Duration.js"
 import { interpolate, resolveCoreScalar } from "../../src/Config/Interpolate.js"
 
 describe("parseDuration", () => {

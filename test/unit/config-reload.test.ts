@@ -1,12 +1,14 @@
 import { FileSystem } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Ref, Stream, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Layer, Ref, Stream, TestClock } from "effect"
 import { join } from "node:path"
 import { parseConfig, readSecretFileWith } from "../../src/Config/Load.js"
-import { type ConfigParser, ConfigStore, type ReloadResult } from "../../src/Daemon/ConfigStore.js"
+import { type ConfigParser, configStoreLive } from "../../src/Config/ConfigStoreLive.js"
+import { ConfigStore, type ReloadResult } from "../../src/Runtime/ConfigStore.js"
+import { Events } from "../../src/Runtime/Events.js"
 import { ReloadTriggersLayer } from "../../src/Daemon/ReloadTriggers.js"
-import type { DaemonConfig } from "../../src/Domain/App.js"
+import type { DaemonConfig } from "../../src/Core/Domain/App.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { captureLogs } from "../support/logs.js"
 
@@ -29,7 +31,10 @@ const withStore = <A, E>(
     yield* fs.writeFileString(path, text())
     const initial: DaemonConfig = yield* inThread(text(), path, env, {})
     const write = (t: string) => Effect.orDie(fs.writeFileString(path, t))
-    const layer = ConfigStore.layer({ initial, env, patch: (c) => c, parse }).pipe(Layer.provideMerge(Metrics.Default))
+    const layer = configStoreLive({ initial, env, patch: (c) => c, parse }).pipe(
+      Layer.provideMerge(Metrics.DefaultWithoutDependencies),
+      Layer.provideMerge(Events.Default)
+    )
     return yield* Effect.flatMap(ConfigStore, (store) => body(store, write)).pipe(Effect.provide(layer))
   }).pipe(Effect.provide(NodeFileSystem.layer))
 
@@ -123,6 +128,30 @@ describe("ReloadTriggersLayer", () => {
       expect(logs.lines.some((l) => l.includes("config file check failed; still watching") && l.includes("watch defect"))).toBe(true)
     }).pipe(Effect.provide(logs.layer))
   })
+
+  it.live("a reload started by SIGHUP is a fiber of the layer's scope: shutdown ends it", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const interrupted = yield* Deferred.make<void>()
+      const hanging = Layer.succeed(ConfigStore, {
+        current: Effect.dieMessage("unused"),
+        changes: Stream.empty,
+        reload: () =>
+          Deferred.succeed(started, undefined).pipe(
+            Effect.zipRight(Effect.never),
+            Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+          ),
+        reloadIfChanged: () => Effect.succeed<ReloadResult>({ _tag: "Unchanged" }),
+        // the store's own cancellation does nothing here: only the layer's scope can end the SIGHUP fiber
+        cancelReloads: Effect.void
+      })
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Layer.build(ReloadTriggersLayer.pipe(Layer.provide(hanging)))
+        process.emit("SIGHUP", "SIGHUP")
+        yield* Deferred.await(started).pipe(Effect.timeout("5 seconds"))
+      }))
+      expect(yield* Deferred.isDone(interrupted)).toBe(true)
+    }).pipe(Effect.provide(captureLogs().layer)))
 
   it.scoped("logs each SIGHUP before reloading", () => {
     const logs = captureLogs()

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { readFileSync } from "node:fs"
-import { FetchFailure, Observation } from "../../src/Domain/Observation.js"
-import { diffApp } from "../../src/Diff.js"
+import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
+import { diffApp } from "../../src/Core/Diff.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
+import { DaemonEvent, Events } from "../../src/Runtime/Events.js"
 import { APP_ID, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
 
 const Link = Schema.Struct({ title: Schema.String, url: Schema.String })
@@ -76,9 +77,9 @@ describe("Grafana dashboard", () => {
     Effect.gen(function*() {
       const metrics = yield* Metrics
       const snapshot = (apps: ReturnType<typeof diffApp>[]) => ({ generatedAt: new Date(1000), apps })
-      yield* metrics.record(snapshot([diffApp(desiredApp(), Observation.found(observedApp(twoReplicas())))]), { durationSeconds: 1, finishedAt: new Date(1000) })
-      yield* metrics.record(snapshot([diffApp(desiredApp(), Observation.failed(new FetchFailure({ appId: APP_ID, reason: "server", status: 500, message: "x" })))]), { durationSeconds: 1, finishedAt: new Date(2000) })
-      yield* metrics.apiAttempt({ code: "200", seconds: 0.2 })
+      yield* metrics.record(snapshot([diffApp(desiredApp(), Observation.found(observedApp(twoReplicas())))]), { startedAt: 0, phases: { observe: 900, alerts: 10 } })
+      yield* metrics.record(snapshot([diffApp(desiredApp(), Observation.failed(new FetchFailure({ appId: APP_ID, reason: "server", status: 500, message: "x" })))]), { startedAt: 1000, phases: { observe: 900, alerts: 10 } })
+      yield* (yield* Events).publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.2 }))
       yield* metrics.refresh
       const exposed = new Set(
         (yield* metrics.exposition).text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0] ?? "")
@@ -86,7 +87,7 @@ describe("Grafana dashboard", () => {
       const used = new Set(targets.flatMap((t) => metricNames(t.expr)))
       expect(used.size).toBeGreaterThan(8)
       expect([...used].filter((name) => !exposed.has(name))).toEqual([])
-    }).pipe(Effect.provide(Metrics.Default)))
+    }).pipe(Effect.provide(Metrics.DefaultWithoutDependencies.pipe(Layer.provideMerge(Events.Default)))))
 
   it("queries only metrics documented in docs/metrics.md", () => {
     expect(documented.size).toBeGreaterThan(20)

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { attributeKeys, type CvmAttributes } from "../../src/Domain/App.js"
-import { healthOf, knownStatuses } from "../../src/Domain/CvmStatus.js"
-import { FetchFailure, Observation } from "../../src/Domain/Observation.js"
-import type { ObservedCvm } from "../../src/Domain/Observation.js"
-import { diffApp } from "../../src/Diff.js"
+import { attributeKeys, type CvmAttributes } from "../../src/Core/Domain/App.js"
+import { healthOf, knownStatuses } from "../../src/Core/Domain/CvmStatus.js"
+import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
+import type { ObservedCvm } from "../../src/Core/Domain/Observation.js"
+import { diffApp } from "../../src/Core/Diff.js"
 import { APP_ID, cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
 
 describe("healthOf", () => {
@@ -261,7 +261,7 @@ describe("diffApp properties", () => {
 
 describe("carryNames", () => {
   it("keeps the API's name for an app that turned unknown or missing, unless the config names it", async () => {
-    const { carryNames } = await import("../../src/Reconciler.js")
+    const { carryNames } = await import("../../src/Cloud/Observe.js")
     const unnamed = desiredApp({ name: null })
     const before = { generatedAt: new Date(0), apps: [diffApp(unnamed, Observation.found(observedApp(twoReplicas(), { name: "from-api" })))] }
     const failure = new FetchFailure({ appId: APP_ID, reason: "timeout", status: null, message: "t" })

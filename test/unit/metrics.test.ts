@@ -1,14 +1,24 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer, TestClock } from "effect"
 import { readFileSync } from "node:fs"
 import { gunzipSync } from "node:zlib"
-import { FetchFailure, fetchFailureReasons, Observation } from "../../src/Domain/Observation.js"
-import type { Snapshot } from "../../src/Domain/Report.js"
-import { diffApp } from "../../src/Diff.js"
+import { FetchFailure, fetchFailureReasons, Observation } from "../../src/Core/Domain/Observation.js"
+import type { Snapshot } from "../../src/Core/Domain/Report.js"
+import { diffApp } from "../../src/Core/Diff.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
+import { DaemonEvent, Events } from "../../src/Runtime/Events.js"
 import { APP_ID, cvm, desiredApp, observedApp } from "../support/builders.js"
 
-const at = (seconds: number) => ({ durationSeconds: 0.5, finishedAt: new Date(seconds * 1000) })
+/** Metrics with the event hub they listen to, so a test can publish events. */
+const metricsLayer = Metrics.DefaultWithoutDependencies.pipe(Layer.provideMerge(Events.Default))
+
+const publish = (event: DaemonEvent) => Effect.flatMap(Events, (events) => events.publish(event))
+
+/** Records a cycle that took half a second and ended at `seconds` (the test clock is set there). */
+const recordAt = (metrics: Metrics, fleet: Snapshot, seconds: number) =>
+  TestClock.setTime(seconds * 1000).pipe(
+    Effect.zipRight(metrics.record(fleet, { startedAt: seconds * 1000 - 500, phases: { observe: 400, alerts: 50 } }))
+  )
 
 const snapshot = (seconds: number, apps: Snapshot["apps"]): Snapshot => ({ generatedAt: new Date(seconds * 1000), apps })
 
@@ -25,7 +35,7 @@ describe("Metrics", () => {
   it.effect("emits every state of a state set as 0/1", () =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
-      yield* metrics.record(driftedFleet(), at(1000))
+      yield* recordAt(metrics, driftedFleet(), 1000)
       const { text } = yield* metrics.exposition
       const sync = samples(text, "phala_app_sync_status")
       expect(sync).toHaveLength(3)
@@ -44,38 +54,38 @@ describe("Metrics", () => {
       expect(text).toContain(`phala_app_last_success_timestamp_seconds{app_id="${APP_ID}",app_name="payments-api"} 1000`)
       expect(text).toMatch(/^phala_drift_build_info\{version="\d+\.\d+\.\d+"\} 1$/m)
       expect(text).toContain("phala_drift_last_poll_success_timestamp_seconds 1000")
-    }).pipe(Effect.provide(Metrics.Default)))
+    }).pipe(Effect.provide(metricsLayer)))
 
   it.effect("maps unheard-of statuses to other", () =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
-      yield* metrics.record(snapshot(1, [diffApp(desiredApp({ replicas: { min: 1, max: 1 } }), Observation.found(observedApp([cvm({ status: "Hibernating" })])))]), at(1))
+      yield* recordAt(metrics, snapshot(1, [diffApp(desiredApp({ replicas: { min: 1, max: 1 } }), Observation.found(observedApp([cvm({ status: "Hibernating" })])))]), 1)
       const { text } = yield* metrics.exposition
       expect(samples(text, "phala_cvm_status").filter((l) => l.endsWith(" 1"))).toEqual([
         `phala_cvm_status{app_id="${APP_ID}",app_name="payments-api",vm_uuid="c48d9363-21b2-4f4a-87d9-3496623f020d",cvm_name="payments-api",status="other"} 1`
       ])
-    }).pipe(Effect.provide(Metrics.Default)))
+    }).pipe(Effect.provide(metricsLayer)))
 
   it.effect("removes series of CVMs and apps that are gone", () =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
-      yield* metrics.record(driftedFleet(), at(1000))
-      yield* metrics.record(snapshot(1030, [diffApp(desiredApp(), Observation.found(observedApp([cvm()])))]), at(1030))
+      yield* recordAt(metrics, driftedFleet(), 1000)
+      yield* recordAt(metrics, snapshot(1030, [diffApp(desiredApp(), Observation.found(observedApp([cvm()])))]), 1030)
       const after = (yield* metrics.exposition).text
       expect(after).not.toContain(`vm_uuid="u2"`)
       expect(after).toContain(`phala_app_replicas{app_id="${APP_ID}",app_name="payments-api"} 1`)
-      yield* metrics.record(snapshot(1060, []), at(1060))
+      yield* recordAt(metrics, snapshot(1060, []), 1060)
       const empty = (yield* metrics.exposition).text
       expect(empty).not.toContain(APP_ID)
       expect(empty).toContain("phala_drift_apps 0")
-    }).pipe(Effect.provide(Metrics.Default)))
+    }).pipe(Effect.provide(metricsLayer)))
 
   it.effect("keeps the last observed drift while the app is unknown", () =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
-      yield* metrics.record(driftedFleet(), at(1000))
+      yield* recordAt(metrics, driftedFleet(), 1000)
       const failure = new FetchFailure({ appId: APP_ID, reason: "timeout", status: null, message: "timed out" })
-      yield* metrics.record(snapshot(1030, [diffApp(desiredApp(), Observation.failed(failure))]), at(1030))
+      yield* recordAt(metrics, snapshot(1030, [diffApp(desiredApp(), Observation.failed(failure))]), 1030)
       const { text } = yield* metrics.exposition
       expect(text).toContain(`phala_app_up{app_id="${APP_ID}",app_name="payments-api"} 0`)
       expect(text).toContain(`phala_app_sync_status{app_id="${APP_ID}",app_name="payments-api",status="unknown"} 1`)
@@ -83,15 +93,15 @@ describe("Metrics", () => {
       expect(text).toContain(`phala_app_fetch_failure{app_id="${APP_ID}",app_name="payments-api",reason="timeout"} 1`)
       expect(text).toContain(`phala_app_last_success_timestamp_seconds{app_id="${APP_ID}",app_name="payments-api"} 1000`)
       expect(text).toContain(`phala_cvm_status{app_id="${APP_ID}",app_name="payments-api",vm_uuid="u2",cvm_name="replica-1",status="stopped"} 1`)
-    }).pipe(Effect.provide(Metrics.Default)))
+    }).pipe(Effect.provide(metricsLayer)))
 
   it.effect("escapes label values whatever the API sends", () =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
       const hostile = "evil \"quoted\" back\\slash\nnewline ünïcødé 🚀"
-      yield* metrics.record(snapshot(1, [
+      yield* recordAt(metrics, snapshot(1, [
         diffApp(desiredApp({ name: null, replicas: { min: 1, max: 1 } }), Observation.found(observedApp([cvm({ name: hostile, region: "a\\b" })], { name: hostile })))
-      ]), at(1))
+      ]), 1)
       const { text } = yield* metrics.exposition
       const escaped = "evil \\\"quoted\\\" back\\\\slash\\nnewline ünïcødé 🚀"
       expect(text).toContain(`phala_app_up{app_id="${APP_ID}",app_name="${escaped}"} 1`)
@@ -99,21 +109,21 @@ describe("Metrics", () => {
       for (const line of text.split("\n").filter((l) => l.startsWith("phala_"))) {
         expect(line).toMatch(/^[a-z_]+(\{.*\})? [-+0-9.eInf]+$/)
       }
-    }).pipe(Effect.provide(Metrics.Default)))
+    }).pipe(Effect.provide(metricsLayer)))
 
   it.effect("renders once per cycle and serves a gzip of the same text", () =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
-      yield* metrics.record(driftedFleet(), at(1000))
+      yield* recordAt(metrics, driftedFleet(), 1000)
       const first = yield* metrics.exposition
-      yield* metrics.apiAttempt({ code: "200", seconds: 0.1 })
+      yield* publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.1 }))
       const second = yield* metrics.exposition
       expect(second).toBe(first)
       expect(second.text).not.toContain(`phala_drift_api_requests_total{code="200"} 1`)
       expect(gunzipSync(second.gzip).toString("utf8")).toBe(second.text)
-      yield* metrics.record(driftedFleet(), at(1030))
+      yield* recordAt(metrics, driftedFleet(), 1030)
       expect((yield* metrics.exposition).text).toContain(`phala_drift_api_requests_total{code="200"} 1`)
-    }).pipe(Effect.provide(Metrics.Default)))
+    }).pipe(Effect.provide(metricsLayer)))
 
   it.effect("labels phala_app_fetch_failure with every reason of the closed set, in the help and in docs/metrics.md", () =>
     Effect.gen(function*() {
@@ -125,7 +135,7 @@ describe("Metrics", () => {
       expect(fetchFailureReasons).toContain("internal")
       for (const reason of fetchFailureReasons) {
         const failure = new FetchFailure({ appId: APP_ID, reason, status: null, message: "x" })
-        yield* metrics.record(snapshot(1000, [diffApp(desiredApp(), Observation.failed(failure))]), at(1000))
+        yield* recordAt(metrics, snapshot(1000, [diffApp(desiredApp(), Observation.failed(failure))]), 1000)
         const { text } = yield* metrics.exposition
         expect(samples(text, "phala_app_fetch_failure")).toEqual([
           `phala_app_fetch_failure{app_id="${APP_ID}",app_name="payments-api",reason="${reason}"} 1`
@@ -133,19 +143,20 @@ describe("Metrics", () => {
         expect(help(text)).toMatch(new RegExp(`[(, ]${reason}[,)]`))
         expect(row).toContain(`\`${reason}\``)
       }
-    }).pipe(Effect.provide(Metrics.Default)))
+    }).pipe(Effect.provide(metricsLayer)))
 
   it.effect("documents every exposed metric in docs/metrics.md", () =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
-      yield* metrics.record(driftedFleet(), at(1000))
-      yield* metrics.record(snapshot(1030, [diffApp(desiredApp(), Observation.failed(new FetchFailure({ appId: APP_ID, reason: "auth", status: 401, message: "x" })))]), at(1030))
-      yield* metrics.apiAttempt({ code: "200", seconds: 0.1 })
-      yield* metrics.configLoaded(true, new Date(0))
-      yield* metrics.tickSkipped
-      yield* metrics.alertStates([{ alertname: "PhalaCvmStatusDrift", state: "firing" }], ["PhalaCvmStatusDrift"])
-      yield* metrics.notification("ops", "success")
-      yield* metrics.queueLength("ops", 0)
+      yield* recordAt(metrics, driftedFleet(), 1000)
+      yield* recordAt(metrics, snapshot(1030, [diffApp(desiredApp(), Observation.failed(new FetchFailure({ appId: APP_ID, reason: "auth", status: 401, message: "x" })))]), 1030)
+      yield* publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.1 }))
+      yield* publish(DaemonEvent.ConfigLoaded({ success: true, at: 0 }))
+      yield* publish(DaemonEvent.TickSkipped())
+      yield* publish(DaemonEvent.AlertsEvaluated({ alerts: [{ alertname: "PhalaCvmStatusDrift", state: "firing" }], names: ["PhalaCvmStatusDrift"] }))
+      yield* publish(DaemonEvent.NotificationAttempt({ receiver: "ops", result: "success" }))
+      yield* publish(DaemonEvent.QueueLengths({ lengths: new Map([["ops", 0]]) }))
+      yield* publish(DaemonEvent.StateWriteFailed())
       yield* metrics.refresh
       const { text } = yield* metrics.exposition
       const names = new Set(text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2] ?? ""))
@@ -153,5 +164,5 @@ describe("Metrics", () => {
       const docs = readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8")
       const undocumented = [...names].filter((name) => !docs.includes(`| \`${name}\` |`))
       expect(undocumented).toEqual([])
-    }).pipe(Effect.provide(Metrics.Default)))
+    }).pipe(Effect.provide(metricsLayer)))
 })

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { FetchFailure, Observation } from "../../src/Domain/Observation.js"
-import type { Snapshot } from "../../src/Domain/Report.js"
-import { diffApp } from "../../src/Diff.js"
-import { planExitCode, planJson } from "../../src/Plan/PlanJson.js"
-import { planText } from "../../src/Plan/PlanText.js"
+import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
+import type { Snapshot } from "../../src/Core/Domain/Report.js"
+import { diffApp } from "../../src/Core/Diff.js"
+import { planExitCode, planJson } from "../../src/Core/Plan/PlanJson.js"
+import { planText } from "../../src/Core/Plan/PlanText.js"
 import { cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
 
 const golden = (name: string, actual: string): void => {

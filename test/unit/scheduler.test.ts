@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Duration, Effect, Fiber, Layer, Ref, TestClock } from "effect"
-import { ConfigStore } from "../../src/Daemon/ConfigStore.js"
-import { Cycle } from "../../src/Daemon/Cycle.js"
-import { CycleRunner, SchedulerLayer } from "../../src/Daemon/Scheduler.js"
-import type { DaemonConfig } from "../../src/Domain/App.js"
-import { Metrics } from "../../src/Metrics/Metrics.js"
-import { Redacted } from "effect"
+import { Cause, Deferred, Duration, Effect, Fiber, Layer, Redacted, Ref, TestClock } from "effect"
+import type { DaemonConfig } from "../../src/Core/Domain/App.js"
+import type { Snapshot } from "../../src/Core/Domain/Report.js"
+import { pollLoop, SchedulerLayer } from "../../src/Daemon/Scheduler.js"
+import { ConfigStore } from "../../src/Runtime/ConfigStore.js"
+import { CycleTrigger } from "../../src/Runtime/CycleTrigger.js"
+import { type DaemonEvent, Events } from "../../src/Runtime/Events.js"
 
 const config = (interval: Duration.Duration): DaemonConfig => ({
   source: "test.yaml",
@@ -17,82 +17,91 @@ const config = (interval: Duration.Duration): DaemonConfig => ({
   alerting: null
 })
 
-/** A cycle that takes `took` of (test) time and counts how often it ran and how many ran at once. */
-const fakeCycle = (took: Duration.Duration, runs: Ref.Ref<number>, inFlight: Ref.Ref<number>, maxInFlight: Ref.Ref<number>) =>
-  Layer.succeed(Cycle, Cycle.make({
-    run: Effect.gen(function*() {
-      const now = yield* Ref.updateAndGet(inFlight, (n) => n + 1)
-      yield* Ref.update(maxInFlight, (m) => Math.max(m, now))
-      yield* Effect.sleep(took)
-      yield* Ref.update(inFlight, (n) => n - 1)
-      yield* Ref.update(runs, (n) => n + 1)
-      return { generatedAt: new Date(0), apps: [] }
-    })
-  }))
+/** The cycle trigger around `run`, alive for the test's scope, with the events it published. */
+const triggerFor = (run: Effect.Effect<Snapshot>) =>
+  Effect.gen(function*() {
+    const events = yield* Ref.make<ReadonlyArray<DaemonEvent["_tag"]>>([])
+    const hub = yield* Events
+    yield* hub.subscribe((event) => Ref.update(events, (all) => [...all, event._tag]))
+    return { trigger: yield* CycleTrigger.make(run), events }
+  }).pipe(Effect.provide(Events.Default))
 
-const run = (interval: Duration.Duration, took: Duration.Duration, elapsed: Duration.Duration) =>
+/** A cycle that takes `took` of test time; its snapshot carries its sequence number as `generatedAt`. */
+const numberedCycle = (took: Duration.Duration, runs: Ref.Ref<number>, inFlight?: Ref.Ref<{ now: number; max: number }>) =>
+  Effect.gen(function*() {
+    const n = yield* Ref.updateAndGet(runs, (r) => r + 1)
+    if (inFlight !== undefined) yield* Ref.update(inFlight, ({ max, now }) => ({ now: now + 1, max: Math.max(max, now + 1) }))
+    yield* Effect.sleep(took)
+    if (inFlight !== undefined) yield* Ref.update(inFlight, ({ max, now }) => ({ now: now - 1, max }))
+    return { generatedAt: new Date(n), apps: [] }
+  })
+
+const runScheduler = (interval: Duration.Duration, took: Duration.Duration, elapsed: Duration.Duration) =>
   Effect.gen(function*() {
     const runs = yield* Ref.make(0)
-    const inFlight = yield* Ref.make(0)
-    const maxInFlight = yield* Ref.make(0)
-    const layer = SchedulerLayer.pipe(
-      Layer.provideMerge(CycleRunner.Default),
-      Layer.provide(Layer.mergeAll(fakeCycle(took, runs, inFlight, maxInFlight), Metrics.Default, ConfigStore.fixed(config(interval))))
-    )
-    const fiber = yield* Effect.fork(Layer.launch(layer))
-    // the metrics layer renders through a real promise: let real time pass between steps of the test clock
-    const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
-    yield* settle
-    for (let t = 0; t < Duration.toSeconds(elapsed); t++) {
-      yield* TestClock.adjust(Duration.seconds(1))
-      yield* settle
-    }
+    const inFlight = yield* Ref.make({ now: 0, max: 0 })
+    const { trigger } = yield* triggerFor(numberedCycle(took, runs, inFlight))
+    const fiber = yield* Effect.fork(Layer.launch(SchedulerLayer.pipe(
+      Layer.provide(Layer.merge(Layer.succeed(CycleTrigger, trigger), ConfigStore.fixed(config(interval))))
+    )))
+    for (let t = 0; t < Duration.toSeconds(elapsed); t++) yield* TestClock.adjust(Duration.seconds(1))
     const status = yield* Fiber.poll(fiber)
     if (status._tag === "Some") throw new Error(`scheduler stopped: ${status.value._tag === "Failure" ? Cause.pretty(status.value.cause) : "exited"}`)
-    const result = { runs: yield* Ref.get(runs), maxInFlight: yield* Ref.get(maxInFlight) }
     yield* Fiber.interrupt(fiber)
-    return result
+    return { runs: yield* Ref.get(runs), maxInFlight: (yield* Ref.get(inFlight)).max }
   })
 
 describe("SchedulerLayer", () => {
-  it.effect("runs a cycle at once and then every interval", () =>
+  it.scoped("runs a cycle at once and then every interval", () =>
     Effect.gen(function*() {
-      const { maxInFlight, runs } = yield* run(Duration.seconds(10), Duration.seconds(1), Duration.seconds(35))
+      const { maxInFlight, runs } = yield* runScheduler(Duration.seconds(10), Duration.seconds(1), Duration.seconds(35))
       // cycles start at 0, 10, 20, 30 s and take 1 s each
       expect(runs).toBe(4)
       expect(maxInFlight).toBe(1)
     }))
 
-  it.effect("never runs two cycles at once: an overrunning cycle skips ticks instead of piling them up", () =>
+  it.scoped("never runs two cycles at once: an overrunning cycle skips ticks instead of piling them up", () =>
     Effect.gen(function*() {
-      const { maxInFlight, runs } = yield* run(Duration.seconds(10), Duration.seconds(25), Duration.seconds(61))
+      const { maxInFlight, runs } = yield* runScheduler(Duration.seconds(10), Duration.seconds(25), Duration.seconds(61))
       // 0-25 s (ticks at 10 and 20 skipped), 30-55 s (ticks at 40 and 50 skipped), 60 s started but not finished
-      expect(runs).toBe(2)
+      expect(runs).toBe(3)
       expect(maxInFlight).toBe(1)
+    }))
+
+  it.live("a cron tick runs as a fiber of the schedule's scope: replacing the schedule (or shutdown) ends it", () =>
+    Effect.gen(function*() {
+      const calls = yield* Ref.make(0)
+      const tickStarted = yield* Deferred.make<void>()
+      const tickInterrupted = yield* Deferred.make<void>()
+      // the schedule's own first trigger returns at once; the cron ticks after it hang until interrupted
+      const trigger = Effect.flatMap(Ref.getAndUpdate(calls, (n) => n + 1), (n) =>
+        n === 0 ? Effect.succeed(true) : Deferred.succeed(tickStarted, undefined).pipe(
+          Effect.zipRight(Effect.never),
+          Effect.onInterrupt(() => Deferred.succeed(tickInterrupted, undefined))
+        ))
+      const loop = yield* Effect.fork(pollLoop({ _tag: "Cron", expression: "* * * * * *" }, trigger))
+      yield* Deferred.await(tickStarted).pipe(Effect.timeout("5 seconds"))
+      yield* Fiber.interrupt(loop)
+      expect(yield* Deferred.isDone(tickInterrupted)).toBe(true)
     }))
 })
 
-describe("CycleRunner", () => {
-  /** A cycle that takes `took` of test time; its snapshot carries its sequence number as `generatedAt`. */
-  const numberedCycle = (took: Duration.Duration, runs: Ref.Ref<number>) =>
-    Layer.succeed(Cycle, Cycle.make({
-      run: Effect.gen(function*() {
-        const n = yield* Ref.updateAndGet(runs, (r) => r + 1)
-        yield* Effect.sleep(took)
-        return { generatedAt: new Date(n), apps: [] }
-      })
+describe("CycleTrigger", () => {
+  it.scoped("two triggers at the same instant start one cycle; the other tick is skipped and counted", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make(0)
+      const { events, trigger } = yield* triggerFor(numberedCycle(Duration.seconds(10), runs))
+      const started = yield* Effect.all([trigger.trigger, trigger.trigger], { concurrency: "unbounded" })
+      yield* TestClock.adjust(Duration.seconds(30))
+      expect([...started].sort()).toEqual([false, true])
+      expect(yield* Ref.get(runs)).toBe(1)
+      expect(yield* Ref.get(events)).toEqual(["TickSkipped"])
     }))
-
-  /** The runner, alive for the test's scope. */
-  const makeRunner = (runs: Ref.Ref<number>) =>
-    Layer.build(CycleRunner.Default.pipe(Layer.provide(Layer.merge(numberedCycle(Duration.seconds(10), runs), Metrics.Default)))).pipe(
-      Effect.map((context) => Context.get(context, CycleRunner))
-    )
 
   it.scoped("coalesces: requests while a cycle runs join it and get its result; at most one runs at a time", () =>
     Effect.gen(function*() {
       const runs = yield* Ref.make(0)
-      const runner = yield* makeRunner(runs)
+      const { trigger: runner } = yield* triggerFor(numberedCycle(Duration.seconds(10), runs))
       const burst = yield* Effect.fork(Effect.all(Array.from({ length: 200 }, () => runner.runNow), { concurrency: "unbounded" }))
       yield* TestClock.adjust(Duration.seconds(1))
       // a scheduled tick meanwhile is skipped, not queued
@@ -112,7 +121,7 @@ describe("CycleRunner", () => {
   it.scoped("a request that goes away does not cancel the cycle the others wait for", () =>
     Effect.gen(function*() {
       const runs = yield* Ref.make(0)
-      const runner = yield* makeRunner(runs)
+      const { trigger: runner } = yield* triggerFor(numberedCycle(Duration.seconds(10), runs))
       const leaver = yield* Effect.fork(runner.runNow)
       const stayer = yield* Effect.fork(runner.runNow)
       yield* TestClock.adjust(Duration.seconds(1))
@@ -125,15 +134,13 @@ describe("CycleRunner", () => {
   it.scoped("a cycle that dies fails everyone waiting on it, and the next request starts a new one", () =>
     Effect.gen(function*() {
       const runs = yield* Ref.make(0)
-      const dying = Layer.succeed(Cycle, Cycle.make({
-        run: Effect.gen(function*() {
-          const n = yield* Ref.updateAndGet(runs, (r) => r + 1)
-          yield* Effect.sleep(Duration.seconds(10))
-          if (n === 1) return yield* Effect.die(new Error("bug"))
-          return { generatedAt: new Date(n), apps: [] }
-        })
-      }))
-      const runner = Context.get(yield* Layer.build(CycleRunner.Default.pipe(Layer.provide(Layer.merge(dying, Metrics.Default)))), CycleRunner)
+      const dying = Effect.gen(function*() {
+        const n = yield* Ref.updateAndGet(runs, (r) => r + 1)
+        yield* Effect.sleep(Duration.seconds(10))
+        if (n === 1) return yield* Effect.die(new Error("bug"))
+        return { generatedAt: new Date(n), apps: [] }
+      })
+      const { trigger: runner } = yield* triggerFor(dying)
       const waiters = yield* Effect.fork(Effect.all([Effect.exit(runner.runNow), Effect.exit(runner.runNow)], { concurrency: "unbounded" }))
       yield* TestClock.adjust(Duration.seconds(10))
       const exits = yield* Fiber.join(waiters)

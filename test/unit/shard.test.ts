@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { inShard, parseShard, shardOf } from "../../src/Domain/Shard.js"
+import { inShard, parseShard, shardOf } from "../../src/Core/Domain/Shard.js"
 import { desiredApp } from "../support/builders.js"
 
 const hex40 = fc.stringMatching(/^[0-9a-f]{40}$/)

@@ -4,22 +4,22 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { checkKey } from "../../src/Simulator/Api.js"
-import { parseDuration } from "../../src/Simulator/Scenario.js"
 import { decodeScenario, loadScenario, makeSimulatorState, parseScenario, syntheticApps } from "../../src/Simulator/Simulator.js"
 
 const errorOf = <A, E extends { readonly message: string }, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.flip(effect), (e) => e.message)
 
 describe("simulator scenario", () => {
-  it("parses durations", () => {
-    expect(parseDuration("300ms")).toBe(300)
-    expect(parseDuration("10s")).toBe(10_000)
-    expect(parseDuration("2m")).toBe(120_000)
-    expect(parseDuration("1h")).toBe(3_600_000)
-    expect(parseDuration("1.5s")).toBe(1500)
-    expect(parseDuration("10")).toBeNull()
-    expect(parseDuration("5 minutes")).toBeNull()
-  })
+  it.effect("reads durations in the config's grammar (one grammar for both)", () =>
+    Effect.gen(function*() {
+      const delay = (text: string) => Effect.map(decodeScenario({ transition_delay: text }), (s) => s.transition_delay)
+      for (const [text, millis] of [["300ms", 300], ["10s", 10_000], ["2m", 120_000], ["1h", 3_600_000], ["1s500ms", 1_500], ["1h30m", 5_400_000]] as const) {
+        expect(yield* delay(text)).toBe(millis)
+      }
+      for (const text of ["1.5s", "10", "5 minutes", "30m1h"]) {
+        expect(yield* errorOf(delay(text))).toContain(`transition_delay: invalid duration ${JSON.stringify(text)} (use e.g. 500ms, 30s, 2m, 1h)`)
+      }
+    }))
 
   it.effect("unknown keys are errors that name file, line, column and path", () =>
     Effect.gen(function*() {
@@ -38,9 +38,10 @@ describe("simulator scenario", () => {
   it.effect("bad values are reported with their path", () =>
     Effect.gen(function*() {
       const message = yield* errorOf(parseScenario("api_keys: [k]\ntransition_delay: soon\ndefault_version: '2024-01-01'\n", "s.yaml"))
-      expect(message).toContain("s.yaml:2:19: transition_delay: Expected a duration like 300ms, 10s, 2m or 1h")
+      expect(message).toContain(`s.yaml:2:19: transition_delay: invalid duration "soon" (use e.g. 500ms, 30s, 2m, 1h)`)
       expect(message).toContain("s.yaml:3:18: default_version")
-      expect(yield* errorOf(parseScenario("api_keys: [k\n", "s.yaml"))).toContain("s.yaml")
+      expect(yield* errorOf(parseScenario("api_keys: [k\n", "s.yaml"))).toMatch(/^s\.yaml:1:11: YAML syntax error: this \[ is never closed/)
+      expect(yield* errorOf(parseScenario("seed: 1\nseed: 2\n", "s.yaml"))).toMatch(/^s\.yaml:2:1: YAML syntax error: Map keys must be unique/)
       expect(yield* errorOf(decodeScenario({ api_keys: [] }))).toContain("api_keys")
     }))
 

@@ -1,15 +1,14 @@
 import { HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted, TestClock } from "effect"
-import { AlertsView } from "../../src/Alerts/AlertsView.js"
-import type { StateDirHealth } from "../../src/Alerts/StateHealth.js"
-import { ConfigStore } from "../../src/Daemon/ConfigStore.js"
-import { DaemonState } from "../../src/Daemon/DaemonState.js"
-import type { Alert } from "../../src/Domain/Alert.js"
-import type { DaemonConfig, PollSchedule } from "../../src/Domain/App.js"
-import { FetchFailure, Observation } from "../../src/Domain/Observation.js"
-import type { Snapshot } from "../../src/Domain/Report.js"
-import { diffApp } from "../../src/Diff.js"
+import { AlertsView, type StateDirHealth } from "../../src/Runtime/AlertsView.js"
+import { ConfigStore } from "../../src/Runtime/ConfigStore.js"
+import { LatestSnapshot } from "../../src/Runtime/LatestSnapshot.js"
+import type { FiringAlert, PendingAlert } from "../../src/Core/Domain/Alert.js"
+import type { DaemonConfig, PollSchedule } from "../../src/Core/Domain/App.js"
+import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
+import type { Snapshot } from "../../src/Core/Domain/Report.js"
+import { diffApp } from "../../src/Core/Diff.js"
 import { escapeHtml, html } from "../../src/Http/Html.js"
 import { formatAge, renderStatusPage, type StatusPageInput } from "../../src/Http/StatusPage.js"
 import { refreshSecondsFor, staleAfterSecondsFor, statusPageRoute } from "../../src/Http/StatusPageRoute.js"
@@ -65,7 +64,7 @@ const input = (overrides: Partial<StatusPageInput> = {}): StatusPageInput => ({
   ...overrides
 })
 
-const alert = (overrides: Partial<Alert> = {}): Alert => ({
+const alert = (overrides: Partial<FiringAlert> = {}): FiringAlert => ({
   fingerprint: "f1",
   name: "PhalaCvmStatusDrift",
   labels: {
@@ -196,15 +195,17 @@ describe("renderStatusPage", () => {
   })
 
   it("lists firing and pending alerts separately when alerting is on", () => {
-    const pending = alert({
+    const pending: PendingAlert = {
+      ...alert(),
       fingerprint: "f2",
       name: "PhalaAppReplicasMismatch",
       labels: { alertname: "PhalaAppReplicasMismatch", severity: "warning", app_id: ids.batch, app_name: "batch-job", team: "data" },
       annotations: { summary: "batch-job has 1 CVM, want 2..4" },
       state: "pending",
       firedAt: null,
+      announced: false,
       activeAt: NOW.getTime() - 30_000
-    })
+    }
     const page = renderStatusPage(input({ alertingEnabled: true, alerts: [pending, alert()] }))
     const [, firing = "", pendingPart = ""] = page.split(/<h3 id="(?:firing|pending)-heading">/)
     expect(textOf(firing)).toContain("Firing alerts (1)")
@@ -341,7 +342,7 @@ const config = (poll: PollSchedule): DaemonConfig => ({
 describe("statusPageRoute", () => {
   const layer = (alerts: Layer.Layer<AlertsView>) =>
     Layer.mergeAll(
-      DaemonState.Default,
+      LatestSnapshot.Default,
       alerts,
       ConfigStore.fixed(config(interval("20 seconds")))
     )
@@ -368,7 +369,7 @@ describe("statusPageRoute", () => {
   it.effect("renders the published snapshot, its age from the clock, and active alerts", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(NOW.getTime())
-      yield* (yield* DaemonState).publish(mixedFleet())
+      yield* (yield* LatestSnapshot).publish(mixedFleet())
       const body = yield* bodyOf(yield* statusPageRoute)
       expect(body).toContain("<h1>3 of 5 apps out of sync</h1>")
       expect(body).toContain("Updated 12 s ago")

@@ -1,5 +1,5 @@
 import { Duration } from "effect"
-import type { Alert } from "../../Domain/Alert.js"
+import type { Alert } from "../../Core/Domain/Alert.js"
 
 /** One element of the `POST /api/v2/alerts` body (Alertmanager OpenAPI `postableAlert`). */
 export interface PostableAlert {

@@ -1,9 +1,9 @@
 import type { HttpClient } from "@effect/platform"
 import { type Duration, Effect, Either } from "effect"
-import type { Alert, ReceiverSettings } from "../../Domain/Alert.js"
-import { userAgent } from "../../Version.js"
+import type { Alert, ReceiverSettings } from "../../Core/Domain/Alert.js"
+import { userAgent } from "../../Support/Version.js"
 import { alertmanagerPayload } from "./AlertmanagerPayload.js"
-import { alertsDue, type LastSent, recordSent } from "./AlertmanagerResend.js"
+import { alertsDue, type LastSent, recordSent } from "../../Core/Alerting/Resend.js"
 import { postJson, type RetrySettings } from "./HttpSend.js"
 import type { ReceiverError } from "./ReceiverError.js"
 

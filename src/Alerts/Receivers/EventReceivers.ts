@@ -1,6 +1,6 @@
 import { HttpClient } from "@effect/platform"
 import { Effect } from "effect"
-import type { ReceiverSettings } from "../../Domain/Alert.js"
+import type { ReceiverSettings } from "../../Core/Domain/Alert.js"
 import type { OutboxReceiver } from "../Outbox.js"
 import { type EventReceiverSettings, type NotifyOptions, sendEvent } from "./Notify.js"
 

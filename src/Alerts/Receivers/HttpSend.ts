@@ -1,6 +1,8 @@
 import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Duration, Effect, Either, Ref, Schedule, Stream } from "effect"
-import { isTransientStatus } from "../../Domain/HttpStatus.js"
+import { isTransientStatus } from "../../Core/Domain/HttpStatus.js"
+import { backoffSchedule } from "../../Core/Backoff.js"
+import { type Masker, secretMasker } from "../../Core/Secrets.js"
 import { ReceiverError } from "./ReceiverError.js"
 
 export interface RetrySettings {
@@ -25,14 +27,6 @@ export interface PostJson {
   readonly secrets?: ReadonlyArray<string>
 }
 
-// Below this length a "secret" is a test value or empty, and cutting it out would shred ordinary words
-const minSecretLength = 6
-
-export const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
-  secrets.reduce(
-    (acc, secret) => (secret.length < minSecretLength ? acc : acc.split(secret).join("<redacted>")),
-    text
-  )
 
 /**
  * A receiver's answer is not trusted: a 2xx body is never read (the connection is aborted), an error body only up
@@ -59,11 +53,11 @@ const readPrefix = (
   )
 
 /** One printable line from the start of an error body (Slack says e.g. `invalid_payload`), or "" when none came. */
-const errorExcerpt = (response: HttpClientResponse.HttpClientResponse, secrets: ReadonlyArray<string>) =>
+const errorExcerpt = (response: HttpClientResponse.HttpClientResponse, mask: Masker) =>
   readPrefix(response, maxErrorBodyBytes).pipe(
     Effect.map((bytes) => {
       // scrubbed before it is cut, so no secret survives in part
-      const text = scrub(new TextDecoder().decode(bytes), secrets).replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, " ").trim()
+      const text = mask(new TextDecoder().decode(bytes)).replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, " ").trim()
       return text.length > maxExcerptChars ? `${text.slice(0, maxExcerptChars)}…` : text
     }),
     Effect.timeoutTo({ duration: excerptWait, onTimeout: () => "", onSuccess: (text) => text }),
@@ -97,7 +91,7 @@ export const postJson = (options: PostJson): Effect.Effect<void, ReceiverError, 
     // scoped: whatever of the answer is left unread is aborted when the attempt ends
     const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true), HttpClient.withScope)
     const retry = options.retry ?? defaultRetry
-    const secrets = [...urlSecrets(options.url), ...(options.secrets ?? [])]
+    const mask = secretMasker([...urlSecrets(options.url), ...(options.secrets ?? [])])
     const attempts = yield* Ref.make(0)
     const request = HttpClientRequest.post(options.url).pipe(
       HttpClientRequest.setHeaders(options.headers),
@@ -114,7 +108,7 @@ export const postJson = (options: PostJson): Effect.Effect<void, ReceiverError, 
         const response = outcome.right
         const status = response.status
         if (status >= 200 && status < 300) return
-        const excerpt = yield* errorExcerpt(response, secrets)
+        const excerpt = yield* errorExcerpt(response, mask)
         return yield* Effect.flip(failure({
           reason: "status",
           status,
@@ -135,14 +129,12 @@ export const postJson = (options: PostJson): Effect.Effect<void, ReceiverError, 
             reason: "network",
             status: null,
             transient: true,
-            detail: `network error: ${scrub(describe(error.cause), secrets)}`
+            detail: `network error: ${mask(describe(error.cause))}`
           })
       )
     }))
 
-    const schedule = Schedule.exponential(retry.base, 2).pipe(
-      Schedule.jittered,
-      Schedule.modifyDelay((_, delay) => Duration.min(delay, retry.cap)),
+    const schedule = backoffSchedule(retry).pipe(
       Schedule.intersect(Schedule.recurs(retry.times)),
       Schedule.whileInput((error: ReceiverError) => error.transient)
     )

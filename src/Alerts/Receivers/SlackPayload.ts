@@ -1,4 +1,4 @@
-import type { AlertEvent } from "../../Domain/Alert.js"
+import type { AlertEvent } from "../../Core/Domain/Alert.js"
 import { generatorUrlOf } from "./AlertmanagerPayload.js"
 
 /** Slack reads `&`, `<` and `>` as markup; anything from the API or config must not be able to inject links. */

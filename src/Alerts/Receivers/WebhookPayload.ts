@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import type { AlertEvent } from "../../Domain/Alert.js"
+import type { AlertEvent } from "../../Core/Domain/Alert.js"
 import { alertLabels, generatorUrlOf, isoTime, startedAt } from "./AlertmanagerPayload.js"
 
 /** Alertmanager writes the zero time for a firing alert's end in webhook payloads. */
@@ -29,13 +29,20 @@ export interface WebhookPayload {
   readonly alerts: ReadonlyArray<WebhookAlert>
 }
 
+/** What the identity of a state change is made of; the rest of the event (its time, the alert's text) is not. */
+export interface EventIdentity {
+  readonly kind: AlertEvent["kind"]
+  readonly alert: Pick<AlertEvent["alert"], "fingerprint" | "activeAt">
+  readonly at?: number
+}
+
 /**
  * Stable identity of one state change: the alert (fingerprint), the kind of change and the episode it belongs to
  * (`activeAt`, when the condition was first seen; the alert state and the announced-alerts ledger keep it). So it
  * is the same after a restart, a redelivery or a late announcement (maintenance), and different for the next
  * change of the same alert. Receivers de-duplicate on it (`X-Phala-Drift-Event-Id`).
  */
-export const eventId = (event: AlertEvent): string =>
+export const eventId = (event: EventIdentity): string =>
   createHash("sha256").update(`${event.alert.fingerprint}\n${event.kind}\n${event.alert.activeAt}`).digest("hex")
     .slice(0, 32)
 

@@ -1,0 +1,56 @@
+import { Clock, Effect, Option } from "effect"
+import { Alerting } from "../Alerts/Alerting.js"
+import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
+import { Metrics } from "../Metrics/Metrics.js"
+import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
+
+/** When a cycle started and finished observing (epoch ms), for its duration and phases. */
+export interface CycleTiming {
+  readonly startedAt: number
+  readonly observedAt: number
+}
+
+/**
+ * Publishing a snapshot is one step that nothing cuts in half: alerts are evaluated (notifications queued and the
+ * alert state saved), the metrics recorded and rendered, and the snapshot made the latest, in that order and
+ * uninterruptibly; publishes run one at a time. `publishApp` does the same for one app's new report between cycles.
+ */
+export class Publisher extends Effect.Service<Publisher>()("phala-drift/Publisher", {
+  effect: Effect.gen(function*() {
+    const alerting = yield* Alerting
+    const metrics = yield* Metrics
+    const latest = yield* LatestSnapshot
+    const lock = yield* Effect.makeSemaphore(1)
+
+    const publishSnapshot = (snapshot: Snapshot, timing: CycleTiming | null) =>
+      Effect.gen(function*() {
+        const alertsStarted = yield* Clock.currentTimeMillis
+        yield* alerting.onSnapshot(snapshot)
+        const alertsDone = yield* Clock.currentTimeMillis
+        yield* metrics.record(snapshot, timing === null ? null : {
+          startedAt: timing.startedAt,
+          phases: { observe: timing.observedAt - timing.startedAt, alerts: alertsDone - alertsStarted }
+        })
+        yield* latest.publish(snapshot)
+      })
+
+    const publish = (snapshot: Snapshot, timing: CycleTiming | null): Effect.Effect<void> =>
+      Effect.uninterruptible(lock.withPermits(1)(publishSnapshot(snapshot, timing)))
+
+    /** The latest snapshot with `report` in place of that app's; nothing before the first cycle or for an app not in it. */
+    const publishApp = (report: AppReport): Effect.Effect<Option.Option<Snapshot>> =>
+      Effect.uninterruptible(lock.withPermits(1)(Effect.gen(function*() {
+        const current = yield* latest.current
+        if (Option.isNone(current) || !current.value.apps.some((app) => app.appId === report.appId)) return Option.none()
+        const snapshot: Snapshot = {
+          generatedAt: new Date(yield* Clock.currentTimeMillis),
+          apps: current.value.apps.map((app) => (app.appId === report.appId ? report : app))
+        }
+        yield* publishSnapshot(snapshot, null)
+        return Option.some(snapshot)
+      })))
+
+    return { publish, publishApp } as const
+  }),
+  dependencies: [Alerting.Default, Metrics.Default, LatestSnapshot.Default]
+}) {}
