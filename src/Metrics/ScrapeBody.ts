@@ -4,7 +4,7 @@
  * deflate pieces plus the telemetry compressed alone, closed with one CRC combined from theirs.
  */
 import { combinePieces, deflatePieceSync, finalBlock, gzipHeader, gzipTrailer } from "./GzipPieces.js"
-import type { ObjectExposition } from "./Store.js"
+import { deflatedChunks, type ObjectExposition, plainChunks } from "./Store.js"
 import { contentType } from "./TextFormat.js"
 
 export interface ScrapeBody {
@@ -20,12 +20,12 @@ const total = (chunks: ReadonlyArray<Uint8Array>): number => chunks.reduce((n, c
 export const scrapeBody = (objects: ObjectExposition, telemetry: string, gzip: boolean): ScrapeBody => {
   const tail = Buffer.from(telemetry, "utf8")
   if (!gzip) {
-    const chunks = tail.byteLength === 0 ? objects.plain : [...objects.plain, tail]
+    const chunks = tail.byteLength === 0 ? plainChunks(objects) : [...plainChunks(objects), tail]
     return { chunks, byteLength: objects.plainLength + tail.byteLength, contentEncoding: null, contentType }
   }
   const piece = deflatePieceSync(tail)
   const { crc, length } = combinePieces([piece], { crc: objects.crc, length: objects.plainLength })
-  const chunks = [gzipHeader, ...objects.deflated, piece.deflated, finalBlock, gzipTrailer(crc, length)]
+  const chunks = [gzipHeader, ...deflatedChunks(objects), piece.deflated, finalBlock, gzipTrailer(crc, length)]
   return { chunks, byteLength: total(chunks), contentEncoding: "gzip", contentType }
 }
 

@@ -3,8 +3,9 @@
  * bytes, never as prom-client series. Apps are kept in groups of `groupSize`; per group and family the store holds one
  * piece of text and its compressed form. An upsert only records what changed; `publish` re-renders the changed
  * families of the changed apps, rebuilds and recompresses just the pieces they sit in, and swaps in a new
- * `ObjectExposition`: arrays of references to those pieces, so the work is O(changed apps × group size), and the
- * text exists once (the pieces; no per-app copy beside them).
+ * `ObjectExposition`: per family, arrays of references to its pieces, remade only for the families that changed. The
+ * work is O(changed apps × group size) plus O(groups) reference copies per changed family, and the text exists once
+ * (the pieces; no per-app copy beside them).
  */
 import type { AppReport, Snapshot } from "../Domain/Report.js"
 import type { SeriesInput } from "./AppSeries.js"
@@ -12,15 +13,29 @@ import { appSeriesInput, families, familyHeaders, identityLabels, sameSegment } 
 import type { GzipPiece } from "./GzipPieces.js"
 import { combinePieces, deflatePiece, deflatePieceSync, emptyPiece } from "./GzipPieces.js"
 
-/** The cached object-state exposition of one publish: plain pieces, their deflated forms and CRC, in order. */
-export interface ObjectExposition {
-  readonly generation: number
+/** One family of the exposition: its header and pieces in order, plain and compressed, with CRC and length. */
+export interface FamilyExposition {
   readonly plain: ReadonlyArray<Buffer>
-  readonly plainLength: number
-  /** Raw deflate pieces ending in sync flushes, one per non-empty plain piece, same order. */
+  /** Raw deflate pieces ending in sync flushes, one per plain piece, same order. */
   readonly deflated: ReadonlyArray<Buffer>
   readonly crc: number
+  readonly length: number
 }
+
+/** The cached object-state exposition of one publish. */
+export interface ObjectExposition {
+  readonly generation: number
+  readonly families: ReadonlyArray<FamilyExposition>
+  readonly plainLength: number
+  readonly crc: number
+}
+
+/** The plain text of an exposition as chunks, in order. */
+export const plainChunks = (exposition: ObjectExposition): ReadonlyArray<Buffer> => exposition.families.flatMap((f) => f.plain)
+
+/** The raw deflate stream of an exposition as chunks (no gzip header or trailer), in order. */
+export const deflatedChunks = (exposition: ObjectExposition): ReadonlyArray<Buffer> =>
+  exposition.families.flatMap((f) => f.deflated)
 
 export interface StoreStats {
   /** Family segments rendered since the store was made (an app's full block is one per family). */
@@ -110,7 +125,7 @@ export class MetricStore {
     this.groupSize = Math.max(1, Math.floor(options.groupSize ?? 64))
     this.sliceMs = options.sliceMs ?? 8
     this.deflateConcurrency = Math.max(1, options.deflateConcurrency ?? 4)
-    this.exposition = this.assemble(0)
+    this.exposition = this.assemble(null, ALL)
   }
 
   /** The exposition of the last publish; scrapes serve it as is. */
@@ -291,8 +306,10 @@ export class MetricStore {
     const groups = [...this.dirtyGroups].sort((a, b) => a.index - b.index)
     this.dirtyGroups.clear()
     const rebuilt: Array<Piece> = []
+    let changed = 0
     let sliceStart = performance.now()
     for (const group of groups) {
+      changed |= group.dirty
       rebuilt.push(...this.rebuild(group))
       if (performance.now() - sliceStart > this.sliceMs) {
         await yieldToLoop()
@@ -304,26 +321,24 @@ export class MetricStore {
     })
     this.counts.piecesRebuilt += rebuilt.length
     this.counts.publishes += 1
-    this.exposition = this.assemble(this.exposition.generation + 1)
+    this.exposition = this.assemble(this.exposition, changed)
   }
 
-  private assemble(generation: number): ObjectExposition {
-    const pieces: Array<Piece> = []
-    for (let f = 0; f < FAMILIES; f++) {
-      pieces.push(headerPieces[f] ?? noPiece)
+  /** A new exposition: the families in `changed` are collected again from the groups, the others are reused. */
+  private assemble(previous: ObjectExposition | null, changed: number): ObjectExposition {
+    const families = Array.from({ length: FAMILIES }, (_, f): FamilyExposition => {
+      const kept = previous?.families[f]
+      if (kept !== undefined && (changed & (1 << f)) === 0) return kept
+      const pieces: Array<Piece> = [headerPieces[f] ?? noPiece]
       for (const group of this.groups) {
         const piece = group.pieces[f]
         if (piece !== undefined && piece.plain.byteLength > 0) pieces.push(piece)
       }
-    }
-    const compressed = pieces.map((p) => (p.gz ??= deflatePieceSync(p.plain)))
-    const { crc, length } = combinePieces(compressed)
-    return {
-      generation,
-      plain: pieces.map((p) => p.plain),
-      plainLength: length,
-      deflated: compressed.map((gz) => gz.deflated),
-      crc
-    }
+      const compressed = pieces.map((p) => (p.gz ??= deflatePieceSync(p.plain)))
+      const { crc, length } = combinePieces(compressed)
+      return { plain: pieces.map((p) => p.plain), deflated: compressed.map((gz) => gz.deflated), crc, length }
+    })
+    const { crc, length } = combinePieces(families)
+    return { generation: previous === null ? 0 : previous.generation + 1, families, plainLength: length, crc }
   }
 }

@@ -14,7 +14,7 @@ import { families } from "../../src/Metrics/AppSeries.js"
 import { crc32Combine } from "../../src/Metrics/GzipPieces.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { scrapeBody } from "../../src/Metrics/ScrapeBody.js"
-import { MetricStore } from "../../src/Metrics/Store.js"
+import { MetricStore, plainChunks } from "../../src/Metrics/Store.js"
 import { escapeHelp, escapeLabelValue, formatValue, prefixedLabelNames } from "../../src/Metrics/TextFormat.js"
 import { cvm, desiredApp, observedApp } from "../support/builders.js"
 import { familiesMatching, parseExposition } from "../support/exposition.js"
@@ -36,7 +36,7 @@ const run = (command: string, args: ReadonlyArray<string>, input?: Buffer) =>
     })
   )
 
-const text = (store: MetricStore): string => Buffer.concat(store.current.plain).toString("utf8")
+const text = (store: MetricStore): string => Buffer.concat(plainChunks(store.current)).toString("utf8")
 
 const gzipText = (store: MetricStore, telemetry = ""): string =>
   gunzipSync(Buffer.concat(scrapeBody(store.current, telemetry, true).chunks)).toString("utf8")
@@ -202,8 +202,11 @@ describe("MetricStore", () => {
       expect(text(store)).toBe(before)
 
       // one app's CVM stops: its sync, drift, CVM status and CVM health families, and only its group's pieces
+      const previous = store.current
       store.upsert(fleetApp(42, "stopped"), 1000_000)
       yield* Effect.promise(() => store.publish())
+      const remade = families.map((f, i) => (store.current.families[i] === previous.families[i] ? null : f.name)).filter((n) => n !== null)
+      expect(remade).toEqual(["phala_app_sync_status", "phala_app_drift", "phala_cvm_status", "phala_cvm_health"])
       expect(store.stats.segmentsRendered - full.segmentsRendered).toBe(4)
       expect(store.stats.piecesRebuilt - full.piecesRebuilt).toBe(4)
       const after = text(store)
