@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { createServer, get } from "node:http"
 import { join } from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
+import { pathToFileURL } from "node:url"
 import { gzipSync } from "node:zlib"
 import { snapshot, report } from "./fleet.js"
 import { DIST, machine, mib, percentile, ROOT, round } from "./lib.js"
@@ -21,8 +22,6 @@ const { Effect } = await import("effect")
 const Prom = (await import("prom-client")).default
 
 const log = (...args) => console.error("[bench store]", ...args)
-const fleets = process.argv.slice(2).map(Number).filter((n) => n > 0)
-const sizes = fleets.length > 0 ? fleets : [1000, 10_000]
 const gc = globalThis.gc ?? (() => {})
 
 const held = () => {
@@ -53,7 +52,7 @@ const telemetryRegistry = () => {
   return registry
 }
 
-const storePhase = async (n, groupSize) => {
+export const storePhase = async (n, groupSize) => {
   const first = snapshot(n, 1000, (i) => (i % 50 === 7 ? "stopped" : "in_sync"))
   const base = held()
   const store = new MetricStore({ groupSize })
@@ -101,13 +100,15 @@ const storePhase = async (n, groupSize) => {
   return { row, store }
 }
 
-const metricsPhase = async (n) => {
+export const metricsPhase = async (n, { cycle = true } = {}) => {
   const snap = snapshot(n, 1000, (i) => (i % 50 === 7 ? "stopped" : "in_sync"))
   const base = held()
   const run = (effect) => Effect.runPromise(effect)
   const metrics = await run(Effect.provide(Metrics, Metrics.Default))
   const r = await timed(() => run(metrics.record(snap, { durationSeconds: 1, finishedAt: snap.generatedAt })))
-  const second = await timed(() => run(metrics.record({ ...snap, generatedAt: new Date(1030_000) }, { durationSeconds: 1, finishedAt: new Date(1030_000) })))
+  const second = cycle
+    ? await timed(() => run(metrics.record({ ...snap, generatedAt: new Date(1030_000) }, { durationSeconds: 1, finishedAt: new Date(1030_000) })))
+    : { ms: null, loop_delay_max_ms: null }
   const exposition = await run(metrics.exposition)
   const memory = held() - base
   return {
@@ -122,7 +123,7 @@ const metricsPhase = async (n) => {
   }
 }
 
-const scrapePhase = async (store) => {
+export const scrapePhase = async (store) => {
   const registry = telemetryRegistry()
   const build = { plain: [], gzip: [] }
   for (let k = 0; k < 50; k++) {
@@ -167,29 +168,35 @@ const scrapePhase = async (store) => {
   return { body_plain: stats(build.plain), body_gzip: stats(build.gzip), http_plain: stats(http.plain), http_gzip: stats(http.gzip) }
 }
 
-const results = { machine: machine(), started_at: new Date().toISOString(), load_avg: (await import("node:os")).loadavg().map((x) => round(x, 2)), store: [], metrics: [], scrape: null, group_sizes: [] }
-for (const n of sizes) {
-  const { row, store } = await storePhase(n, 64)
-  results.store.push(row)
-  log("store", JSON.stringify(row))
-  if (n === Math.max(...sizes)) {
-    results.scrape = { apps: n, ...(await scrapePhase(store)) }
-    log("scrape", JSON.stringify(results.scrape))
-    // a one-shot gzip of the same text, as the old path does, for the size comparison
-    results.scrape.one_shot_gzip_mib = mib(gzipSync(Buffer.concat(plainChunks(store.current))).byteLength)
+const main = async () => {
+  const fleets = process.argv.slice(2).map(Number).filter((n) => n > 0)
+  const sizes = fleets.length > 0 ? fleets : [1000, 10_000]
+  const results = { machine: machine(), started_at: new Date().toISOString(), load_avg: (await import("node:os")).loadavg().map((x) => round(x, 2)), store: [], metrics: [], scrape: null, group_sizes: [] }
+  for (const n of sizes) {
+    const { row, store } = await storePhase(n, 64)
+    results.store.push(row)
+    log("store", JSON.stringify(row))
+    if (n === Math.max(...sizes)) {
+      results.scrape = { apps: n, ...(await scrapePhase(store)) }
+      log("scrape", JSON.stringify(results.scrape))
+      // a one-shot gzip of the same text, as the old path does, for the size comparison
+      results.scrape.one_shot_gzip_mib = mib(gzipSync(Buffer.concat(plainChunks(store.current))).byteLength)
+    }
   }
+  const largest = Math.max(...sizes)
+  for (const g of [32, 128]) {
+    const { row } = await storePhase(largest, g)
+    results.group_sizes.push(row)
+    log("group size", JSON.stringify(row))
+  }
+  for (const n of sizes) {
+    const row = await metricsPhase(n)
+    results.metrics.push(row)
+    log("metrics (prom-client)", JSON.stringify(row))
+  }
+  mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
+  writeFileSync(join(ROOT, "bench", "results", "store.json"), `${JSON.stringify(results, null, 2)}\n`)
+  console.log(JSON.stringify(results, null, 2))
 }
-const largest = Math.max(...sizes)
-for (const g of [32, 128]) {
-  const { row } = await storePhase(largest, g)
-  results.group_sizes.push(row)
-  log("group size", JSON.stringify(row))
-}
-for (const n of sizes) {
-  const row = await metricsPhase(n)
-  results.metrics.push(row)
-  log("metrics (prom-client)", JSON.stringify(row))
-}
-mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
-writeFileSync(join(ROOT, "bench", "results", "store.json"), `${JSON.stringify(results, null, 2)}\n`)
-console.log(JSON.stringify(results, null, 2))
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await main()

@@ -163,6 +163,12 @@ describe("MetricStore", () => {
       }
     }))
 
+  it("documents every family it emits in docs/metrics.md, and only those object-state families", () => {
+    const docs = readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8")
+    const rows = docs.split("\n").flatMap((line) => /^\| `(phala_(?:app|cvm)_[a-z_]+)` \|/.exec(line)?.[1] ?? [])
+    expect([...rows].sort()).toEqual(families.map((f) => f.name).sort())
+  })
+
   it("escapes label values and help text exactly as the text format says", () => {
     expect(escapeLabelValue("a\\b\"c\nd\re\t")).toBe("a\\\\b\\\"c\\nd\re\t")
     expect(escapeLabelValue("plain")).toBe("plain")
