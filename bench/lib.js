@@ -51,8 +51,11 @@ const cliEnv = (extra = {}) => {
   return { ...env, NO_COLOR: "1", LOG_FORMAT: "json", NODE_ENV: "production", ...extra }
 }
 
-export const spawnCli = (args, extraEnv = {}) => {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cliEnv(extraEnv), stdio: ["ignore", "pipe", "pipe"] })
+export const spawnCli = (args, extraEnv = {}) => spawnNode([MAIN, ...args], extraEnv)
+
+/** A Node child (a script and its arguments) with the CLI's environment; keeps the tail of its output. */
+export const spawnNode = (args, extraEnv = {}) => {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: cliEnv(extraEnv), stdio: ["ignore", "pipe", "pipe"] })
   let out = ""
   let err = ""
   // keep only the tail: a long run logs one line per cycle
@@ -62,6 +65,7 @@ export const spawnCli = (args, extraEnv = {}) => {
   const proc = {
     child,
     pid: child.pid,
+    exit,
     stdout: () => out,
     stderr: () => err,
     stop: async () => {

@@ -3,7 +3,7 @@ import type { Alert } from "../Core/Domain/Alert.js"
 import type { ReplicaRange } from "../Core/Domain/ReplicaRange.js"
 import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Core/Domain/Report.js"
 import { summarize } from "../Core/Domain/Report.js"
-import { type Html, html, type HtmlChild, trusted } from "./Html.js"
+import { type Html, html, type HtmlChild, join, trusted } from "./Html.js"
 
 export interface StatusPageInput {
   readonly snapshot: Snapshot | null
@@ -16,6 +16,13 @@ export interface StatusPageInput {
   readonly staleAfterSeconds?: number | null
   /** Write failures in state_dir (alerting only). */
   readonly stateDir?: StateDirHealth | null
+  /**
+   * The page of apps asked for (`?page=`, 1-based). Absent when the route does not read `?page=`: the first page is
+   * shown and, in a fleet larger than a page, the page says where the full list is instead of linking pages.
+   */
+  readonly page?: number
+  /** The apps part prepared at publish time (`prepareFleet`); made (and kept with the snapshot) when absent. */
+  readonly fleet?: FleetView | null
 }
 
 // ---- text helpers
@@ -43,15 +50,16 @@ export const formatAge = (ms: number): string => {
   return h < 48 ? `${h} h ago` : `${Math.floor(h / 24)} d ago`
 }
 
-export const verdictOf = (snapshot: Snapshot | null): string => {
-  if (snapshot === null) return "Waiting for the first reconcile cycle"
-  const s = summarize(snapshot.apps)
+const verdictOfSummary = (s: Summary | null): string => {
+  if (s === null) return "Waiting for the first reconcile cycle"
   if (s.apps === 0) return "No apps declared"
   const of = `of ${plural(s.apps, "app", "apps")}`
   if (s.out_of_sync > 0) return `${s.out_of_sync} ${of} out of sync`
   if (s.unknown > 0) return `${s.unknown} ${of} could not be observed`
   return s.apps === 1 ? "The 1 app is in sync" : `All ${s.apps} apps in sync`
 }
+
+export const verdictOf = (snapshot: Snapshot | null): string => verdictOfSummary(snapshot === null ? null : summarize(snapshot.apps))
 
 type Tone = "ok" | "bad" | "warn" | "info" | "neutral"
 
@@ -172,26 +180,131 @@ const appRow = (app: AppReport): Html => {
 </tr>`
 }
 
-const appsSection = (snapshot: Snapshot | null, refreshSeconds: number): Html => {
-  if (snapshot === null) {
+// == the fleet, prepared once per published snapshot
+
+/** Rows per page of the apps table: a page of a 10,000-app fleet stays around 100 KB. */
+export const appsPerPage = 100
+// pages kept rendered per snapshot: the first few and whatever people page through
+const pagesKept = 8
+
+/** The apps part of the page for one snapshot: counts, order and each page's table rows, rendered once. */
+export interface FleetView {
+  readonly snapshot: Snapshot
+  readonly summary: Summary
+  readonly verdict: string
+  readonly pageSize: number
+  readonly pages: number
+  /** Apps that are out of sync or unknown: they come first, in that order. */
+  readonly problems: number
+  /** The table rows of a page (clamped to 1..pages), rendered at the first request and kept. */
+  readonly rows: (page: number) => Html
+  /** Pages rendered so far (a page asked for again is not rendered again while kept). */
+  readonly rendered: () => number
+}
+
+export const clampPage = (page: number, pages: number): number =>
+  Number.isInteger(page) ? Math.min(Math.max(1, page), Math.max(1, pages)) : 1
+
+/** Sorts and counts the fleet; rows are rendered per page when first asked for. */
+export const prepareFleet = (snapshot: Snapshot, pageSize: number = appsPerPage): FleetView => {
+  const summary = summarize(snapshot.apps)
+  const sorted = sortApps(snapshot.apps)
+  const size = Math.max(1, Math.floor(pageSize))
+  const pages = Math.max(1, Math.ceil(sorted.length / size))
+  const kept = new Map<number, Html>()
+  let rendered = 0
+  const rows = (page: number): Html => {
+    const p = clampPage(page, pages)
+    const hit = kept.get(p)
+    if (hit !== undefined) return hit
+    const markup = join(sorted.slice((p - 1) * size, p * size).map(appRow))
+    rendered += 1
+    // the first page stays (everyone lands on it); otherwise the page rendered longest ago goes
+    if (kept.size >= pagesKept) {
+      for (const key of kept.keys()) {
+        if (key !== 1) {
+          kept.delete(key)
+          break
+        }
+      }
+    }
+    kept.set(p, markup)
+    return markup
+  }
+  return {
+    snapshot,
+    summary,
+    verdict: verdictOfSummary(summary),
+    pageSize: size,
+    pages,
+    problems: summary.out_of_sync + summary.unknown,
+    rows,
+    rendered: () => rendered
+  }
+}
+
+const prepared = new WeakMap<Snapshot, FleetView>()
+
+/** The fleet view of a snapshot, prepared at most once while the snapshot lives. */
+export const fleetViewOf = (snapshot: Snapshot): FleetView => {
+  const hit = prepared.get(snapshot)
+  if (hit !== undefined) return hit
+  const view = prepareFleet(snapshot)
+  prepared.set(snapshot, view)
+  return view
+}
+
+const pageLink = (page: number, text: string, rel: string | null): Html =>
+  html`<li><a href="?page=${page}"${rel === null ? null : html` rel="${rel}"`}>${text}</a></li>`
+
+const pageNav = (page: number, pages: number): Html =>
+  html`<nav class="pages" aria-label="Pages of apps"><ul>
+${page > 1 ? [pageLink(1, "« First", null), pageLink(page - 1, "‹ Previous", "prev")] : null}
+<li aria-current="page">Page ${page} of ${pages}</li>
+${page < pages ? [pageLink(page + 1, "Next ›", "next"), pageLink(pages, "Last »", null)] : null}
+</ul></nav>`
+
+/** Where the problems are, when the fleet is longer than a page. */
+const pageNote = (view: FleetView, page: number, linked: boolean): Html => {
+  const first = (page - 1) * view.pageSize + 1
+  const last = Math.min(page * view.pageSize, view.summary.apps)
+  const problemPages = Math.ceil(view.problems / view.pageSize)
+  const where = view.problems === 0
+    ? "Every app is in sync."
+    : `${plural(view.problems, "app needs", "apps need")} attention (out of sync first, then unknown)${
+      linked ? `, on ${problemPages === 1 ? "page 1" : `pages 1–${problemPages}`}` : ""
+    }; ${plural(view.summary.in_sync, "app is", "apps are")} in sync.`
+  return html`<p class="page-note">Apps ${first}–${last} of ${view.summary.apps}. ${where}${
+    linked ? null : html` The full list is in the <a href="/api/v1/plan?format=text">text plan</a>.`
+  }</p>`
+}
+
+const appsSection = (view: FleetView | null, refreshSeconds: number, page: number | undefined): Html => {
+  if (view === null) {
     return html`<section aria-labelledby="apps-heading"><h2 id="apps-heading">Apps</h2>
 <p class="empty">The daemon has started and is waiting for its first reconcile cycle to finish. This page reloads every ${
       plural(refreshSeconds, "second", "seconds")
     }.</p></section>`
   }
-  const rows = snapshot.apps.length === 0
+  const current = clampPage(page ?? 1, view.pages)
+  const paged = view.pages > 1
+  const rows = view.summary.apps === 0
     ? html`<tr><td colspan="5" class="empty">No apps are declared in the config.</td></tr>`
-    : sortApps(snapshot.apps).map(appRow)
+    : view.rows(current)
   return html`<section aria-labelledby="apps-heading"><h2 id="apps-heading">Apps</h2>
+${paged ? pageNote(view, current, page !== undefined) : null}
 <div class="table-wrap" role="region" aria-labelledby="apps-caption" tabindex="0">
 <table class="apps">
-<caption id="apps-caption">Desired vs actual state per app (out of sync first), replicas as observed / desired</caption>
+<caption id="apps-caption">Desired vs actual state per app (out of sync first), replicas as observed / desired${
+    paged ? ` (apps ${(current - 1) * view.pageSize + 1}–${Math.min(current * view.pageSize, view.summary.apps)} of ${view.summary.apps})` : ""
+  }</caption>
 <thead><tr><th scope="col">App</th><th scope="col">Sync</th><th scope="col">Replicas</th><th scope="col">CVMs</th><th scope="col">Drift (desired → actual)</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>
 </table>
 </div>
+${paged && page !== undefined ? pageNav(current, view.pages) : null}
 </section>`
 }
 
@@ -216,17 +329,45 @@ const alertRow = (alert: Alert, now: Date): Html => {
 </tr>`
 }
 
-const alertTable = (id: string, title: string, alerts: ReadonlyArray<Alert>, empty: string, now: Date): Html =>
-  html`<h3 id="${id}">${title} (${alerts.length})</h3>
+/** Rows per alert table: a fleet-wide outage can raise an alert per app. */
+export const alertsPerTable = 100
+
+/** The first `k` of `items` in `compare` order, without sorting them all (a request may see an alert per app). */
+export const firstInOrder = <A>(items: ReadonlyArray<A>, k: number, compare: (a: A, b: A) => number): Array<A> => {
+  const best: Array<A> = []
+  for (const item of items) {
+    const worst = best[best.length - 1]
+    if (best.length >= k && worst !== undefined && compare(item, worst) >= 0) continue
+    let lo = 0
+    let hi = best.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (compare(best[mid] as A, item) <= 0) lo = mid + 1
+      else hi = mid
+    }
+    best.splice(lo, 0, item)
+    if (best.length > k) best.pop()
+  }
+  return best
+}
+
+const alertTable = (id: string, title: string, alerts: ReadonlyArray<Alert>, empty: string, now: Date): Html => {
+  const shown = firstInOrder(alerts, alertsPerTable, byActiveThenName)
+  return html`<h3 id="${id}">${title} (${alerts.length})</h3>
 ${
     alerts.length === 0
       ? html`<p class="empty">${empty}</p>`
-      : html`<div class="table-wrap" role="region" aria-labelledby="${id}" tabindex="0"><table class="alerts">
+      : html`${
+        alerts.length > shown.length
+          ? html`<p class="page-note">The ${shown.length} active longest are listed; all ${alerts.length} are in <a href="/api/v1/alerts">/api/v1/alerts</a>.</p>`
+          : null
+      }<div class="table-wrap" role="region" aria-labelledby="${id}" tabindex="0"><table class="alerts">
 <caption class="sr-only">${title} alerts</caption>
 <thead><tr><th scope="col">Alert</th><th scope="col">Severity</th><th scope="col">App</th><th scope="col">CVM</th><th scope="col">Since</th><th scope="col">Summary</th></tr></thead>
-<tbody>${alerts.map((a) => alertRow(a, now))}</tbody>
+<tbody>${shown.map((a) => alertRow(a, now))}</tbody>
 </table></div>`
   }`
+}
 
 const byActiveThenName = (a: Alert, b: Alert): number =>
   a.activeAt - b.activeAt || compareText(a.name, b.name) || compareText(a.fingerprint, b.fingerprint)
@@ -236,8 +377,8 @@ const alertsSection = (input: StatusPageInput): Html => {
     return html`<section aria-labelledby="alerts-heading"><h2 id="alerts-heading">Alerts</h2>
 <p class="muted">Built-in alerting is off (the config has no <code>alerting:</code> block). Prometheus can still alert on <a href="/metrics">/metrics</a>.</p></section>`
   }
-  const firing = input.alerts.filter((a) => a.state === "firing").sort(byActiveThenName)
-  const pending = input.alerts.filter((a) => a.state === "pending").sort(byActiveThenName)
+  const firing = input.alerts.filter((a) => a.state === "firing")
+  const pending = input.alerts.filter((a) => a.state === "pending")
   const note = input.stateDir !== null && input.stateDir !== undefined && input.stateDir.failing.length === 0
     ? stateDirNotice(input.stateDir, input.now)
     : null
@@ -373,14 +514,18 @@ ul.labels code{background:var(--neutral-bg);border-radius:4px;padding:0 5px;font
 footer.page{margin:32px 0 24px;padding-top:12px;border-top:1px solid var(--line);color:var(--muted);font-size:13px}
 footer nav ul{list-style:none;display:flex;flex-wrap:wrap;gap:16px;margin:0 0 6px;padding:0}
 @media (max-width:640px){.wrap{padding:0 12px}h1{font-size:22px}th,td{padding:8px 10px}.count{min-width:0;flex:1 1 40%}}
+.page-note{margin:0 0 10px;color:var(--muted)}
+nav.pages ul{list-style:none;display:flex;flex-wrap:wrap;gap:14px;align-items:center;margin:12px 0 0;padding:0}
+nav.pages [aria-current]{font-weight:600}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 `)
 
 /** The page served at `GET /`: a complete HTML document, no scripts, no external assets. */
 export const renderStatusPage = (input: StatusPageInput): string => {
   const { snapshot } = input
-  const summary = snapshot === null ? null : summarize(snapshot.apps)
-  const verdict = verdictOf(snapshot)
+  const view = snapshot === null ? null : input.fleet?.snapshot === snapshot ? input.fleet : fleetViewOf(snapshot)
+  const summary = view === null ? null : view.summary
+  const verdict = verdictOfSummary(summary)
   const refresh = Number.isFinite(input.refreshSeconds) ? Math.max(1, Math.round(input.refreshSeconds)) : 30
   const nowIso = isoOf(input.now.getTime())
   const page = html`<!DOCTYPE html>
@@ -402,7 +547,7 @@ ${summary === null ? null : countsList(summary)}
 </div></header>
 <main class="wrap">
 ${input.stateDir !== null && input.stateDir !== undefined && input.stateDir.failing.length > 0 ? stateDirNotice(input.stateDir, input.now) : null}
-${appsSection(snapshot, refresh)}
+${appsSection(view, refresh, input.page)}
 ${alertsSection(input)}
 </main>
 <footer class="page wrap">

@@ -10,9 +10,10 @@ import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
 import type { Snapshot } from "../../src/Core/Domain/Report.js"
 import { diffApp } from "../../src/Core/Diff.js"
 import { escapeHtml, html } from "../../src/Http/Html.js"
-import { formatAge, renderStatusPage, type StatusPageInput } from "../../src/Http/StatusPage.js"
+import { alertsPerTable, appsPerPage, fleetViewOf, formatAge, prepareFleet, renderStatusPage, type StatusPageInput } from "../../src/Http/StatusPage.js"
 import { refreshSecondsFor, staleAfterSecondsFor, statusPageRoute } from "../../src/Http/StatusPageRoute.js"
 import { cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
+import { appIdOf, fleetApp } from "../support/fleet.js"
 
 const NOW = new Date("2026-11-28T16:00:12.000Z")
 const GENERATED = new Date("2026-11-28T16:00:00.000Z")
@@ -311,6 +312,91 @@ describe("renderStatusPage", () => {
     expect(formatAge(125_000)).toBe("2 min ago")
     expect(formatAge(3 * 3_600_000)).toBe("3 h ago")
     expect(formatAge(72 * 3_600_000)).toBe("3 d ago")
+  })
+})
+
+/** 10,000 apps: every 200th out of sync (CVM stopped), every 500th unknown, a few missing; the rest in sync. */
+const bigFleet = (n = 10_000): Snapshot => ({
+  generatedAt: GENERATED,
+  apps: Array.from({ length: n }, (_, i) =>
+    fleetApp(i, i % 500 === 3 ? "unknown" : i % 200 === 7 ? "stopped" : i % 2500 === 11 ? "missing" : "in_sync"))
+})
+
+const syncOfRows = (page: string) => appRows(page).map((r) => /^"row-(\w+)"/.exec(r)?.[1])
+
+describe("renderStatusPage at fleet size", () => {
+  it("keeps a 10,000-app page under 1 MB, problems first, a page at a time with links that work without JavaScript", () => {
+    const snapshot = bigFleet()
+    const page = renderStatusPage(input({ snapshot, page: 1 }))
+    expect(Buffer.byteLength(page)).toBeLessThan(1_000_000)
+    expect(page).toContain("<h1>54 of 10000 apps out of sync</h1>")
+    const rows = syncOfRows(page)
+    expect(rows).toHaveLength(appsPerPage)
+    // 50 stopped and 4 missing, then 20 unknown, then in sync
+    expect(rows.slice(0, 54).every((tone) => tone === "bad")).toBe(true)
+    expect(rows.slice(54, 74).every((tone) => tone === "warn")).toBe(true)
+    expect(rows.slice(74).every((tone) => tone === "ok")).toBe(true)
+    expect(textOf(page)).toContain("Apps 1–100 of 10000. 74 apps need attention (out of sync first, then unknown), on page 1; 9926 apps are in sync.")
+    expect(page).toContain("(apps 1–100 of 10000)</caption>")
+    const nav = page.split("<nav class=\"pages\" aria-label=\"Pages of apps\">")[1]?.split("</nav>")[0] ?? ""
+    expect(nav).toContain("<li aria-current=\"page\">Page 1 of 100</li>")
+    expect(nav).toContain("<a href=\"?page=2\" rel=\"next\">Next ›</a>")
+    expect(nav).toContain("<a href=\"?page=100\">Last »</a>")
+    expect(nav).not.toContain("Previous")
+
+    const last = renderStatusPage(input({ snapshot, page: 100 }))
+    expect(Buffer.byteLength(last)).toBeLessThan(1_000_000)
+    expect(syncOfRows(last).every((tone) => tone === "ok")).toBe(true)
+    expect(last).toContain("<a href=\"?page=99\" rel=\"prev\">‹ Previous</a>")
+    expect(last).not.toContain("rel=\"next\"")
+    expect([...last.matchAll(/class="app-name">([^<]+)</g)].map((m) => m[1]).at(-1)).toBe("app-09999")
+    // out of range or not a number: the nearest page
+    expect(renderStatusPage(input({ snapshot, page: 7000 }))).toContain("Page 100 of 100")
+    expect(renderStatusPage(input({ snapshot, page: Number.NaN }))).toContain("Page 1 of 100")
+  })
+
+  it("says where the problems are when they fill several pages, and links the full list when pages cannot be asked for", () => {
+    const outage: Snapshot = { generatedAt: GENERATED, apps: Array.from({ length: 1000 }, (_, i) => fleetApp(i, i < 250 ? "unknown" : "in_sync")) }
+    const page = renderStatusPage(input({ snapshot: outage, page: 2 }))
+    expect(textOf(page)).toContain("Apps 101–200 of 1000. 250 apps need attention (out of sync first, then unknown), on pages 1–3; 750 apps are in sync.")
+    expect(syncOfRows(page).every((tone) => tone === "warn")).toBe(true)
+    // the route does not read ?page= yet: no links that would lead nowhere, the text plan instead
+    const unpaged = renderStatusPage(input({ snapshot: outage }))
+    expect(unpaged).not.toContain("<nav class=\"pages\"")
+    expect(textOf(unpaged)).toContain("Apps 1–100 of 1000. 250 apps need attention (out of sync first, then unknown); 750 apps are in sync. The full list is in the text plan.")
+    expect(unpaged).toContain("<a href=\"/api/v1/plan?format=text\">text plan</a>")
+  })
+
+  it("renders a snapshot's rows once, whatever the number of requests, and again for the next snapshot", () => {
+    const snapshot = bigFleet(1000)
+    const view = fleetViewOf(snapshot)
+    expect(fleetViewOf(snapshot)).toBe(view)
+    const first = renderStatusPage(input({ snapshot, page: 1 }))
+    for (let i = 0; i < 5; i++) renderStatusPage(input({ snapshot, page: 1, now: new Date(NOW.getTime() + i * 1000) }))
+    expect(view.rendered()).toBe(1)
+    renderStatusPage(input({ snapshot, page: 3 }))
+    renderStatusPage(input({ snapshot, page: 3 }))
+    expect(view.rendered()).toBe(2)
+    expect(renderStatusPage(input({ snapshot, page: 1 }))).toBe(first)
+
+    // prepared at publish time and handed in: that view is used
+    const next = bigFleet(1000)
+    const prepared = prepareFleet(next)
+    renderStatusPage(input({ snapshot: next, fleet: prepared, page: 1 }))
+    expect(prepared.rendered()).toBe(1)
+    expect(fleetViewOf(next)).not.toBe(view)
+  })
+
+  it("lists at most a hundred alerts per table and says where the rest are", () => {
+    const alerts = Array.from({ length: 250 }, (_, i) =>
+      alert({ fingerprint: `f${i}`, activeAt: NOW.getTime() - (250 - i) * 1000, labels: { alertname: "PhalaCvmStatusDrift", severity: "critical", app_id: appIdOf(i), app_name: `app-${i}` } }))
+    const page = renderStatusPage(input({ alertingEnabled: true, alerts }))
+    const firing = page.split("<h3 id=\"firing-heading\">")[1]?.split("<h3 id=\"pending-heading\">")[0] ?? ""
+    expect(textOf(firing)).toContain("Firing alerts (250)")
+    expect(textOf(firing)).toContain("The 100 active longest are listed; all 250 are in /api/v1/alerts.")
+    expect(firing.split("<tbody>")[1]?.match(/<tr>/g)).toHaveLength(alertsPerTable)
+    expect(textOf(firing)).toContain("app-0 ")
+    expect(textOf(firing)).not.toContain("app-100 ")
   })
 })
 

@@ -1,0 +1,268 @@
+// Fleet scale, the "before" figures of issue 10, measured in one run on this machine against the fast stand-in API
+// (bench/standin.js, its own process, 20 ms per answer), N apps × 2 CVMs, api.concurrency 64, no retries:
+//   1. the bare poller (bench/bare-poller.js: fetch + JSON.parse, same N and concurrency, keep-alive), run before and
+//      after `plan` so machine load shows in both; two passes each, the first opening the connections
+//   2. `plan` (built CLI): wall time from spawn to exit vs the poller's process without its second pass (both: Node
+//      start, one cold pass), and its peak RSS (VmHWM at exit)
+//   3. `serve` (poll every second): time to the first cycle's end, the second cycle from its first request to its log
+//      line (vs the poller's warm pass), the event-loop delay max from the first cycle's end to the second's
+//      (monitorEventLoopDelay, preloaded), then while the third runs three scrapes plain and gzip, the status page;
+//      peak RSS
+//   4. in this process: the metric store's publish of one changed app at 1k and 10k, and prom-client's render of the
+//      whole exposition (what every cycle does today) at 10k
+// Every phase has a time limit and the run a budget (FLEET_BUDGET_S, default 420 s); a phase that does not fit is
+// skipped and says so. Usage: npm run build && node bench/fleet-scale.js [N ...] (default 1000 10000).
+// Writes bench/results/fleet.json and prints a table.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { get } from "node:http"
+import { loadavg } from "node:os"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
+import {
+  API_KEY, freePort, HOST, machine, mib, procStats, ROOT, round, sleep, spawnCli, spawnNode, stopAll, tempDir, waitFor
+} from "./lib.js"
+import { metricsPhase, storePhase } from "./store.js"
+
+const started = Date.now()
+const budgetMs = Number(process.env.FLEET_BUDGET_S ?? 420) * 1000
+const remaining = () => Math.max(0, budgetMs - (Date.now() - started))
+const limit = (ms) => Math.max(1000, Math.min(ms, remaining()))
+const log = (...args) => console.error(`[bench fleet ${((Date.now() - started) / 1000).toFixed(0)}s]`, ...args)
+
+const CONCURRENCY = 64
+const LATENCY_MS = 20
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0)
+const fleets = sizes.length > 0 ? sizes : [1000, 10_000]
+const peakRssPreload = pathToFileURL(join(ROOT, "test", "support", "peak-rss.mjs")).href
+const loopDelayPreload = pathToFileURL(join(ROOT, "bench", "loop-delay.mjs")).href
+
+const results = { machine: machine(), started_at: new Date(started).toISOString(), load_avg_at_start: loadavg().map((x) => round(x, 2)), concurrency: CONCURRENCY, latency_ms: LATENCY_MS, fleets: [], store: [], prom_client: null }
+
+/** Waits for a child to exit within `ms`; kills it past that. Wall time from `since`. */
+const finish = async (proc, since, ms) => {
+  const timer = setTimeout(() => proc.child.kill("SIGKILL"), ms)
+  const code = await proc.exit
+  clearTimeout(timer)
+  return { code, wall_ms: Date.now() - since, killed: proc.child.signalCode === "SIGKILL" }
+}
+
+const startStandin = async (apps) => {
+  const proc = spawnNode([join(ROOT, "bench", "standin.js"), "--apps", String(apps), "--latency-ms", String(LATENCY_MS)])
+  const info = await waitFor("stand-in", async () => {
+    if (proc.child.exitCode !== null) throw new Error(`stand-in exited: ${proc.stderr()}`)
+    const line = proc.stdout().split("\n").find((l) => l.startsWith("{"))
+    return line === undefined ? undefined : JSON.parse(line)
+  }, 120_000, 100)
+  const base = `http://${HOST}:${info.port}`
+  const ids = await (await fetch(`${base}/_standin/apps`)).json()
+  return { proc, base, apiUrl: `${base}/api/v1`, ids }
+}
+
+const writeConfig = (standin, { listen = null, interval = "1h" } = {}) => {
+  const dir = tempDir()
+  const path = join(dir, "desired.yaml")
+  writeFileSync(path, [
+    "version: 1",
+    "api:",
+    `  url: ${standin.apiUrl}`,
+    "  api_key: ${PHALA_CLOUD_API_KEY}",
+    `  concurrency: ${CONCURRENCY}`,
+    "  timeout: 30s",
+    "  retries: 0",
+    "poll:",
+    `  interval: ${interval}`,
+    ...(listen === null ? [] : ["server:", `  listen: ${listen}`]),
+    `state_dir: ${join(dir, "state")}`,
+    "defaults:",
+    "  replicas: 2",
+    "apps:",
+    ...standin.ids.map((id) => `  - app_id: ${id}`),
+    ""
+  ].join("\n"))
+  return { dir, path }
+}
+
+const poller = async (standin, ms) => {
+  const since = Date.now()
+  const proc = spawnNode([join(ROOT, "bench", "bare-poller.js"), "--url", standin.apiUrl, "--concurrency", String(CONCURRENCY), "--passes", "2"])
+  const end = await finish(proc, since, ms)
+  const line = proc.stdout().split("\n").find((l) => l.startsWith("{"))
+  if (end.code !== 0 || line === undefined) return { ...end, error: proc.stderr().slice(-500) }
+  const out = JSON.parse(line)
+  return { ...end, cold_pass_ms: out.passes[0]?.ms, warm_pass_ms: out.passes[1]?.ms, errors: out.passes.reduce((n, p) => n + p.errors, 0), peak_rss_mib: mib(out.peak_rss_kb * 1024) }
+}
+
+const plan = async (standin, ms) => {
+  const { dir, path } = writeConfig(standin)
+  const rssFile = join(dir, "peak-rss")
+  const since = Date.now()
+  const proc = spawnCli(["plan", "--config", path, "-o", "json"], {
+    PHALA_CLOUD_API_KEY: API_KEY,
+    PEAK_RSS_FILE: rssFile,
+    NODE_OPTIONS: `--import ${peakRssPreload}`
+  })
+  const end = await finish(proc, since, ms)
+  let peak = null
+  try {
+    peak = mib(Number(readFileSync(rssFile, "utf8")) * 1024)
+  } catch {
+    peak = null
+  }
+  return { ...end, peak_rss_mib: peak, ...(end.code === 0 ? {} : { stderr_tail: proc.stderr().slice(-500) }) }
+}
+
+/** Raw bytes of one GET (no decompression), timed. */
+const timedGet = (url, headers = {}) =>
+  new Promise((resolve, reject) => {
+    const t = performance.now()
+    let bytes = 0
+    get(url, { headers }, (res) => {
+      res.on("data", (d) => { bytes += d.byteLength })
+      res.on("end", () => resolve({ ms: round(performance.now() - t, 1), bytes, status: res.statusCode }))
+    }).on("error", reject)
+  })
+
+const windows = (file) => {
+  try {
+    return readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+  } catch {
+    return []
+  }
+}
+
+const cyclesFinished = (proc) => proc.stderr().split("\n").filter((l) => l.includes("reconcile cycle finished")).length
+
+const served = async (standin) => (await (await fetch(`${standin.base}/_standin/stats`)).json()).served
+
+const serve = async (standin, ms) => {
+  const port = await freePort()
+  // poll every second: the second cycle starts at most a second after the first (ticks during a cycle are skipped)
+  const { dir, path } = writeConfig(standin, { listen: `${HOST}:${port}`, interval: "1s" })
+  const loopFile = join(dir, "loop-delay.jsonl")
+  const base = `http://${HOST}:${port}`
+  const servedBefore = await served(standin)
+  const since = Date.now()
+  const proc = spawnCli(["serve", "--config", path], {
+    PHALA_CLOUD_API_KEY: API_KEY,
+    LOOP_DELAY_FILE: loopFile,
+    NODE_OPTIONS: `--import ${loopDelayPreload}`
+  })
+  const row = { ready_s: null, cycle_s: null, loop_delay_max_ms_cycle: null, loop_delay_max_ms_first_cycle: null, scrape_plain_ms: null, scrape_gzip_ms: null, status_page_ms: null, exposition_mib: null, peak_rss_mib: null, note: null }
+  const cycleEnd = (count, what) =>
+    waitFor(what, async () => {
+      if (proc.child.exitCode !== null) throw new Error(`serve exited: ${proc.stderr().slice(-500)}`)
+      return cyclesFinished(proc) >= count ? Date.now() : undefined
+    }, limit(ms), 50)
+  try {
+    await cycleEnd(1, "the first cycle")
+    row.ready_s = round((Date.now() - since) / 1000, 1)
+    // close the window of start-up and first cycle; the next one covers the second cycle (and the gap before it)
+    proc.child.kill("SIGUSR2")
+    // the second cycle starts with its first request: the stand-in counts them (the first cycle made one per app)
+    const before = servedBefore + standin.ids.length
+    const cycleStart = await waitFor("the second cycle", async () => ((await served(standin)) > before ? Date.now() - LATENCY_MS : undefined), limit(10_000), 20)
+    const end = await cycleEnd(2, "the second cycle")
+    row.cycle_s = round((end - cycleStart) / 1000, 2)
+    proc.child.kill("SIGUSR2")
+    await sleep(300)
+    const [startup, during] = windows(loopFile)
+    row.loop_delay_max_ms_first_cycle = startup?.max_ms ?? null
+    row.loop_delay_max_ms_cycle = during?.max_ms ?? null
+    // scrapes and the status page while the next cycle runs, as Prometheus and people see them
+    const plain = []
+    const gzip = []
+    for (let i = 0; i < 3; i++) {
+      const p = await timedGet(`${base}/metrics`, { "accept-encoding": "identity" })
+      plain.push(p.ms)
+      row.exposition_mib = mib(p.bytes)
+      gzip.push((await timedGet(`${base}/metrics`, { "accept-encoding": "gzip" })).ms)
+    }
+    row.scrape_plain_ms = plain
+    row.scrape_gzip_ms = gzip
+    row.status_page_ms = (await timedGet(`${base}/`)).ms
+    row.peak_rss_mib = mib(procStats(proc.pid).hwm)
+  } catch (e) {
+    row.note = String(e).slice(0, 300)
+    try {
+      row.peak_rss_mib = mib(procStats(proc.pid).hwm)
+    } catch {
+      // gone already
+    }
+  }
+  await proc.stop()
+  return row
+}
+
+const fleetPhase = async (n) => {
+  const standin = await startStandin(n)
+  const big = n >= 5000
+  const row = { apps: n, cvms: n * 2 }
+  log(`N=${n}: poller`)
+  row.poller_before = await poller(standin, limit(big ? 60_000 : 20_000))
+  log(`N=${n}: plan`, JSON.stringify(row.poller_before))
+  row.plan = await plan(standin, limit(big ? 180_000 : 60_000))
+  log(`N=${n}: poller again`, JSON.stringify(row.plan))
+  row.poller_after = await poller(standin, limit(big ? 60_000 : 20_000))
+  // the poller makes two passes; plan makes one: compare with the poller's process minus its second pass
+  const onePass = (p) => p.wall_ms - p.warm_pass_ms
+  const pollerWall = (onePass(row.poller_before) + onePass(row.poller_after)) / 2
+  row.poller_one_pass_wall_ms = Math.round(pollerWall)
+  const warm = (row.poller_before.warm_pass_ms + row.poller_after.warm_pass_ms) / 2
+  row.plan_over_poller_wall = row.plan.code === 0 || row.plan.code === 2 ? round(row.plan.wall_ms / pollerWall, 2) : null
+  log(`N=${n}: serve`, JSON.stringify(row.poller_after))
+  if (remaining() > (big ? 150_000 : 30_000)) {
+    row.serve = await serve(standin, big ? 240_000 : 60_000)
+    row.serve_cycle_over_poller_warm_pass = row.serve.cycle_s === null ? null : round((row.serve.cycle_s * 1000) / warm, 2)
+  } else {
+    row.serve = { note: "skipped: run budget used up" }
+  }
+  log(`N=${n}: serve`, JSON.stringify(row.serve))
+  results.fleets.push(row)
+  await standin.proc.stop()
+}
+
+try {
+  for (const n of fleets) await fleetPhase(n)
+  for (const n of fleets) {
+    const { row } = await storePhase(n, 64)
+    results.store.push(row)
+    log("store", JSON.stringify(row))
+  }
+  const largest = Math.max(...fleets)
+  if (remaining() > 60_000) {
+    results.prom_client = await metricsPhase(largest, { cycle: false })
+    log("prom-client", JSON.stringify(results.prom_client))
+  }
+} finally {
+  await stopAll()
+}
+
+results.duration_s = round((Date.now() - started) / 1000, 1)
+mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
+writeFileSync(join(ROOT, "bench", "results", "fleet.json"), `${JSON.stringify(results, null, 2)}\n`)
+
+const m = results.machine
+const line = (cells) => `| ${cells.map((c) => String(c ?? "–")).join(" | ")} |`
+console.log([
+  `fleet scale: ${m.nproc} cores (${m.cpu_model}${m.hypervisor ? `, ${m.hypervisor}` : ""}), ${m.memory_gib} GiB, Node ${m.node}; load ${results.load_avg_at_start.join(" ")}; ${results.duration_s} s`,
+  `stand-in latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}`,
+  "",
+  line(["N", "poller s (1 pass, before/after)", "plan s", "plan/poller", "plan peak MiB", "serve ready s", "serve cycle s", "cycle/poller warm", "serve loop delay max ms (cycle)", "serve peak MiB"]),
+  line(["---", "---", "---", "---", "---", "---", "---", "---", "---", "---"]),
+  ...results.fleets.map((r) => line([
+    r.apps,
+    `${round((r.poller_before.wall_ms - r.poller_before.warm_pass_ms) / 1000, 1)} / ${round((r.poller_after.wall_ms - r.poller_after.warm_pass_ms) / 1000, 1)}`,
+    round(r.plan.wall_ms / 1000, 1),
+    r.plan_over_poller_wall,
+    r.plan.peak_rss_mib,
+    r.serve.ready_s,
+    r.serve.cycle_s,
+    r.serve_cycle_over_poller_warm_pass,
+    r.serve.loop_delay_max_ms_cycle,
+    r.serve.peak_rss_mib
+  ])),
+  "",
+  ...results.store.map((r) => `store at N=${r.apps}: one changed app published in ${r.one_app_publish_p50_ms} ms (p50), full publish ${r.full_publish_ms} ms, loop delay max ${r.full_loop_delay_max_ms} ms`),
+  results.prom_client === null ? "" : `prom-client Metrics.record at N=${results.prom_client.apps}: ${results.prom_client.record_ms} ms`,
+  "written: bench/results/fleet.json"
+].join("\n"))
