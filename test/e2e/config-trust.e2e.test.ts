@@ -267,7 +267,9 @@ describe("serve: reloads survive hostile files", slow, () => {
   })
 
   it("keeps answering /healthz while a big file is checked", async () => {
-    write(manyKeys(150_000))
+    // big enough to take seconds, small enough that the reload answers before the server's 30 s idle-socket limit
+    // on a loaded machine (docs/failure-modes.md)
+    write(manyKeys(60_000))
     const latencies: Array<number> = []
     let reloading = true
     const reload = fetch(`${base}/-/reload`, { method: "POST" }).finally(() => {
@@ -282,7 +284,7 @@ describe("serve: reloads survive hostile files", slow, () => {
     }
     const response = await reload
     expect(response.status).toBe(400)
-    expect(((await response.json()) as { error_count: number }).error_count).toBe(150_000)
+    expect(((await response.json()) as { error_count: number }).error_count).toBe(60_000)
     // answered throughout: several quick answers while the reload was still running
     expect(latencies.filter((ms) => ms < 1_000).length).toBeGreaterThanOrEqual(3)
     write(goodConfig([APP1, APP2]))
