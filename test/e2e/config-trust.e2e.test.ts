@@ -210,7 +210,8 @@ describe("serve: reloads survive hostile files", slow, () => {
     sim = await startSimulator(fixture("e2e", "daemon.scenario.yaml"))
     configPath = join(mkdtempSync(join(dir, "serve-")), "desired.yaml")
     write(goodConfig([APP1]))
-    const started = await startServe(configPath, cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY }))
+    // debug: the log says when a big file's check has begun in the worker thread
+    const started = await startServe(configPath, cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY, LOG_LEVEL: "debug" }))
     daemon = started.proc
     base = started.base
   }, 120_000)
@@ -291,9 +292,11 @@ describe("serve: reloads survive hostile files", slow, () => {
   })
 
   it("exits promptly on SIGTERM in the middle of checking a big file", async () => {
+    const workerChecks = () => (daemon.stderr().match(/checking the config in a worker thread/g) ?? []).length
+    const before = workerChecks()
     write(manyKeys(400_000))
     const reload = fetch(`${base}/-/reload`, { method: "POST" }).catch(() => null)
-    await sleep(1_500)
+    await waitFor("the check of the big file to begin", async () => (workerChecks() > before ? true : undefined), 60_000)
     const sent = Date.now()
     const code = await daemon.stop("SIGTERM")
     expect(Date.now() - sent).toBeLessThan(8_000)
