@@ -1,7 +1,7 @@
-import { Command, Options } from "@effect/cli"
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import { fileURLToPath } from "node:url"
 import { serveSimulator } from "../Simulator/Simulator.js"
+import { integerOf, type Invocation } from "./Args.js"
 import { runsUntilSignalled } from "./ExitCode.js"
 import { printOut } from "./Output.js"
 import { runDaemon } from "./Serve.js"
@@ -28,18 +28,14 @@ const banner = (apiUrl: string, base: string): string =>
     ""
   ].join("\n")
 
-export const demoCommand = Command.make(
-  "demo",
-  {
-    port: Options.integer("port").pipe(Options.withDescription("daemon port"), Options.withDefault(9477)),
-    simPort: Options.integer("sim-port").pipe(Options.withDescription("simulator port"), Options.withDefault(8787))
-  },
-  ({ port, simPort }) =>
-    runsUntilSignalled(Effect.scoped(Effect.gen(function*() {
-      const sim = yield* serveSimulator({ scenarioPath: bundled("scenarios/demo.yaml"), host: "127.0.0.1", port: simPort })
-      const apiUrl = `${sim.url}/api/v1`
-      yield* printOut(banner(apiUrl, `http://127.0.0.1:${port}`))
-      const env = { ...process.env, PHALA_CLOUD_API_URL: apiUrl, PHALA_CLOUD_API_PREFIX: undefined, PHALA_CLOUD_API_KEY: undefined }
-      yield* runDaemon(bundled("demo.yaml"), env, { listen: Option.some(`127.0.0.1:${port}`), stateDir: Option.none(), shard: Option.none(), totalShards: Option.none() })
-    })))
-).pipe(Command.withDescription("Start the simulator with the bundled demo fleet and the daemon watching it."))
+export const run = (invocation: Invocation) => {
+  const port = integerOf(invocation, "port") ?? 9477
+  const simPort = integerOf(invocation, "sim-port") ?? 8787
+  return runsUntilSignalled(Effect.scoped(Effect.gen(function*() {
+    const sim = yield* serveSimulator({ scenarioPath: bundled("scenarios/demo.yaml"), host: "127.0.0.1", port: simPort })
+    const apiUrl = `${sim.url}/api/v1`
+    yield* printOut(banner(apiUrl, `http://127.0.0.1:${port}`))
+    const env = { ...process.env, PHALA_CLOUD_API_URL: apiUrl, PHALA_CLOUD_API_PREFIX: undefined, PHALA_CLOUD_API_KEY: undefined }
+    yield* runDaemon(bundled("demo.yaml"), env, { listen: `127.0.0.1:${port}`, stateDir: undefined, shard: null })
+  })))
+}
