@@ -24,10 +24,13 @@ const bash = (): string => {
       : "COMPREPLY=()"
     return `    ${namesOf(o)}) ${reply}; return ;;`
   })
+  // a command's argument (completion's shell) is offered until it is given, its options once a `-` is typed
   const commandCases = commands.map((c) => {
-    const candidates = [words(c.options), words(globalOptions)].filter((w) => w !== "").join(" ")
-    const positional = c.positional === undefined ? "" : ` ${c.positional.choices.join(" ")}`
-    return `    ${c.name}) COMPREPLY=($(compgen -W "${candidates}${positional}" -- "$cur")) ;;`
+    const options = [words(c.options), words(globalOptions)].filter((w) => w !== "").join(" ")
+    const reply = (candidates: string) => `COMPREPLY=($(compgen -W "${candidates}" -- "$cur"))`
+    return c.positional === undefined
+      ? `    ${c.name}) ${reply(options)} ;;`
+      : `    ${c.name}) if [[ $cur == -* ]]; then ${reply(options)}; else ${reply(c.positional.choices.join(" "))}; fi ;;`
   })
   return [
     "# phala-drift completion for bash: source <(phala-drift completion bash)",
