@@ -62,14 +62,35 @@ export const describeCause = (cause: Cause.Cause<unknown>): string | null => {
 
 const reserved = new Set(["ts", "level", "msg"])
 
-const fieldValue = (value: unknown): string | number | boolean | null =>
-  typeof value === "number" || typeof value === "boolean" || value === null ? value : describe(value)
+/** A field's value: primitives and plain data (lists, mappings) as they are, errors and the rest described. */
+type FieldValue = string | number | boolean | null | { readonly data: unknown }
+
+const isPlainData = (value: unknown): boolean => {
+  if (Array.isArray(value)) return true
+  if (typeof value !== "object" || value === null || "_tag" in value || value instanceof Error) return false
+  const proto: unknown = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+const fieldValue = (value: unknown): FieldValue => {
+  if (typeof value === "string" || typeof value === "boolean" || value === null) return value
+  if (typeof value === "number") return Number.isFinite(value) ? value : String(value)
+  if (isPlainData(value)) {
+    try {
+      JSON.stringify(value)
+      return { data: value }
+    } catch {
+      return describe(value)
+    }
+  }
+  return describe(value)
+}
 
 /** `ts`, `level`, `msg`, then the annotations (as fields), `error` for extra message parts and `cause`. */
-export const logFields = (event: LogEvent): ReadonlyArray<readonly [string, string | number | boolean | null]> => {
+export const logFields = (event: LogEvent): ReadonlyArray<readonly [string, FieldValue]> => {
   const parts = Array.isArray(event.message) ? event.message : [event.message]
   const [first, ...rest] = parts
-  const fields: Array<readonly [string, string | number | boolean | null]> = [
+  const fields: Array<readonly [string, FieldValue]> = [
     ["ts", event.date.toISOString()],
     ["level", levelName(event.level)],
     ["msg", first === undefined ? "" : describe(first)]
@@ -82,12 +103,13 @@ export const logFields = (event: LogEvent): ReadonlyArray<readonly [string, stri
   return fields
 }
 
-const logfmtValue = (value: string | number | boolean | null): string => {
-  if (value === null) return "null"
-  if (typeof value !== "string") return String(value)
-  return value !== "" && /^[^\s"=\\]+$/.test(value)
-    ? value
-    : `"${value.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(/\t/g, "\\t")}"`
+const logfmtValue = (field: FieldValue): string => {
+  if (field === null) return "null"
+  if (typeof field === "object") return logfmtValue(JSON.stringify(field.data))
+  if (typeof field !== "string") return String(field)
+  return field !== "" && /^[^\s"=\\]+$/.test(field)
+    ? field
+    : `"${field.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(/\t/g, "\\t")}"`
 }
 
 const logfmtKey = (key: string): string => key.replace(/[^A-Za-z0-9_.-]/g, "_") || "_"
@@ -96,7 +118,7 @@ const logfmtKey = (key: string): string => key.replace(/[^A-Za-z0-9_.-]/g, "_") 
 export const formatLogLine = (format: LogFormat, event: LogEvent): string => {
   const fields = logFields(event)
   return format === "json"
-    ? JSON.stringify(Object.fromEntries(fields))
+    ? JSON.stringify(Object.fromEntries(fields.map(([key, value]) => [key, value !== null && typeof value === "object" ? value.data : value])))
     : fields.map(([key, value]) => `${logfmtKey(key)}=${logfmtValue(value)}`).join(" ")
 }
 

@@ -140,6 +140,12 @@ describe("log lines", () => {
       .toBe("ts=2026-12-01T02:00:00.000Z level=warn msg=\"app payments is unknown: HTTP 503\" path=\"a\\\"b\\nc\"")
   })
 
+  it("a list or mapping annotation stays data in JSON and is one quoted JSON value in logfmt", () => {
+    const withList = event({ annotations: [["errors", ["desired.yaml:7:13: poll.interval: invalid duration \"soon\""]]] })
+    expect(JSON.parse(formatLogLine("json", withList)).errors).toEqual(["desired.yaml:7:13: poll.interval: invalid duration \"soon\""])
+    expect(formatLogLine("logfmt", withList)).toContain(`errors="[\\"desired.yaml:7:13: poll.interval: invalid duration \\\\\\"soon\\\\\\"\\"]"`)
+  })
+
   it("a cause or an extra message part is one short field, not a stack trace", () => {
     const failure = new Error("boom")
     const line = JSON.parse(formatLogLine("json", event({ level: LogLevel.Error, message: ["fatal", failure], annotations: [], cause: Cause.die(new TypeError("bad")) })))
