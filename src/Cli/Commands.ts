@@ -131,7 +131,8 @@ export const commands: ReadonlyArray<CommandSpec> = [
   {
     name: "completion",
     summary: "Print a shell completion script.",
-    details: "bash: source <(phala-drift completion bash)   zsh: the same in .zshrc   fish: phala-drift completion fish | source",
+    details: "bash: source <(phala-drift completion bash) in ~/.bashrc\nzsh:  source <(phala-drift completion zsh) in ~/.zshrc\n" +
+      "fish: phala-drift completion fish | source",
     options: [],
     positional: { name: "SHELL", choices: shells, description: "bash, zsh or fish" }
   }
