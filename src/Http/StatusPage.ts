@@ -259,14 +259,14 @@ const syncFilterText: Record<SyncFilter, string> = {
 
 export const matchesFilter = (filter: AppFilter): (app: AppReport) => boolean => {
   const q = filter.q?.trim().toLowerCase().replace(/^app_/, "") ?? ""
-  const eq = filter.label?.indexOf("=") ?? -1
-  const labelKey = filter.label === null ? null : eq < 0 ? filter.label : filter.label.slice(0, eq)
-  const labelValue = filter.label === null || eq < 0 ? null : filter.label.slice(eq + 1)
+  const label = filter.label
+  // the same `key=value` strings the label options list, so whatever a key or value holds, an option finds its apps
+  const hasLabel = (labels: Readonly<Record<string, string>>): boolean =>
+    label === null || Object.hasOwn(labels, label) || Object.entries(labels).some(([k, v]) => `${k}=${v}` === label)
   return (app) =>
     (filter.app === null || app.appId === filter.app) &&
     (filter.sync === null || (filter.sync === "problems" ? app.sync !== "in_sync" : app.sync === filter.sync)) &&
-    (labelKey === null ||
-      (Object.hasOwn(app.desired.labels, labelKey) && (labelValue === null || app.desired.labels[labelKey] === labelValue))) &&
+    hasLabel(app.desired.labels) &&
     (q === "" || app.name.toLowerCase().includes(q) || app.appId.toLowerCase().includes(q))
 }
 

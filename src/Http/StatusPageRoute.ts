@@ -56,7 +56,8 @@ export const filterOf = (query: typeof StatusPageQuery.Type): AppFilter => ({
   q: query.q ?? null,
   sync: query.sync === undefined || query.sync === "" ? null : query.sync,
   label: query.label ?? null,
-  app: query.app ?? null
+  // the dashboard and `phala cvms get` write ids as app_<id>; inside they are lower-case hex without the prefix
+  app: query.app === undefined || query.app === null ? null : query.app.replace(/^app_/i, "").toLowerCase()
 })
 
 const badQuery = (error: ParseResult.ParseError) =>
