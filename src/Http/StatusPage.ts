@@ -193,11 +193,11 @@ const momentEl = (ms: number, at: number): HtmlChild => {
   return html`<time datetime="${iso}" title="${utcText(iso)}">${sameDay ? `${iso.slice(11, 19)} UTC` : `${iso.slice(0, 16).replace("T", " ")} UTC`}</time>`
 }
 
-const momentsLines = (app: AppReport, moments: AppMoments | undefined, at: number): HtmlChild => {
-  if (moments === undefined) return null
+const momentsLines = (app: AppReport, moments: AppMoments, at: number) => {
   const since = moments.outOfSyncSince
+  // right under the "out of sync" badge, "since …" reads as one phrase
   const drifted = since === null || app.sync === "in_sync" ? null : html`<span class="when">${
-    app.sync === "unknown" ? "last known out of sync since " : "out of sync since "
+    app.sync === "unknown" ? "last known out of sync since " : "since "
   }${momentEl(since, at)}${moments.outOfSyncSinceExact ? null : " or earlier"} (${formatSpan(at - since)})</span>`
   const seen = moments.lastObservedAt
   const observed = seen === null
@@ -205,7 +205,7 @@ const momentsLines = (app: AppReport, moments: AppMoments | undefined, at: numbe
     : html`<span class="when">${app.sync === "unknown" ? "last observed " : "observed "}${momentEl(seen, at)}${
       app.sync === "unknown" ? ` (${formatSpan(at - seen)} before this update)` : null
     }</span>`
-  return [drifted, observed]
+  return { drifted, observed }
 }
 
 interface RowContext {
@@ -217,15 +217,15 @@ interface RowContext {
 const appRow = (app: AppReport, context: RowContext): Html => {
   const sync = syncInfo[app.sync]
   const anchor = appAnchor(app.appId)
+  const found = context.moments?.get(app.appId)
+  const moments = found === undefined ? null : momentsLines(app, found, context.at)
   return html`<tr class="row-${sync.tone}" id="${anchor}">
 <th scope="row"><span class="app-name">${app.name}</span><br><code class="app-id">${app.appId}</code>${
     labelChips(app.desired.labels)
-  }<span class="app-links"><a href="${`?app=${encodeURIComponent(app.appId)}#${anchor}`}">link</a> · <a href="${
+  }<span class="app-links"><a href="${`?app=${encodeURIComponent(app.appId)}#${anchor}`}">permalink</a> · <a href="${
     dashboardAppUrl(app.appId, context.dashboardUrl)
   }" rel="noreferrer">Phala Cloud</a></span></th>
-<td data-label="Sync">${badge(sync.tone, sync.text, sync.symbol)}<span class="want">want ${app.desired.status}</span>${
-    momentsLines(app, context.moments?.get(app.appId), context.at)
-  }</td>
+<td data-label="Sync">${badge(sync.tone, sync.text, sync.symbol)}${moments?.drifted}<span class="want">want ${app.desired.status}</span>${moments?.observed}</td>
 <td class="num" data-label="Replicas">${replicasCell(app)}</td>
 <td class="cvms-cell" data-label="CVMs">${cvmsCell(app)}</td>
 <td data-label="Drift">${detailsCell(app)}</td>

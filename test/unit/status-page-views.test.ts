@@ -109,7 +109,7 @@ describe("status page filters (server side, GET query)", () => {
     const page = render({ app: appIdOf(7) })
     expect(rowNames(page)).toEqual([nameOf(7)])
     expect(page).toContain(`<tr class="row-bad" id="app-${appIdOf(7)}">`)
-    expect(page).toContain(`<a href="?app=${appIdOf(7)}#app-${appIdOf(7)}">link</a>`)
+    expect(page).toContain(`<a href="?app=${appIdOf(7)}#app-${appIdOf(7)}">permalink</a>`)
     expect(page).toContain(`<a href="https://cloud.phala.com/dashboard/cvms/app_${appIdOf(7)}" rel="noreferrer">Phala Cloud</a>`)
   })
 

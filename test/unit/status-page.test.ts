@@ -4,6 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted, TestClock } from "effect"
 import { AlertsView, type StateDirHealth } from "../../src/Runtime/AlertsView.js"
 import { ConfigStore } from "../../src/Runtime/ConfigStore.js"
+import { advanceTimeline } from "../../src/Runtime/AppTimeline.js"
 import { LatestSnapshot } from "../../src/Runtime/LatestSnapshot.js"
 import type { FiringAlert, PendingAlert } from "../../src/Core/Domain/Alert.js"
 import type { DaemonConfig, PollSchedule } from "../../src/Core/Domain/App.js"
@@ -345,8 +346,11 @@ const syncOfRows = (page: string) => appRows(page).map((r) => /^"row-(\w+)"/.exe
 describe("renderStatusPage at fleet size", () => {
   it("keeps a 10,000-app page under 1 MB, problems first, a page at a time with links that work without JavaScript", () => {
     const snapshot = bigFleet()
-    const page = renderStatusPage(input({ snapshot, page: 1 }))
+    // with the daemon's timeline, as served: every row says when it was observed, problems since when
+    const moments = advanceTimeline(null, snapshot).moments
+    const page = renderStatusPage(input({ snapshot, page: 1, moments }))
     expect(Buffer.byteLength(page)).toBeLessThan(1_000_000)
+    expect(page.match(/<span class="when">(?:observed |last observed |not observed)/g)).toHaveLength(appsPerPage)
     expect(page).toContain("<h1>54 of 10000 apps out of sync</h1>")
     const rows = syncOfRows(page)
     expect(rows).toHaveLength(appsPerPage)
