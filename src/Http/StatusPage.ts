@@ -306,20 +306,16 @@ export interface Listing {
   readonly rendered: () => number
 }
 
-/** The apps part of the page for one snapshot: counts, order and each page's table rows, rendered once. */
-export interface FleetView {
+/**
+ * The apps part of the page for one snapshot: counts, order and each page's table rows, rendered once. `pages`,
+ * `problems`, `rows` and `rendered` are the whole fleet's listing.
+ */
+export interface FleetView extends Pick<Listing, "pages" | "problems" | "rows" | "rendered"> {
   readonly snapshot: Snapshot
   readonly moments: ReadonlyMap<string, AppMoments> | null
   readonly summary: Summary
   readonly verdict: string
   readonly pageSize: number
-  readonly pages: number
-  /** Apps that are out of sync or unknown: they come first, in that order. */
-  readonly problems: number
-  /** The table rows of a page of the whole fleet (clamped to 1..pages), rendered at the first request and kept. */
-  readonly rows: (page: number) => Html
-  /** Pages of the whole fleet rendered so far. */
-  readonly rendered: () => number
   /** The apps a filter selects, in the same order; the whole fleet for no filter. */
   readonly listing: (filter: AppFilter) => Listing
   /** Every `key=value` of the apps' labels, sorted (computed at the first call). */

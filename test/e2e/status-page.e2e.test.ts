@@ -255,6 +255,15 @@ describe("status page for operators who keep it open", () => {
     await waitFor("the page to refresh itself", async () => ((await rendered()) !== before ? true : undefined), 30_000, 250)
     expect(await page.evaluate(() => ({ y: window.scrollY, same: (window as { notReloaded?: boolean }).notReloaded === true }))).toEqual({ y: 700, same: true })
     expect(await page.locator("#refresh-status").innerText()).toBe("")
+
+    // a refresh that fails says so and keeps the data shown; the next one that works clears the warning
+    await page.route(`${base}/`, (route) => route.abort("connectionrefused"))
+    const status = page.locator("#refresh-status")
+    await waitFor("a failed refresh to be reported", async () => ((await status.innerText()).startsWith("Could not refresh") ? true : undefined), 30_000, 250)
+    expect(await apps(page).count()).toBe(APP_IDS.length)
+    await page.unroute(`${base}/`)
+    await waitFor("the warning to clear", async () => ((await status.innerText()) === "" ? true : undefined), 30_000, 250)
+    expect(await page.evaluate(() => window.scrollY)).toBe(700)
     await page.context().close()
 
     const plain = await openPage({ javaScriptEnabled: false })
