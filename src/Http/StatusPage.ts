@@ -2,7 +2,7 @@ import { createHash } from "node:crypto"
 import type { StateDirHealth } from "../Runtime/AlertsView.js"
 import type { AppMoments } from "../Runtime/AppTimeline.js"
 import type { Alert } from "../Core/Domain/Alert.js"
-import type { ReplicaRange } from "../Core/Domain/ReplicaRange.js"
+import { formatReplicaRange } from "../Core/Domain/ReplicaRange.js"
 import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Core/Domain/Report.js"
 import { summarize } from "../Core/Domain/Report.js"
 import { type Html, html, type HtmlChild, join, trusted } from "./Html.js"
@@ -35,8 +35,6 @@ export interface StatusPageInput {
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
 
-const range = (r: ReplicaRange): string =>
-  r.max === null ? `${r.min}+` : r.min === r.max ? String(r.min) : `${r.min}..${r.max}`
 
 const value = (v: string | number | null): string => (v === null ? "(none)" : String(v))
 
@@ -122,7 +120,7 @@ const labelChips = (labels: Readonly<Record<string, string>>): HtmlChild => {
 const cvmKey = (vmUuid: string | null, name: string): string => `${vmUuid ?? ""}\u0000${name}`
 
 const replicasCell = (app: AppReport): string =>
-  `${app.observed === null ? "–" : String(app.observed.replicas)} / ${range(app.desired.replicas)}`
+  `${app.observed === null ? "–" : String(app.observed.replicas)} / ${formatReplicaRange(app.desired.replicas)}`
 
 const cvmItem = (cvm: CvmReport, desiredStatus: string): Html => {
   const description = `vm_uuid ${cvm.vmUuid ?? "(none)"}, health ${cvm.health}, desired ${desiredStatus}`
@@ -147,7 +145,7 @@ const driftItem = (drift: Drift): Html => {
     case "missing_app":
       return html`<li>app missing (404)</li>`
     case "replicas":
-      return html`<li>replicas: ${range(drift.desired)} → ${drift.actual}</li>`
+      return html`<li>replicas: ${formatReplicaRange(drift.desired)} → ${drift.actual}</li>`
     case "status":
       return html`<li><span class="cvm-name">${drift.cvmName}</span> status: ${drift.desired} → ${drift.actual}</li>`
     case "attribute":
