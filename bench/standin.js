@@ -104,7 +104,7 @@ const answer = (req, res) => {
     if (issues.length > 0) return reply(422, json(Responses.validationError(issues)))
     return reply(200, listPage(version, page.value, size.value))
   }
-  const id = path.slice("/api/v1/apps/".length).replace(/^app_/, "").toLowerCase()
+  const id = path.slice("/api/v1/apps/".length)
   const body = bodies.get(version).get(id)
   return reply(body === undefined ? 404 : 200, body ?? notFound)
 }

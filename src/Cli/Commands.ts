@@ -119,8 +119,8 @@ export const commands: ReadonlyArray<CommandSpec> = [
     name: "demo",
     summary: "Start the simulator with the bundled demo fleet and the daemon watching it.",
     options: [
-      { name: "port", kind: "integer", value: "N", description: "daemon port", default: "9477" },
-      { name: "sim-port", kind: "integer", value: "N", description: "simulator port", default: "8787" }
+      { name: "port", kind: "integer", value: "N", description: "daemon port (use another when 9477 is taken)", default: "9477" },
+      { name: "sim-port", kind: "integer", value: "N", description: "simulator port (use another when 8787 is taken)", default: "8787" }
     ]
   },
   {

@@ -5,7 +5,7 @@
 import { isKnownStatus, knownStatuses } from "../Core/Domain/CvmStatus.js"
 import type { FetchFailureReason } from "../Core/Domain/Observation.js"
 import { fetchFailureReasons } from "../Core/Domain/Observation.js"
-import type { AppReport, CvmReport, Health, Sync } from "../Core/Domain/Report.js"
+import type { AppReport, CvmReport, Drift, Health, Sync } from "../Core/Domain/Report.js"
 import { appDriftKinds, syncStates } from "../Core/Domain/Report.js"
 import { escapeLabelValue, familyHeader, formatValue, prefixedLabelNames } from "./TextFormat.js"
 
@@ -29,6 +29,8 @@ export interface HeldState {
   readonly driftMask: number
   readonly replicas: number | null
   readonly cvms: ReadonlyArray<CvmReport>
+  /** Per CVM, same order: bit i set when a CVM of its identity shows drift of kind `cvmDriftKinds[i]`. */
+  readonly cvmDriftMasks: ReadonlyArray<number>
 }
 
 /** An app in the workspace that the desired state does not declare (fed by the workspace sweep). */
@@ -42,6 +44,27 @@ export type SeriesInput = AppSeriesInput | UnmanagedInput
 
 const driftMask = (report: AppReport): number =>
   appDriftKinds.reduce((mask, kind, i) => (report.drifts.some((d) => d.kind === kind) ? mask | (1 << i) : mask), 0)
+
+/** The drift kinds a single CVM can show, the `kind` of `phala_cvm_drift`. */
+export const cvmDriftKinds = ["status", "attribute"] as const
+
+type CvmDrift = Extract<Drift, { readonly kind: (typeof cvmDriftKinds)[number] }>
+
+const isCvmDrift = (drift: Drift): drift is CvmDrift => drift.kind === "status" || drift.kind === "attribute"
+
+/**
+ * Per CVM of the report, which CVM drift kinds its identity (uuid and name) shows: the identity the built-in
+ * engine's CVM alerts carry, so two CVMs reported with the same identity share one answer.
+ */
+export const cvmDriftMasks = (report: AppReport): ReadonlyArray<number> => {
+  const byIdentity = new Map<string, number>()
+  for (const drift of report.drifts) {
+    if (!isCvmDrift(drift)) continue
+    const key = JSON.stringify([drift.vmUuid, drift.cvmName])
+    byIdentity.set(key, (byIdentity.get(key) ?? 0) | (1 << cvmDriftKinds.indexOf(drift.kind)))
+  }
+  return report.cvms.map((cvm) => byIdentity.get(JSON.stringify([cvm.vmUuid, cvm.name])) ?? 0)
+}
 
 /**
  * The next input of an app from its newest report. A report that is not `unknown` replaces what is held and sets the
@@ -65,7 +88,12 @@ export const appSeriesInput = (
     severity: report.desired.severity,
     labels: report.desired.labels,
     held: known
-      ? { driftMask: driftMask(report), replicas: report.observed?.replicas ?? null, cvms: report.cvms }
+      ? {
+        driftMask: driftMask(report),
+        replicas: report.observed?.replicas ?? null,
+        cvms: report.cvms,
+        cvmDriftMasks: cvmDriftMasks(report)
+      }
       : previous?.held ?? null
   }
 }
@@ -138,6 +166,9 @@ const appFamily = (
 
 const sameCvmStatus = (a: CvmReport, b: CvmReport): boolean => a.vmUuid === b.vmUuid && a.name === b.name && a.status === b.status
 const sameCvmHealth = (a: CvmReport, b: CvmReport): boolean => a.vmUuid === b.vmUuid && a.name === b.name && a.health === b.health
+const sameCvmIdentity = (a: CvmReport, b: CvmReport): boolean => a.vmUuid === b.vmUuid && a.name === b.name
+const sameMasks = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): boolean =>
+  a === b || (a.length === b.length && a.every((m, i) => m === b[i]))
 const sameCvmInfo = (a: CvmReport, b: CvmReport): boolean =>
   a.vmUuid === b.vmUuid && a.name === b.name && a.instanceType === b.instanceType && a.region === b.region &&
   a.baseImage === b.baseImage && a.kmsType === b.kmsType && a.node === b.node
@@ -162,7 +193,7 @@ const cvmStatusLabel = (status: string): string => (isKnownStatus(status) ? stat
 
 /**
  * Every object-state family in exposition order. Names, help texts, labels and values are the contract of
- * docs/metrics.md (the families before `phala_app_info` are exactly what src/Metrics/Metrics.ts emits today).
+ * docs/metrics.md (src/Metrics/Metrics.ts emits the same, all but `phala_app_unmanaged`).
  */
 export const families: ReadonlyArray<Family> = [
   appFamily(
@@ -254,6 +285,23 @@ export const families: ReadonlyArray<Family> = [
       return out
     },
     sameCvms(sameCvmInfo)
+  ),
+  appFamily(
+    "phala_cvm_drift",
+    "1 if the CVM shows drift of this kind (status, attribute), one series per kind. Keeps its last observed value while the app is unknown.",
+    (a, ids) => {
+      const masks = a.held?.cvmDriftMasks ?? []
+      const byLabels = new Map<string, number>()
+      a.held?.cvms.forEach((cvm, i) => byLabels.set(cvmIds(ids, cvm), masks[i] ?? 0))
+      let out = ""
+      for (const [labels, mask] of byLabels) {
+        cvmDriftKinds.forEach((kind, i) => {
+          out += sample("phala_cvm_drift", `${labels},kind="${kind}"`, (mask >> i) & 1)
+        })
+      }
+      return out
+    },
+    (a, b) => sameCvms(sameCvmIdentity)(a, b) && sameMasks(a.held?.cvmDriftMasks ?? [], b.held?.cvmDriftMasks ?? [])
   ),
   appFamily(
     "phala_app_info",

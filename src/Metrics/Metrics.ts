@@ -9,6 +9,8 @@ import { appDriftKinds, syncStates } from "../Core/Domain/Report.js"
 import { type DaemonEvent, Events } from "../Runtime/Events.js"
 import { type Exposition, MetricsView } from "../Runtime/MetricsView.js"
 import { version } from "../Support/Version.js"
+import { cvmDriftKinds, cvmDriftMasks } from "./AppSeries.js"
+import { prefixedLabelNames } from "./TextFormat.js"
 
 const gzipAsync = promisify(gzip)
 
@@ -42,6 +44,8 @@ const makeRegistry = () => {
     cvmStatus: gauge("phala_cvm_status", "Status of the CVM, one series per known status plus other, value 1 for the current one.", [...cvmLabels, "status"]),
     cvmHealth: gauge("phala_cvm_health", "Health of the CVM against its desired status, one series per state (healthy, progressing, degraded, unknown).", [...cvmLabels, "health"]),
     cvmInfo: gauge("phala_cvm_info", "Attributes of the CVM as labels; value always 1.", [...cvmLabels, "instance_type", "region", "base_image", "kms_type", "node"]),
+    cvmDrift: gauge("phala_cvm_drift", "1 if the CVM shows drift of this kind (status, attribute), one series per kind. Keeps its last observed value while the app is unknown.", [...cvmLabels, "kind"]),
+    appInfo: gauge("phala_app_info", "Declared settings of the app as labels (severity from the desired state); value always 1.", [...appLabels, "severity"]),
     buildInfo: gauge("phala_drift_build_info", "Build information of the daemon; value always 1.", ["version"]),
     lastPollSuccess: gauge("phala_drift_last_poll_success_timestamp_seconds", "Unix time at which the last reconcile cycle finished.", []),
     configReloadOk: gauge("phala_drift_config_last_reload_successful", "1 if the last configuration load or reload succeeded, else 0.", []),
@@ -100,6 +104,29 @@ const makeRegistry = () => {
   return { registry, m }
 }
 
+const appLabelsName = "phala_app_labels"
+const appLabelsHelp = "The app's labels from the desired state as label_<name> labels (kube-state-metrics *_labels style); value always 1."
+
+/**
+ * `phala_app_labels`: prom-client fixes a gauge's label names when it is made, while these come from the config, so
+ * the gauge is made again whenever the set of names in use changes (a reload); each series sets only its own.
+ */
+const appLabelsGauge = (registry: Prom.Registry) => {
+  let names = ""
+  let gauge: Prom.Gauge<string> | null = null
+  return (apps: ReadonlyArray<AppReport>) => {
+    const rows = apps.map((app) => ({ app, pairs: prefixedLabelNames("label_", app.desired.labels) }))
+    const all = [...new Set(rows.flatMap((r) => r.pairs.map(([name]) => name)))].sort()
+    if (gauge === null || all.join(",") !== names) {
+      if (gauge !== null) registry.removeSingleMetric(appLabelsName)
+      names = all.join(",")
+      gauge = new Prom.Gauge({ name: appLabelsName, help: appLabelsHelp, labelNames: [...appLabels, ...all], registers: [registry] })
+    }
+    gauge.reset()
+    for (const { app, pairs } of rows) gauge.set({ app_id: app.appId, app_name: app.name, ...Object.fromEntries(pairs) }, 1)
+  }
+}
+
 const oneHot = <S extends string>(states: ReadonlyArray<S>, current: S | null, set: (state: S, v: 0 | 1) => void) => {
   for (const state of states) set(state, state === current ? 1 : 0)
 }
@@ -112,6 +139,7 @@ const oneHot = <S extends string>(states: ReadonlyArray<S>, current: S | null, s
 export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
   scoped: Effect.gen(function*() {
     const { m, registry } = makeRegistry()
+    const writeAppLabels = appLabelsGauge(registry)
     const lastKnown = new Map<string, AppReport>()
     const lastSuccess = new Map<string, number>()
 
@@ -135,13 +163,17 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
       if (success !== undefined) m.appLastSuccess.set(labels, success)
       m.appReplicasMin.set(labels, app.desired.replicas.min)
       m.appReplicasMax.set(labels, app.desired.replicas.max ?? Number.POSITIVE_INFINITY)
+      m.appInfo.set({ ...labels, severity: app.desired.severity }, 1)
       const known = lastKnown.get(app.appId)
       const kinds = new Set(known?.drifts.map((d) => d.kind) ?? [])
       for (const kind of appDriftKinds) m.appDrift.set({ ...labels, kind }, kinds.has(kind) ? 1 : 0)
       if (known === undefined) return
       if (known.observed !== null) m.appReplicas.set(labels, known.observed.replicas)
-      for (const cvm of known.cvms) {
+      const driftMasks = cvmDriftMasks(known)
+      known.cvms.forEach((cvm, i) => {
         const cvmLabelValues = { ...labels, vm_uuid: cvm.vmUuid ?? "", cvm_name: cvm.name }
+        const mask = driftMasks[i] ?? 0
+        cvmDriftKinds.forEach((kind, bit) => m.cvmDrift.set({ ...cvmLabelValues, kind }, (mask >> bit) & 1))
         oneHot([...knownStatuses, "other"], statusLabel(cvm.status), (status, v) => m.cvmStatus.set({ ...cvmLabelValues, status }, v))
         oneHot(["healthy", "progressing", "degraded", "unknown"], cvm.health, (health, v) => m.cvmHealth.set({ ...cvmLabelValues, health }, v))
         m.cvmInfo.set({
@@ -152,10 +184,10 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
           kms_type: cvm.kmsType ?? "",
           node: cvm.node ?? ""
         }, 1)
-      }
+      })
     }
 
-    const objectGauges = [m.appUp, m.appSync, m.appDrift, m.appReplicas, m.appReplicasMin, m.appReplicasMax, m.appLastSuccess, m.appFetchFailure, m.cvmStatus, m.cvmHealth, m.cvmInfo]
+    const objectGauges = [m.appUp, m.appSync, m.appDrift, m.appReplicas, m.appReplicasMin, m.appReplicasMax, m.appLastSuccess, m.appFetchFailure, m.cvmStatus, m.cvmHealth, m.cvmInfo, m.cvmDrift, m.appInfo]
 
     /** The series of a new snapshot, rendered for scrapes; `stats` when it ends a cycle (not for one app's re-read). */
     const record = (snapshot: Snapshot, stats: CycleStats | null) =>
@@ -166,6 +198,7 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
         for (const id of [...lastSuccess.keys()]) if (!present.has(id)) lastSuccess.delete(id)
         for (const g of objectGauges) g.reset()
         for (const app of snapshot.apps) writeApp(app, nowSeconds)
+        writeAppLabels(snapshot.apps)
         m.apps.set(snapshot.apps.length)
         if (stats !== null) {
           const finishedAt = yield* Clock.currentTimeMillis

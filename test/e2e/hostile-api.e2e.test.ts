@@ -167,7 +167,7 @@ describe("plan: 404 and the base URL (never missing_app fleet-wide)", () => {
       expect(right.code).toBe(2)
       expect(appIn(right.plan, "a000000000000000000000000000000000000006").drifts).toEqual([expect.objectContaining({ kind: "missing_app" })])
       await sim.proc.stop()
-    })
+    }, 90_000)
   })
 })
 

@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { alertingConfig, PAYMENTS } from "./support/config.js"
+import { settled } from "./support/cycles.js"
 import { cleanEnv, fixture, freePort, type Proc, runCli, type Simulator, spawnCli, startSimulator, stopAll, tempDir, waitFor } from "./support/harness.js"
 
 // serve + a loopback webhook receiver against hostile state directories and a hostile receiver
@@ -108,8 +109,8 @@ const setReplica = async (status: string) => {
 const awaitEvents = (hook: Hook, n: number, timeoutMs = 60_000) =>
   waitFor(`${n} notifications`, async () => (replicaEvents(hook).length >= n ? true : undefined), timeoutMs, 200)
 
-/** Long enough for several 1 s cycles and a retry or two: anything extra would have arrived. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 4_000))
+/** A few more cycles and an empty outbox: anything extra would have been queued and sent by then. */
+const settle = (d: Daemon) => settled(d.base, "hook")
 
 let sim: Simulator
 
@@ -230,7 +231,7 @@ describe("state_dir deleted in the middle of an incident", () => {
 
     hook.mode = "up"
     await awaitEvents(hook, 4)
-    await settle()
+    await settle(daemon)
     const events = replicaEvents(hook)
     expect(events.map((e) => e.status)).toEqual(["firing", "resolved", "firing", "resolved"])
     expect(new Set(events.map((e) => e.id)).size).toBe(4)
@@ -238,7 +239,7 @@ describe("state_dir deleted in the middle of an incident", () => {
     // nothing left to send after a restart either
     expect(await daemon.proc.stop()).toBe(0)
     const again = await startDaemon(configPath, stateDir)
-    await settle()
+    await settle(again)
     expect(replicaEvents(hook)).toHaveLength(4)
     expect(await again.proc.stop()).toBe(0)
   }, 400_000)
@@ -265,7 +266,7 @@ describe("a hostile receiver", () => {
     const daemon = await startDaemon(configPath, tempDir())
     await setReplica("stopped")
     await awaitEvents(hook, 1)
-    await settle()
+    await settle(daemon)
     expect(replicaEvents(hook).map((e) => e.status)).toEqual(["firing"])
     expect((await fetch(`${daemon.base}/healthz`)).ok).toBe(true)
     expect(await metric(daemon, "phala_drift_notification_queue_length\\{receiver=\"hook\"\\}")).toBe(0)
@@ -291,7 +292,7 @@ describe("a truncated alerts.json", () => {
     const statePath = join(stateDir, "alerts.json")
     writeFileSync(statePath, readFileSync(statePath, "utf8").slice(0, 40))
     const second = await startDaemon(configPath, stateDir)
-    await settle()
+    await settle(second)
     // delivery is at-least-once: a shutdown between the send and its acknowledgement re-sends the item after the
     // restart, but always under the same event id, so receivers de-duplicate it; a new id would be a re-announcement
     const distinct = () => [...new Map(replicaEvents(hook).map((e) => [e.id, e.status])).values()]
@@ -299,7 +300,7 @@ describe("a truncated alerts.json", () => {
 
     await setReplica("running")
     await waitFor("the resolution", async () => (distinct().length >= 2 ? true : undefined), 60_000, 200)
-    await settle()
+    await settle(second)
     expect(distinct()).toEqual(["firing", "resolved"])
     expect(second.proc.stderr() + second.proc.stdout()).toContain("alert state recovered from the announced-alerts ledger")
     expect(await second.proc.stop()).toBe(0)

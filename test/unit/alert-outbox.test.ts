@@ -164,7 +164,11 @@ describe("outbox", () => {
       const down = yield* fakeReceiver("ops", () => unavailable("ops"))
       const first = yield* makeOutbox({ stateDir, receivers: [down.receiver], ...fast }).pipe(Scope.extend(firstScope))
       yield* Effect.forEach([1, 2, 3, 4], (n) => first.enqueue("ops", eventNumber(n)), { discard: true })
-      yield* Effect.sleep("30 millis")
+      // the first instance has tried (and retried) before it goes away
+      yield* Ref.get(down.attempts).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: (n) => n >= 2 }),
+        Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("no delivery attempt") })
+      )
       yield* Scope.close(firstScope, Exit.void)
       expect(yield* Ref.get(down.delivered)).toEqual([])
       expect(yield* listItems(dir)).toEqual([1, 2, 3, 4].map(itemFileName))

@@ -1,4 +1,5 @@
-import { Effect, Either } from "effect"
+import { Effect, Either, Logger, LogLevel } from "effect"
+import { execFile } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -7,6 +8,7 @@ import YAML from "yaml"
 import { builtIn } from "../../src/Config/Build.js"
 import { parseConfig } from "../../src/Config/Load.js"
 import { imageConfig, parseDockerfile } from "../support/dockerfile.js"
+import { type ServedRoutes, serveRoutes } from "../support/http-routes.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const DEPLOY = join(ROOT, "deploy")
@@ -56,7 +58,21 @@ const dockerConfigPath = image.env["PHALA_DRIFT_CONFIG"]
 /** What the container runs by default: ENTRYPOINT + CMD. */
 const dockerCommand = [...image.entrypoint, ...image.cmd]
 const imageStateDir = dockerCommand[dockerCommand.indexOf("--state-dir") + 1]
-const routes = read("src", "Http", "Routes.ts")
+
+/** Runs `use` against the daemon's real HTTP server on loopback (test/support/http-routes.ts). */
+const withRoutes = <A>(use: (served: ServedRoutes) => Effect.Effect<A, unknown>): Promise<A> =>
+  Effect.runPromise(Effect.scoped(Effect.flatMap(serveRoutes(), use)).pipe(Effect.provide(Logger.minimumLogLevel(LogLevel.Warning))))
+
+const get = (url: string) => Effect.promise(async () => {
+  const response = await fetch(url)
+  return { status: response.status, text: await response.text() }
+})
+
+/** Exit code of `node -e <script>`, run without blocking this process (the server under test lives in it). */
+const nodeScript = (script: string) =>
+  Effect.promise(() => new Promise<number | null>((done) => {
+    execFile(process.execPath, ["-e", script], { timeout: 30_000 }, (error) => done(error === null ? 0 : typeof error.code === "number" ? error.code : null))
+  }))
 
 describe("deploy/ YAML", () => {
   const files = walk(DEPLOY).filter((f) => /\.ya?ml$/.test(f))
@@ -121,13 +137,23 @@ describe("docker compose kit", () => {
     expect(at(drift, "environment", "PHALA_CLOUD_API_KEY")).toMatch(/^\$\{PHALA_CLOUD_API_KEY/)
   })
 
-  it("checks /healthz the way the Dockerfile does", () => {
+  it("checks /healthz the way the Dockerfile does, and that check passes against the daemon's server", async () => {
     const test = arr(at(drift, "healthcheck", "test"), "healthcheck").map(String)
     expect(test.slice(0, 3)).toEqual(["CMD", "node", "-e"])
     expect(test[3]).toContain(`fetch('http://127.0.0.1:${builtIn.port}/healthz')`)
     expect(["CMD", ...(image.healthcheck?.command ?? [])]).toEqual(test)
-    expect(routes).toContain(`"/healthz"`)
-  })
+    // the same script, aimed at a free port instead of the fixed 9477: 0 while the daemon serves, 1 once it is gone
+    const aimed = (port: number) => String(test[3]).replace(`:${builtIn.port}/`, `:${port}/`)
+    let port = 0
+    const up = await withRoutes((served) => {
+      port = served.port
+      return nodeScript(aimed(port))
+    })
+    expect(aimed(port)).toContain(`:${port}/healthz`)
+    const down = await Effect.runPromise(nodeScript(aimed(port)))
+    expect(up).toBe(0)
+    expect(down).toBe(1)
+  }, 60_000)
 
   it("runs the simulator from the same image with the demo scenario on 0.0.0.0:8787", () => {
     const sim = service("simulator")
@@ -247,14 +273,21 @@ describe("kubernetes kit", () => {
     expect(at(byKind("ServiceMonitor"), "apiVersion")).toBe("monitoring.coreos.com/v1")
   })
 
-  it("probes /healthz (liveness) and /readyz (readiness) on the named port, both served by the daemon", () => {
-    expect(at(container, "livenessProbe", "httpGet", "path")).toBe("/healthz")
-    expect(at(container, "readinessProbe", "httpGet", "path")).toBe("/readyz")
+  it("probes /healthz (liveness) and /readyz (readiness) on the named port, both served by the daemon", async () => {
+    const liveness = String(at(container, "livenessProbe", "httpGet", "path"))
+    const readiness = String(at(container, "readinessProbe", "httpGet", "path"))
+    expect([liveness, readiness]).toEqual(["/healthz", "/readyz"])
     expect(at(container, "livenessProbe", "httpGet", "port")).toBe("http-metrics")
     expect(at(container, "readinessProbe", "httpGet", "port")).toBe("http-metrics")
-    expect(routes).toMatch(/HttpRouter\.get\("\/healthz"/)
-    expect(routes).toMatch(/HttpRouter\.get\("\/readyz"/)
-  })
+    // a kubelet's httpGet probe passes on 200-399: live at once, ready only after the first cycle
+    const answers = await withRoutes(({ base, publish }) =>
+      Effect.gen(function*() {
+        const before = [(yield* get(base + liveness)).status, (yield* get(base + readiness)).status]
+        yield* publish({ generatedAt: new Date(0), apps: [] })
+        return { before, after: [(yield* get(base + liveness)).status, (yield* get(base + readiness)).status], missing: (yield* get(`${base}/readyz-not`)).status }
+      }))
+    expect(answers).toEqual({ before: [200, 503], after: [200, 200], missing: 404 })
+  }, 60_000)
 
   it("exposes port 9477 as http-metrics in the container, the Service and the ServiceMonitor", () => {
     expect(at(container, "ports", 0)).toMatchObject({ name: "http-metrics", containerPort: builtIn.port })

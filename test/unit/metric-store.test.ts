@@ -16,12 +16,13 @@ import { Metrics } from "../../src/Metrics/Metrics.js"
 import { scrapeBody } from "../../src/Metrics/ScrapeBody.js"
 import { MetricStore, plainChunks } from "../../src/Metrics/Store.js"
 import { escapeHelp, escapeLabelValue, formatValue, prefixedLabelNames } from "../../src/Metrics/TextFormat.js"
-import { cvm, desiredApp, observedApp } from "../support/builders.js"
+import { cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
 import { familiesMatching, parseExposition } from "../support/exposition.js"
 import { appIdOf, fleetApp, fleetSnapshot } from "../support/fleet.js"
 
 const HOSTILE = "evil \"quoted\" back\\slash\nnewline ünïcødé 🚀 \\n \"} 1\n# HELP x"
-const newFamilies = new Set(["phala_app_info", "phala_app_labels", "phala_app_unmanaged"])
+/** Object-state families only the store emits (the workspace sweep does not feed the prom-client Metrics). */
+const newFamilies = new Set(["phala_app_unmanaged"])
 
 /** A tool's stdout, run without blocking this process (the server under test lives in it). */
 const run = (command: string, args: ReadonlyArray<string>, input?: Buffer) =>
@@ -60,6 +61,13 @@ const hostileApp = (): AppReport =>
     Observation.found(observedApp([cvm({ name: HOSTILE, vmUuid: HOSTILE, region: "a\\b", node: "\"", kmsType: "\n" })], { appId: appIdOf(900), name: HOSTILE }))
   )
 
+/** Two CVMs, one on another node than declared (attribute drift on one CVM), with a user label and a severity. */
+const attributeApp = (): AppReport =>
+  app(
+    { appId: appIdOf(9), name: "nodes", replicas: { min: 2, max: 2 }, cvm: { node: "prod6" }, labels: { team: "payments" }, severity: "critical" },
+    Observation.found(observedApp(twoReplicas(), { appId: appIdOf(9) }))
+  )
+
 /** Snapshots that walk every rule of the old Metrics: drift, unknown with and without history, removal, renames. */
 const sequence = (): ReadonlyArray<Snapshot> => {
   const twins = [cvm({ status: "running" }), cvm({ status: "stopped" })]
@@ -74,7 +82,8 @@ const sequence = (): ReadonlyArray<Snapshot> => {
       fleetApp(5, "unknown"),
       hostileApp(),
       app({ appId: appIdOf(6), name: "unbounded", replicas: { min: 1, max: null } }, Observation.found(observedApp([cvm({ status: "Hibernating" })], { appId: appIdOf(6) }))),
-      app({ appId: appIdOf(7), name: "twins", replicas: { min: 2, max: 2 } }, Observation.found(observedApp(twins, { appId: appIdOf(7) })))
+      app({ appId: appIdOf(7), name: "twins", replicas: { min: 2, max: 2 } }, Observation.found(observedApp(twins, { appId: appIdOf(7) }))),
+      attributeApp()
     ]),
     fleetSnapshot(1030, [
       fleetApp(1),
@@ -84,7 +93,11 @@ const sequence = (): ReadonlyArray<Snapshot> => {
       fleetApp(5, "stopped"),
       hostileApp(),
       fleetApp(6, "in_sync", "renamed"),
-      app({ appId: appIdOf(8), name: "new" }, Observation.found(observedApp([], { appId: appIdOf(8), replicas: 3 })))
+      app({ appId: appIdOf(8), name: "new" }, Observation.found(observedApp([], { appId: appIdOf(8), replicas: 3 }))),
+      app(
+        { appId: appIdOf(9), name: "nodes", cvm: { node: "prod6" }, labels: { team: "payments", tier: "1" } },
+        Observation.failed(new FetchFailure({ appId: appIdOf(9), reason: "timeout", status: null, message: "x" }))
+      )
     ]),
     fleetSnapshot(1060, [
       fleetApp(2, "unknown"),
@@ -107,7 +120,7 @@ describe("MetricStore", () => {
         const ours = parseExposition(text(store))
         const objectState = (name: string) => name.startsWith("phala_app_") || name.startsWith("phala_cvm_")
         const expected = familiesMatching(old, objectState)
-        expect(Object.keys(expected).length).toBe(11)
+        expect(Object.keys(expected).length).toBe(14)
         expect(familiesMatching(ours, (name) => objectState(name) && !newFamilies.has(name))).toEqual(expected)
         expect(gzipText(store)).toBe(text(store))
       }
@@ -125,7 +138,7 @@ describe("MetricStore", () => {
       const exposition = text(store)
       const dir = fileURLToPath(new URL("../golden/metrics/", import.meta.url))
       mkdirSync(dir, { recursive: true })
-      expect(families.length).toBe(14)
+      expect(families.length).toBe(15)
       for (const family of families) {
         const lines = exposition.split("\n").filter((l) =>
           l.startsWith(`# HELP ${family.name} `) || l.startsWith(`# TYPE ${family.name} `) || samples(l, family.name).length > 0
@@ -207,14 +220,14 @@ describe("MetricStore", () => {
       expect(store.stats.piecesRebuilt).toBe(full.piecesRebuilt)
       expect(text(store)).toBe(before)
 
-      // one app's CVM stops: its sync, drift, CVM status and CVM health families, and only its group's pieces
+      // one app's CVM stops: its sync, drift, CVM status, health and drift families, and only its group's pieces
       const previous = store.current
       store.upsert(fleetApp(42, "stopped"), 1000_000)
       yield* Effect.promise(() => store.publish())
       const remade = families.map((f, i) => (store.current.families[i] === previous.families[i] ? null : f.name)).filter((n) => n !== null)
-      expect(remade).toEqual(["phala_app_sync_status", "phala_app_drift", "phala_cvm_status", "phala_cvm_health"])
-      expect(store.stats.segmentsRendered - full.segmentsRendered).toBe(4)
-      expect(store.stats.piecesRebuilt - full.piecesRebuilt).toBe(4)
+      expect(remade).toEqual(["phala_app_sync_status", "phala_app_drift", "phala_cvm_status", "phala_cvm_health", "phala_cvm_drift"])
+      expect(store.stats.segmentsRendered - full.segmentsRendered).toBe(5)
+      expect(store.stats.piecesRebuilt - full.piecesRebuilt).toBe(5)
       const after = text(store)
       const changed = (a: string, b: string) => {
         const lines = new Set(b.split("\n"))

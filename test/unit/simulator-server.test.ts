@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Logger, LogLevel } from "effect"
+import { Chunk, Duration, Effect, Fiber, Logger, LogLevel, TestClock } from "effect"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { type RunningSimulator, serveScenarioInput, serveSimulator } from "../../src/Simulator/Simulator.js"
 
@@ -74,6 +74,31 @@ const call = (
 
 const admin = (sim: RunningSimulator, method: string, path: string, body?: unknown) =>
   call(sim, path, { method, key: null, ...(body === undefined ? {} : { body }) })
+
+/**
+ * Waits (on real time: the request crosses a socket) until `probe` holds; a generous bound turns a hang into a
+ * failure naming what never happened.
+ */
+const until = (what: string, probe: Effect.Effect<boolean>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 1_000; i++) {
+      if (yield* probe) return
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
+    }
+    return yield* Effect.die(new Error(`timed out waiting until ${what}`))
+  })
+
+interface LoggedRequest {
+  readonly app_id: string | null
+  readonly outcome: string
+  readonly duration_ms: number | null
+}
+
+const requestLog = (sim: RunningSimulator) =>
+  Effect.map(admin(sim, "GET", "/_sim/requests"), (reply) => (reply.body as { readonly requests: ReadonlyArray<LoggedRequest> }).requests)
+
+/** Until a request handler sleeps on the (test) clock: moving the clock on before that would not wake it. */
+const sleeping = until("a request waits on the clock", Effect.map(TestClock.sleeps(), (sleeps) => Chunk.size(sleeps) > 0))
 
 describe("simulator API", () => {
   it.scopedLive("rejects missing and wrong API keys with 401", () =>
@@ -330,15 +355,18 @@ describe("simulator faults", () => {
       expect((yield* call(sim, `/api/v1/apps/${FLAKY}`)).headers.get("retry-after")).toBe(date)
     }))
 
-  it.scopedLive("latency delays the answer", () =>
+  it.scoped("latency delays the answer by exactly that much simulator time", () =>
     Effect.gen(function*() {
       const sim = yield* faulty({ latency: "300ms" })
-      const started = Date.now()
-      expect((yield* call(sim, `/api/v1/apps/${FLAKY}`)).status).toBe(200)
-      expect(Date.now() - started).toBeGreaterThanOrEqual(280)
-      const fast = Date.now()
-      yield* call(sim, `/api/v1/apps/${APP}`)
-      expect(Date.now() - fast).toBeLessThan(250)
+      const slow = yield* Effect.fork(call(sim, `/api/v1/apps/${FLAKY}`))
+      yield* sleeping
+      yield* TestClock.adjust(Duration.millis(299))
+      expect(yield* Fiber.poll(slow)).toEqual(expect.objectContaining({ _tag: "None" }))
+      yield* TestClock.adjust(Duration.millis(1))
+      expect((yield* Fiber.join(slow)).status).toBe(200)
+      // other apps answer at once: no clock movement needed
+      expect((yield* call(sim, `/api/v1/apps/${APP}`)).status).toBe(200)
+      expect((yield* requestLog(sim)).map((r) => [r.app_id, r.duration_ms])).toEqual([[FLAKY, 300], [APP, 0]])
     }))
 
   it.scopedLive("malformed JSON and wrong types are served with status 200", () =>
@@ -354,19 +382,21 @@ describe("simulator faults", () => {
       expect(wrong.body).toMatchObject({ cvms: "oops", cvm_count: "1", app_id: FLAKY })
     }))
 
-  it.scopedLive("hang: never answers; the client gives up and the request log says aborted", () =>
+  it.scoped("hang: never answers, whatever the time; the client gives up and the request log says aborted", () =>
     Effect.gen(function*() {
       const sim = yield* faulty({ hang: true })
-      const outcome = yield* Effect.promise(() =>
-        fetch(`${sim.url}/api/v1/apps/${FLAKY}`, { headers: { "X-API-Key": KEY }, signal: AbortSignal.timeout(300) }).then(
-          (r) => `answered ${r.status}`,
-          (e: unknown) => (e instanceof Error ? e.name : "error")
-        )
+      const client = new AbortController()
+      const answer = fetch(`${sim.url}/api/v1/apps/${FLAKY}`, { headers: { "X-API-Key": KEY }, signal: client.signal }).then(
+        (r) => `answered ${r.status}`,
+        (e: unknown) => (e instanceof Error ? e.name : "error")
       )
-      expect(outcome).toBe("TimeoutError")
-      yield* Effect.sleep(Duration.millis(100))
-      const log = yield* admin(sim, "GET", "/_sim/requests")
-      expect(log.body).toMatchObject({ requests: [{ app_id: FLAKY, status: null, outcome: "aborted" }] })
+      yield* until("the request is logged", Effect.map(requestLog(sim), (log) => log.length === 1))
+      yield* TestClock.adjust(Duration.hours(1))
+      expect((yield* requestLog(sim)).map((r) => r.outcome)).toEqual(["pending"])
+      client.abort()
+      expect(yield* Effect.promise(() => answer)).toBe("AbortError")
+      yield* until("the request is logged as aborted", Effect.map(requestLog(sim), (log) => log[0]?.outcome === "aborted"))
+      expect((yield* admin(sim, "GET", "/_sim/requests")).body).toMatchObject({ requests: [{ app_id: FLAKY, status: null, outcome: "aborted" }] })
     }))
 
   it.live("closing the scope tears down a hanging connection", () =>
@@ -378,14 +408,14 @@ describe("simulator faults", () => {
           (r) => `answered ${r.status}`,
           () => "connection closed"
         )
-        yield* Effect.sleep(Duration.millis(100))
-      })).pipe(Effect.timeoutFail({ duration: Duration.seconds(3), onTimeout: () => new Error("scope close hung") }))
+        yield* until("the request is held", Effect.map(requestLog(sim), (log) => log[0]?.outcome === "pending"))
+      })).pipe(Effect.timeoutFail({ duration: Duration.seconds(30), onTimeout: () => new Error("scope close hung") }))
       expect(yield* Effect.promise(() => pending)).toBe("connection closed")
     }))
 })
 
 describe("simulator lifecycle", () => {
-  it.scopedLive("stop returns the VM in stopping, which resolves to stopped; a second operation conflicts", () =>
+  it.scoped("stop returns the VM in stopping, which resolves to stopped after the transition delay; a second operation conflicts", () =>
     Effect.gen(function*() {
       const sim = yield* start()
       const stop = yield* call(sim, `/api/v1/cvms/${VM0.replaceAll("-", "")}/stop`, { method: "POST" })
@@ -409,7 +439,10 @@ describe("simulator lifecycle", () => {
       const conflict = yield* call(sim, `/api/v1/cvms/${VM0}/start`, { method: "POST" })
       expect(conflict.status).toBe(409)
       expect(conflict.body).toEqual({ detail: "Another operation in progress" })
-      yield* Effect.sleep(Duration.millis(350))
+      // transition_delay: 200ms
+      yield* TestClock.adjust(Duration.millis(199))
+      expect((yield* call(sim, `/api/v1/apps/${APP}`)).body).toHaveProperty("cvms.0.status", "stopping")
+      yield* TestClock.adjust(Duration.millis(1))
       const after = yield* call(sim, `/api/v1/apps/${APP}`)
       expect(after.body).toHaveProperty("cvms.0.status", "stopped")
       const start2 = yield* call(sim, "/api/v1/cvms/cvm_Pay0000a/start", { method: "POST", headers: { "X-Phala-Version": "2026-05-22" } })
@@ -425,7 +458,7 @@ describe("simulator lifecycle", () => {
       expect(hashids.body).toMatchObject({ id: "cvm_Pay0000a", user_id: expect.stringMatching(/^usr_/) })
     }))
 
-  it.scopedLive("shutdown and restart resolve too; unknown CVMs get the structured 404", () =>
+  it.scoped("shutdown and restart resolve too; unknown CVMs get the structured 404", () =>
     Effect.gen(function*() {
       const sim = yield* start()
       expect((yield* call(sim, `/api/v1/cvms/${VM0}/shutdown`, { method: "POST" })).body).toHaveProperty("status", "shutting_down")
@@ -433,7 +466,7 @@ describe("simulator lifecycle", () => {
         "status",
         "restarting"
       )
-      yield* Effect.sleep(Duration.millis(350))
+      yield* TestClock.adjust(Duration.millis(200))
       expect((yield* call(sim, `/api/v1/apps/${APP}`)).body).toHaveProperty("cvms.0.status", "stopped")
       expect((yield* call(sim, `/api/v1/apps/${NEW_APP}`)).body).toHaveProperty("cvms.0.status", "running")
 
@@ -453,7 +486,7 @@ describe("simulator lifecycle", () => {
 })
 
 describe("simulator admin API", () => {
-  it.scopedLive("state, status changes with then, attribute patches", () =>
+  it.scoped("state, status changes with then, attribute patches", () =>
     Effect.gen(function*() {
       const sim = yield* start()
       const state = yield* admin(sim, "GET", "/_sim/state")
@@ -465,7 +498,9 @@ describe("simulator admin API", () => {
       expect(put.status).toBe(200)
       expect(put.body).toMatchObject({ vm_uuid: VM1, status: "Exited" })
       expect((yield* call(sim, `/api/v1/apps/${APP}`)).body).toHaveProperty("cvms.1.status", "Exited")
-      yield* Effect.sleep(Duration.millis(300))
+      yield* TestClock.adjust(Duration.millis(199))
+      expect((yield* call(sim, `/api/v1/apps/${APP}`)).body).toHaveProperty("cvms.1.status", "Exited")
+      yield* TestClock.adjust(Duration.millis(1))
       expect((yield* call(sim, `/api/v1/apps/${APP}`)).body).toHaveProperty("cvms.1.status", "running")
 
       const patch = yield* admin(sim, "PATCH", `/_sim/apps/${APP}/cvms/${VM0}`, { instance_type: "tdx.medium", region: "US-WEST-1" })

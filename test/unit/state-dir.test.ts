@@ -32,8 +32,15 @@ const holderOf = (overrides: Partial<LockHolder> = {}): LockHolder => ({
 })
 const facts = { liveness: "unknown" as const, heartbeatAgeMs: 5_000, staleAfterMs: 60_000 }
 
+/**
+ * Another process's lock, put in place whole (as acquireLock does): a heartbeat reading between a truncate and a
+ * write would see an empty file and report "an unreadable lock" instead of the holder.
+ */
 const writeLock = (stateDir: string, holder: LockHolder) =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.writeFileString(lockFilePath(stateDir), `${JSON.stringify(holder)}\n`))
+  Effect.flatMap(FileSystem.FileSystem, (fs) => {
+    const temp = `${lockFilePath(stateDir)}.test-${process.pid}`
+    return fs.writeFileString(temp, `${JSON.stringify(holder)}\n`).pipe(Effect.zipRight(fs.rename(temp, lockFilePath(stateDir))))
+  })
 
 const readHolder = (stateDir: string) =>
   Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(lockFilePath(stateDir))).pipe(

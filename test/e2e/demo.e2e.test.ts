@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs"
+import { createServer, type Server } from "node:net"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { freePort, ROOT, runCli, spawnCli, stopAll, waitFor } from "./support/harness.js"
+
+// What the README says about `npm run demo` is what the demo does: its fleet size and the flags for taken ports.
+
+const readme = readFileSync(join(ROOT, "README.md"), "utf8").replace(/\s+/g, " ")
+
+const taken: Array<Server> = []
+afterAll(async () => {
+  for (const s of taken) s.close()
+  await stopAll()
+})
+
+/** A loopback port something else already listens on. */
+const takenPort = async (): Promise<number> => {
+  const port = await freePort()
+  const server = createServer()
+  taken.push(server)
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve))
+  return port
+}
+
+describe("phala-drift demo", () => {
+  it("runs on the ports --port and --sim-port give, with the fleet the README describes", async () => {
+    const port = await freePort()
+    const simPort = await freePort()
+    const demo = spawnCli(["demo", "--port", String(port), "--sim-port", String(simPort)])
+    const base = `http://127.0.0.1:${port}`
+    await waitFor("demo ready", async () => {
+      if (demo.child.exitCode !== null) throw new Error(`demo exited: ${demo.stderr()}`)
+      return (await fetch(`${base}/readyz`)).ok ? true : undefined
+    }, 30_000, 100)
+    expect(demo.stdout()).toContain(`status page   ${base}/`)
+    expect(demo.stdout()).toContain(`http://127.0.0.1:${simPort}/api/v1`)
+
+    const plan = (await (await fetch(`${base}/api/v1/plan`)).json()) as { summary: { apps: number }; apps: ReadonlyArray<{ name: string; drifts: ReadonlyArray<{ kind: string }> }> }
+    const state = (await (await fetch(`http://127.0.0.1:${simPort}/_sim/state`)).json()) as { apps: ReadonlyArray<{ cvms: ReadonlyArray<unknown> }> }
+    const missing = plan.apps.filter((a) => a.drifts.some((d) => d.kind === "missing_app")).map((a) => a.name)
+    const cvms = state.apps.reduce((n, a) => n + a.cvms.length, 0)
+    expect(missing).toEqual(["legacy-reporting"])
+    expect(readme).toContain(
+      `${plan.summary.apps} declared apps: ${state.apps.length} of them run in the simulator with ${cvms} CVMs, and one (\`${missing[0]}\`) is declared but does not exist`
+    )
+    expect(await demo.stop("SIGTERM")).toBe(0)
+  }, 60_000)
+
+  it("names --sim-port when the simulator's port is taken, and --port when the daemon's is", async () => {
+    const simTaken = await takenPort()
+    const first = spawnCli(["demo", "--port", String(await freePort()), "--sim-port", String(simTaken)])
+    expect(await first.exit).toBe(1)
+    await waitFor("the hint on stderr", async () => (first.stderr().includes("--sim-port N") ? true : undefined), 5_000, 50)
+    expect(first.stderr()).toContain(`cannot listen on 127.0.0.1:${simTaken}`)
+
+    const daemonTaken = await takenPort()
+    const second = spawnCli(["demo", "--port", String(daemonTaken), "--sim-port", String(await freePort())])
+    expect(await second.exit).toBe(1)
+    await waitFor("the hint on stderr", async () => (second.stderr().includes("--port N") ? true : undefined), 5_000, 50)
+    expect(second.stderr()).toContain(`cannot listen on 127.0.0.1:${daemonTaken}: address already in use`)
+    expect(second.stderr()).toContain(`if port ${daemonTaken} is taken, pick another with --port N`)
+    // the README shows the flags, and they are the ones `demo --help` lists
+    const [, port, simPort] = /npm run demo -- (--port) \d+ (--sim-port) \d+/.exec(readme) ?? []
+    const help = await runCli(["demo", "--help"])
+    expect(help.code).toBe(0)
+    expect([port, simPort]).toEqual(["--port", "--sim-port"])
+    expect(help.stdout).toMatch(/(^|[^-\w])--port\b/)
+    expect(help.stdout).toMatch(/--sim-port\b/)
+  }, 60_000)
+})
