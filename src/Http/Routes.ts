@@ -22,16 +22,20 @@ const acceptsGzip = (accept: string | undefined): boolean =>
     return coding === "gzip" && !params.some((p) => p.trim().replace(/\s/g, "") === "q=0")
   })
 
+const smallBody = 1024 * 1024
+
 /** The cached object state and this scrape's telemetry, written chunk by chunk: no copy of the whole body per scrape. */
 const metricsRoute = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const body = yield* (yield* MetricsView).scrape(acceptsGzip(request.headers["accept-encoding"]))
   const vary = { vary: "Accept-Encoding" }
-  return HttpServerResponse.stream(Stream.fromIterable(body.chunks), {
-    contentType: body.contentType,
-    contentLength: body.byteLength,
-    headers: body.contentEncoding === null ? vary : { ...vary, "content-encoding": body.contentEncoding }
-  })
+  const headers = body.contentEncoding === null ? vary : { ...vary, "content-encoding": body.contentEncoding }
+  // a small body is cheaper sent whole than streamed (a burst of scrapes must not slow the accept loop); a fleet's
+  // is written chunk by chunk so that no scrape copies it
+  if (body.byteLength <= smallBody) {
+    return HttpServerResponse.uint8Array(Buffer.concat(body.chunks, body.byteLength), { contentType: body.contentType, headers })
+  }
+  return HttpServerResponse.stream(Stream.fromIterable(body.chunks), { contentType: body.contentType, contentLength: body.byteLength, headers })
 })
 
 const PlanQuery = Schema.Struct({ format: Schema.optional(Schema.Literal("json", "text")) })
