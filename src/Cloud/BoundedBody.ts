@@ -50,26 +50,27 @@ export const readBounded = (
   if (framedWithin(response.headers, limit)) {
     return Effect.map(response.arrayBuffer, (bytes): BoundedBody => ({ _tag: "Complete", text: decoder.decode(bytes) }))
   }
-  const initial: Accumulated = { chunks: [], bytes: 0, over: false }
-  return Stream.runFoldWhile(
-    response.stream,
-    initial,
-    (acc) => !acc.over,
-    (acc, chunk) => {
-      const bytes = acc.bytes + chunk.length
-      if (bytes > limit) return { ...acc, over: true }
-      acc.chunks.push(chunk)
-      return { chunks: acc.chunks, bytes, over: false }
-    }
-  ).pipe(
-    Effect.map((acc): BoundedBody =>
-      acc.over
-        ? { _tag: "TooLarge", limit }
-        : { _tag: "Complete", text: decoder.decode(concat(acc.chunks, acc.bytes)) }
+  return readStreamBounded(response.stream, limit).pipe(
+    Effect.map((bytes): BoundedBody =>
+      bytes === null ? { _tag: "TooLarge", limit } : { _tag: "Complete", text: decoder.decode(bytes) }
     ),
     // a response without a body (204, or one the platform could not stream) reads as empty, like `response.text`
     Effect.catchIf((error) => error.reason === "EmptyBody", () => Effect.succeed<BoundedBody>({ _tag: "Complete", text: "" }))
   )
+}
+
+/**
+ * The bytes of `stream`, or null as soon as they would pass `limit`: memory stays within the limit plus one chunk
+ * whatever the peer sends, and the rest is never read.
+ */
+export const readStreamBounded = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, limit: number): Effect.Effect<Uint8Array | null, E, R> => {
+  const initial: Accumulated = { chunks: [], bytes: 0, over: false }
+  return Stream.runFoldWhile(stream, initial, (acc) => !acc.over, (acc, chunk) => {
+    const bytes = acc.bytes + chunk.length
+    if (bytes > limit) return { ...acc, over: true }
+    acc.chunks.push(chunk)
+    return { chunks: acc.chunks, bytes, over: false }
+  }).pipe(Effect.map((acc) => (acc.over ? null : concat(acc.chunks, acc.bytes))))
 }
 
 /** `8 MiB`, `256 KiB`, `100000 bytes`: limits as an operator wrote them. */

@@ -12,6 +12,7 @@ import { DaemonEvent, Events } from "../Runtime/Events.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { Cycle } from "./Cycle.js"
 import { ReloadTriggersLayer } from "./ReloadTriggers.js"
+import { Webhooks } from "./Webhooks.js"
 import { SchedulerLayer } from "./Scheduler.js"
 
 export interface DaemonOptions {
@@ -41,7 +42,15 @@ const StartupLayer = Layer.effectDiscard(Effect.gen(function*() {
  */
 export const daemonLayer = ({ config, env, patch }: DaemonOptions) => {
   const { host, port, tls } = config.server
-  const shared = Layer.mergeAll(CycleTriggerLive, AlertsViewLive, MetricsViewLive, LatestSnapshot.Default, Metrics.Default, Events.Default)
+  const shared = Layer.mergeAll(
+    CycleTriggerLive,
+    Webhooks.Default,
+    AlertsViewLive,
+    MetricsViewLive,
+    LatestSnapshot.Default,
+    Metrics.Default,
+    Events.Default
+  )
   return Layer.mergeAll(SchedulerLayer, ReloadTriggersLayer, httpServerLayer({ host, port }, tls), StartupLayer).pipe(
     Layer.provide(shared),
     Layer.provideMerge(configStoreLive({ initial: config, env, patch })),

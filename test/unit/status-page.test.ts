@@ -419,7 +419,7 @@ const config = (poll: PollSchedule): DaemonConfig => ({
   source: "test.yaml",
   api: { url: "http://127.0.0.1:1/api/v1", apiKey: Redacted.make("k"), apiVersion: "2025-10-28", timeout: Duration.seconds(5), retries: 0, concurrency: 1 },
   poll,
-  server: { host: "127.0.0.1", port: 9477, lifecycle: false, auth: null, tls: null },
+  server: { host: "127.0.0.1", port: 9477, lifecycle: false, auth: null, tls: null, phalaWebhook: null },
   stateDir: ".",
   apps: [],
   alerting: null
