@@ -9,16 +9,25 @@ import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { Cycle } from "./Cycle.js"
 import { Freshness } from "./Freshness.js"
 
+/**
+ * The first event for an app is read at once. Events that arrive during or after that read are answered by one more
+ * read once they have been quiet for `quiet`, or `maxWait` after the previous read started if they keep coming: a
+ * storm (a flapping CVM, a redelivery burst) costs two reads, and one more per `maxWait` it lasts.
+ */
+export const quiet = Duration.millis(500)
+export const maxWait = Duration.seconds(5)
+
 /** Per app with a read in flight: whether another read is due, and since when (the earliest event it answers). */
 interface InFlight {
   due: boolean
   since: number | null
+  lastEventAt: number
 }
 
 /**
  * Re-reads one app at once when asked (a webhook event), at most one read in flight per app: requests that arrive
- * during a read coalesce into one more read after it (it may have fetched the state from before their event), so
- * a burst of events costs two reads. Each read costs one app's request and publish, never the fleet's.
+ * during or after a read coalesce into one more read (that read may have fetched the state from before their
+ * event), timed by `quiet` and `maxWait`. Each read costs one app's request and publish, never the fleet's.
  */
 export class AppRefresh extends Effect.Service<AppRefresh>()("phala-drift/AppRefresh", {
   scoped: Effect.gen(function*() {
@@ -52,15 +61,23 @@ export class AppRefresh extends Effect.Service<AppRefresh>()("phala-drift/AppRef
 
     const drain = (appId: AppId): Effect.Effect<void> =>
       Effect.gen(function*() {
+        let lastStart: number | null = null
         for (;;) {
           const state = inFlight.get(appId)
           if (state === undefined || !state.due) {
             inFlight.delete(appId)
             return
           }
+          while (lastStart !== null) {
+            const until = Math.min(state.lastEventAt + Duration.toMillis(quiet), lastStart + Duration.toMillis(maxWait))
+            const wait = until - (yield* Clock.currentTimeMillis)
+            if (wait <= 0) break
+            yield* Effect.sleep(Duration.millis(wait))
+          }
           const since = state.since ?? (yield* Clock.currentTimeMillis)
           state.due = false
           state.since = null
+          lastStart = yield* Clock.currentTimeMillis
           yield* readOnce(appId, since)
         }
       }).pipe(Effect.ensuring(Effect.sync(() => inFlight.delete(appId))))
@@ -72,9 +89,10 @@ export class AppRefresh extends Effect.Service<AppRefresh>()("phala-drift/AppRef
         if (state !== undefined) {
           state.due = true
           state.since = state.since === null ? receivedAt : Math.min(state.since, receivedAt)
+          state.lastEventAt = Math.max(state.lastEventAt, receivedAt)
           return Effect.void
         }
-        inFlight.set(appId, { due: true, since: receivedAt })
+        inFlight.set(appId, { due: true, since: receivedAt, lastEventAt: receivedAt })
         return Effect.asVoid(FiberSet.run(fibers, drain(appId)))
       })
 
