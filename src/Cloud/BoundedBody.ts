@@ -1,26 +1,11 @@
 import { Headers, type HttpClientError, type HttpClientResponse } from "@effect/platform"
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option } from "effect"
+import { readStreamBounded } from "../Support/BoundedStream.js"
 
 /** A response body read up to a limit: the text, or the fact that there was more than the limit. */
 export type BoundedBody =
   | { readonly _tag: "Complete"; readonly text: string }
   | { readonly _tag: "TooLarge"; readonly limit: number }
-
-interface Accumulated {
-  readonly chunks: Array<Uint8Array>
-  readonly bytes: number
-  readonly over: boolean
-}
-
-const concat = (chunks: ReadonlyArray<Uint8Array>, bytes: number): Uint8Array => {
-  const all = new Uint8Array(bytes)
-  let at = 0
-  for (const chunk of chunks) {
-    all.set(chunk, at)
-    at += chunk.length
-  }
-  return all
-}
 
 /**
  * Whether HTTP framing alone keeps the body within `limit`: a `Content-Length` no larger than it, on a body sent as
@@ -57,20 +42,6 @@ export const readBounded = (
     // a response without a body (204, or one the platform could not stream) reads as empty, like `response.text`
     Effect.catchIf((error) => error.reason === "EmptyBody", () => Effect.succeed<BoundedBody>({ _tag: "Complete", text: "" }))
   )
-}
-
-/**
- * The bytes of `stream`, or null as soon as they would pass `limit`: memory stays within the limit plus one chunk
- * whatever the peer sends, and the rest is never read.
- */
-export const readStreamBounded = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, limit: number): Effect.Effect<Uint8Array | null, E, R> => {
-  const initial: Accumulated = { chunks: [], bytes: 0, over: false }
-  return Stream.runFoldWhile(stream, initial, (acc) => !acc.over, (acc, chunk) => {
-    const bytes = acc.bytes + chunk.length
-    if (bytes > limit) return { ...acc, over: true }
-    acc.chunks.push(chunk)
-    return { chunks: acc.chunks, bytes, over: false }
-  }).pipe(Effect.map((acc) => (acc.over ? null : concat(acc.chunks, acc.bytes))))
 }
 
 /** `8 MiB`, `256 KiB`, `100000 bytes`: limits as an operator wrote them. */

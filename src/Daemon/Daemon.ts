@@ -12,7 +12,7 @@ import { DaemonEvent, Events } from "../Runtime/Events.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { Cycle } from "./Cycle.js"
 import { ReloadTriggersLayer } from "./ReloadTriggers.js"
-import { Webhooks } from "./Webhooks.js"
+import { Webhooks, WebhookInboxLive } from "./Webhooks.js"
 import { SchedulerLayer } from "./Scheduler.js"
 
 export interface DaemonOptions {
@@ -44,7 +44,7 @@ export const daemonLayer = ({ config, env, patch }: DaemonOptions) => {
   const { host, port, tls } = config.server
   const shared = Layer.mergeAll(
     CycleTriggerLive,
-    Webhooks.Default,
+    WebhookInboxLive.pipe(Layer.provide(Webhooks.Default)),
     AlertsViewLive,
     MetricsViewLive,
     LatestSnapshot.Default,

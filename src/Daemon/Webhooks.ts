@@ -1,9 +1,10 @@
-import { Effect, Either } from "effect"
+import { Effect, Either, Layer } from "effect"
 import type { AppId } from "../Core/Domain/AppId.js"
 import { normaliseAppId } from "../Core/Domain/AppId.js"
 import { eventLabel, type WebhookEvent } from "../Core/PhalaWebhook.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { DaemonEvent, Events, type WebhookResult } from "../Runtime/Events.js"
+import { WebhookInbox } from "../Runtime/WebhookInbox.js"
 import { AppRefresh } from "./AppRefresh.js"
 
 /** Event ids remembered to answer a redelivery with a no-op; the oldest are forgotten first. */
@@ -50,3 +51,6 @@ export class Webhooks extends Effect.Service<Webhooks>()("phala-drift/Webhooks",
   }),
   dependencies: [AppRefresh.Default, Events.Default]
 }) {}
+
+/** The HTTP route's view of the webhooks (`Runtime/WebhookInbox.ts`). */
+export const WebhookInboxLive = Layer.effect(WebhookInbox, Effect.map(Webhooks, (w) => WebhookInbox.of(w)))

@@ -1,9 +1,9 @@
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Clock, Effect, Either, Redacted } from "effect"
-import { readStreamBounded } from "../Cloud/BoundedBody.js"
 import type { PhalaWebhookSettings } from "../Core/Domain/App.js"
 import { decodeEvent, maxBodyBytes, verify } from "../Core/PhalaWebhook.js"
-import { Webhooks } from "../Daemon/Webhooks.js"
+import { WebhookInbox } from "../Runtime/WebhookInbox.js"
+import { readStreamBounded } from "../Support/BoundedStream.js"
 
 const noStore = { "cache-control": "no-store" }
 
@@ -17,7 +17,7 @@ const answer = (status: number, body: Record<string, string>) => HttpServerRespo
 export const phalaWebhookRoute = (settings: PhalaWebhookSettings) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const webhooks = yield* Webhooks
+    const webhooks = yield* WebhookInbox
     if (request.method !== "POST") {
       return HttpServerResponse.text("method not allowed\n", { status: 405, headers: { allow: "POST" } })
     }

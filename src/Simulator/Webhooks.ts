@@ -35,9 +35,21 @@ export interface Delivery {
 
 /** Registered receivers and the recent deliveries; the admin API and the scenario's `webhooks` set them. */
 export class WebhookTargets {
-  targets: ReadonlyArray<WebhookTarget> = []
+  private current: ReadonlyArray<WebhookTarget> = []
   private log: Array<Delivery> = []
+  private listeners: Array<() => void> = []
   constructor(readonly capacity: number) {}
+  get targets(): ReadonlyArray<WebhookTarget> {
+    return this.current
+  }
+  set targets(targets: ReadonlyArray<WebhookTarget>) {
+    this.current = targets
+    for (const listener of this.listeners) listener()
+  }
+  /** Called whenever the targets are replaced. */
+  onSet(listener: () => void): void {
+    this.listeners.push(listener)
+  }
   record(delivery: Delivery): Delivery {
     this.log.push(delivery)
     if (this.log.length > this.capacity) this.log.splice(0, this.log.length - this.capacity)
@@ -178,8 +190,14 @@ export const startWebhooks = (state: SimulatorState): Effect.Effect<void, never,
       Effect.forever,
       Effect.forkScoped
     )
-    yield* Effect.suspend(() => (state.webhooks.targets.length === 0 ? Effect.void : Effect.asVoid(state.current))).pipe(
-      Effect.repeat(Schedule.spaced("100 millis")),
-      Effect.forkScoped
-    )
+    // with no receiver the ticker sleeps until one is registered, so an idle simulator (or a test's clock) does no work
+    const registered = yield* Queue.sliding<void>(1)
+    state.webhooks.onSet(() => {
+      registered.unsafeOffer(undefined)
+    })
+    yield* Effect.suspend(() =>
+      state.webhooks.targets.length === 0
+        ? Queue.take(registered)
+        : Effect.zipRight(Effect.sleep("100 millis"), Effect.asVoid(state.current))
+    ).pipe(Effect.forever, Effect.forkScoped)
   })

@@ -6,7 +6,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Duration, Effect, Layer, Redacted, Ref, type Scope } from "effect"
 import { AppRefresh } from "../../src/Daemon/AppRefresh.js"
-import { Webhooks } from "../../src/Daemon/Webhooks.js"
+import { WebhookInboxLive, Webhooks } from "../../src/Daemon/Webhooks.js"
 import type { DaemonConfig } from "../../src/Core/Domain/App.js"
 import type { Snapshot } from "../../src/Core/Domain/Report.js"
 import { httpServerLayer } from "../../src/Http/Server.js"
@@ -53,7 +53,7 @@ export const serveRoutes = (
     const trigger = Layer.scoped(CycleTrigger, CycleTrigger.make(cycle))
     const requested = yield* Ref.make<ReadonlyArray<string>>([])
     const refresh = Layer.succeed(AppRefresh, AppRefresh.make({ request: (appId) => Ref.update(requested, (all) => [...all, appId]) }))
-    const webhooks = Webhooks.DefaultWithoutDependencies.pipe(Layer.provide(Layer.merge(refresh, ConfigStore.fixed(config))))
+    const webhooks = WebhookInboxLive.pipe(Layer.provide(Webhooks.DefaultWithoutDependencies), Layer.provide(Layer.merge(refresh, ConfigStore.fixed(config))))
     const services = Layer.mergeAll(ConfigStore.fixed(config), LatestSnapshot.Default, MetricsViewLive, AlertsView.Disabled, trigger, webhooks).pipe(
       Layer.provideMerge(Layer.mergeAll(Metrics.Default, Events.Default))
     )
