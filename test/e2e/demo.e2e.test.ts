@@ -47,6 +47,38 @@ describe("phala-drift demo", () => {
     expect(await demo.stop("SIGTERM")).toBe(0)
   }, 60_000)
 
+  it("wires the simulator's webhooks to the daemon: a stop through the admin API is pushed and shown", async () => {
+    const port = await freePort()
+    const simPort = await freePort()
+    const demo = spawnCli(["demo", "--port", String(port), "--sim-port", String(simPort)])
+    const base = `http://127.0.0.1:${port}`
+    await waitFor("demo ready", async () => {
+      if (demo.child.exitCode !== null) throw new Error(`demo exited: ${demo.stderr()}`)
+      return (await fetch(`${base}/readyz`)).ok ? true : undefined
+    }, 30_000, 100)
+    type State = { apps: ReadonlyArray<{ app_id: string; cvms: ReadonlyArray<{ vm_uuid: string; status: string }> }> }
+    const state = (await (await fetch(`http://127.0.0.1:${simPort}/_sim/state`)).json()) as State
+    const target = state.apps.flatMap((a) => a.cvms.filter((c) => c.status === "running").map((c) => ({ app: a.app_id, cvm: c.vm_uuid })))[0]
+    expect(target).toBeDefined()
+    if (target === undefined) return
+    const put = await fetch(`http://127.0.0.1:${simPort}/_sim/apps/${target.app}/cvms/${target.cvm}/status`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ status: "stopped" })
+    })
+    expect(put.status).toBe(200)
+    await waitFor("the stop, pushed", async () => {
+      const text = await (await fetch(`${base}/metrics`)).text()
+      const accepted = /^phala_drift_webhook_events_total\{event="cvm\.stopped",result="accepted"\} (\d+)/m.exec(text)
+      return text.includes(`vm_uuid="${target.cvm}"`) && text.split("\n").some((l) =>
+          l.startsWith("phala_cvm_status{") && l.includes(`vm_uuid="${target.cvm}"`) && l.includes(`status="stopped"`) && l.endsWith(" 1")) &&
+          Number(accepted?.[1] ?? 0) >= 1
+        ? true
+        : undefined
+    }, 30_000, 50)
+    expect(await demo.stop("SIGTERM")).toBe(0)
+  }, 60_000)
+
   it("names --sim-port when the simulator's port is taken, and --port when the daemon's is", async () => {
     const simTaken = await takenPort()
     const first = spawnCli(["demo", "--port", String(await freePort()), "--sim-port", String(simTaken)])
