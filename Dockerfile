@@ -19,7 +19,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# `phala-drift version` reports the commit: there is no .git in the build context, so it comes from REVISION
+COPY scripts/build-info.js ./scripts/
+ARG REVISION=unknown
+RUN PHALA_DRIFT_COMMIT="${REVISION}" npm run build
 # production dependencies only, without TypeScript sources, declarations, source maps, docs and the CommonJS
 # builds an ES-module app never loads (92 MB -> 26 MB, see scripts/prune-production.js)
 COPY scripts/prune-production.js ./scripts/

@@ -2,8 +2,8 @@
 import { join } from "node:path"
 import { DIST } from "./lib.js"
 
-const { diffApp } = await import(join(DIST, "Diff.js"))
-const { Observation, FetchFailure } = await import(join(DIST, "Domain", "Observation.js"))
+const { diffApp } = await import(join(DIST, "Core", "Diff.js"))
+const { Observation, FetchFailure } = await import(join(DIST, "Core", "Domain", "Observation.js"))
 const { Duration } = await import("effect")
 
 export const appIdOf = (i) => i.toString(16).padStart(40, "0")

@@ -3,13 +3,16 @@
 //     costs once they are rendered (p50/p99)
 //   - the same during an outage (every app unknown) with an alert per app
 //   - the whole fleet on one page, as the page was rendered before pagination (every request)
+//   - filtered views (sync state + label, a search): the filter runs once per snapshot and filter, then cached
+// Every case carries the daemon's app timeline, so rows show "since …" and "observed …" as served.
 // Usage: npm run build && node bench/status-page.js [N]   (default 10000). Writes bench/results/status-page.json.
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { appIdOf, snapshot } from "./fleet.js"
 import { DIST, machine, percentile, ROOT, round } from "./lib.js"
 
-const { prepareFleet, renderStatusPage } = await import(join(DIST, "Http", "StatusPage.js"))
+const { noFilter, prepareFleet, renderStatusPage } = await import(join(DIST, "Http", "StatusPage.js"))
+const { advanceTimeline } = await import(join(DIST, "Runtime", "AppTimeline.js"))
 
 const n = Number(process.argv[2] ?? 10_000)
 const now = new Date(1_000_000 + 12_000)
@@ -28,11 +31,12 @@ const alertOf = (i) => ({
   announced: true
 })
 
-const measure = (label, snap, alerts, pageSize) => {
+const measure = (label, snap, alerts, pageSize, filter = noFilter) => {
+  const { moments } = advanceTimeline(null, snap)
   const t0 = performance.now()
-  const fleet = prepareFleet(snap, pageSize)
+  const fleet = prepareFleet(snap, pageSize, moments)
   const prepareMs = performance.now() - t0
-  const input = (page) => ({ snapshot: snap, alerts, alertingEnabled: alerts.length > 0, now, refreshSeconds: 30, version: "bench", page, fleet })
+  const input = (page) => ({ snapshot: snap, moments, alerts, alertingEnabled: alerts.length > 0, now, refreshSeconds: 30, version: "bench", page, fleet, filter })
   const t1 = performance.now()
   const first = renderStatusPage(input(1))
   const firstMs = performance.now() - t1
@@ -48,6 +52,7 @@ const measure = (label, snap, alerts, pageSize) => {
   const row = {
     case: label,
     apps: snap.apps.length,
+    listed: fleet.listing(filter).apps,
     alerts: alerts.length,
     page_size: fleet.pageSize,
     page_kib: round(Buffer.byteLength(first) / 1024, 1),
@@ -68,7 +73,9 @@ const rows = [
   measure("1 % out of sync, no alerts", healthy, [], undefined),
   measure("outage: all unknown, an alert per app", outage, Array.from({ length: n }, (_, i) => alertOf(i)), undefined),
   // pagination off: every app on one page, rendered per request, as before
-  measure("one page with every app (before)", healthy, [], n)
+  measure("one page with every app (before)", healthy, [], n),
+  measure("filtered: needs attention, label team=team-7", healthy, [], undefined, { ...noFilter, sync: "problems", label: "team=team-7" }),
+  measure("filtered: search \"app-01\" (name or id)", healthy, [], undefined, { ...noFilter, q: "app-01" })
 ]
 const results = { machine: machine(), started_at: new Date().toISOString(), rows }
 mkdirSync(join(ROOT, "bench", "results"), { recursive: true })

@@ -1,7 +1,7 @@
-import { Command, Options } from "@effect/cli"
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import { fileURLToPath } from "node:url"
 import { serveSimulator } from "../Simulator/Simulator.js"
+import { integerOf, type Invocation } from "./Args.js"
 import { runsUntilSignalled, setExitCode } from "./ExitCode.js"
 import { printErr, printOut } from "./Output.js"
 import { runDaemon } from "./Serve.js"
@@ -31,28 +31,24 @@ const banner = (apiUrl: string, base: string): string =>
     ""
   ].join("\n")
 
-export const demoCommand = Command.make(
-  "demo",
-  {
-    port: Options.integer("port").pipe(Options.withDescription("daemon port (use another when 9477 is taken)"), Options.withDefault(9477)),
-    simPort: Options.integer("sim-port").pipe(Options.withDescription("simulator port (use another when 8787 is taken)"), Options.withDefault(8787))
-  },
-  ({ port, simPort }) =>
-    runsUntilSignalled(Effect.scoped(Effect.gen(function*() {
-      const started = yield* Effect.either(serveSimulator({ scenarioPath: bundled("scenarios/demo.yaml"), host: "127.0.0.1", port: simPort }))
-      if (started._tag === "Left") {
-        const hint = started.left.reason === "listen" ? "\nanother port for the simulator: phala-drift demo --sim-port N (and --port N for the daemon)" : ""
-        yield* printErr(`phala-drift demo: ${started.left.message}${hint}`)
-        return yield* setExitCode(1)
-      }
-      const sim = started.right
-      const apiUrl = `${sim.url}/api/v1`
-      // push: the simulator signs a webhook to the daemon on every status change (config/demo.yaml's phala_webhook)
-      sim.state.webhooks.targets = [{ url: `http://127.0.0.1:${port}/hooks/phala`, secret: demoWebhookSecret }]
-      yield* printOut(banner(apiUrl, `http://127.0.0.1:${port}`))
-      const env = { ...process.env, PHALA_CLOUD_API_URL: apiUrl, PHALA_CLOUD_API_PREFIX: undefined, PHALA_CLOUD_API_KEY: undefined, PHALA_WEBHOOK_SECRET: undefined }
-      yield* runDaemon(bundled("demo.yaml"), env, { listen: Option.some(`127.0.0.1:${port}`), stateDir: Option.none(), shard: Option.none(), totalShards: Option.none() })
-      // the daemon returns only when it could not start (a signal interrupts it instead)
-      yield* printErr(`phala-drift demo: the daemon did not start; if port ${port} is taken, pick another with --port N`)
-    })))
-).pipe(Command.withDescription("Start the simulator with the bundled demo fleet and the daemon watching it."))
+export const run = (invocation: Invocation) => {
+  const port = integerOf(invocation, "port") ?? 9477
+  const simPort = integerOf(invocation, "sim-port") ?? 8787
+  return runsUntilSignalled(Effect.scoped(Effect.gen(function*() {
+    const started = yield* Effect.either(serveSimulator({ scenarioPath: bundled("scenarios/demo.yaml"), host: "127.0.0.1", port: simPort }))
+    if (started._tag === "Left") {
+      const hint = started.left.reason === "listen" ? "\nanother port for the simulator: phala-drift demo --sim-port N (and --port N for the daemon)" : ""
+      yield* printErr(`phala-drift demo: ${started.left.message}${hint}`)
+      return yield* setExitCode(1)
+    }
+    const sim = started.right
+    const apiUrl = `${sim.url}/api/v1`
+    // push: the simulator signs a webhook to the daemon on every status change (config/demo.yaml's phala_webhook)
+    sim.state.webhooks.targets = [{ url: `http://127.0.0.1:${port}/hooks/phala`, secret: demoWebhookSecret }]
+    yield* printOut(banner(apiUrl, `http://127.0.0.1:${port}`))
+    const env = { ...process.env, PHALA_CLOUD_API_URL: apiUrl, PHALA_CLOUD_API_PREFIX: undefined, PHALA_CLOUD_API_KEY: undefined, PHALA_WEBHOOK_SECRET: undefined }
+    yield* runDaemon(bundled("demo.yaml"), env, { listen: `127.0.0.1:${port}`, stateDir: undefined, shard: null })
+    // the daemon returns only when it could not start (a signal interrupts it instead)
+    yield* printErr(`phala-drift demo: the daemon did not start; if port ${port} is taken, pick another with --port N`)
+  })))
+}

@@ -1,38 +1,48 @@
-import { Command, Options } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
-import { Duration, Effect, Either, Layer, Option } from "effect"
+import { Duration, Effect, Either, Layer } from "effect"
 import { Events } from "../Runtime/Events.js"
 import { PhalaClient } from "../Cloud/PhalaClient.js"
 import { formatConfigError } from "../Config/Diagnostics.js"
 import { normaliseAppId } from "../Core/Domain/AppId.js"
 import { loadConfigIsolated } from "../Config/Isolated.js"
-import { resolveConfigPath } from "../Config/Load.js"
 import { type DaemonConfig, type DesiredApp, pollPeriod } from "../Core/Domain/App.js"
-import { planExitCode, planJson } from "../Core/Plan/PlanJson.js"
+import { type PlanJson, planExitCode, planJson } from "../Core/Plan/PlanJson.js"
 import { planText } from "../Core/Plan/PlanText.js"
 import { observeAndDiff } from "../Cloud/Observe.js"
-import { setExitCode } from "./ExitCode.js"
-import { configOption, outputOption } from "./Options.js"
-import { printErr, printOut, useColor } from "./Output.js"
-import { shardFrom, shardOptions } from "./ShardOptions.js"
 import { inShard } from "../Core/Domain/Shard.js"
+import { type Invocation, listOfOption, textOf } from "./Args.js"
+import { setExitCode } from "./ExitCode.js"
+import { configPathOf, shardOf } from "./Flags.js"
+import { printErr, printOut, useColor } from "./Output.js"
 
-const appOption = Options.text("app").pipe(
-  Options.withDescription("limit the run to this app id (repeatable)"),
-  Options.repeated
-)
-
-/** Apps selected by `--app`; unknown ids are an error rather than an empty, green plan. */
-const selectApps = (config: DaemonConfig, wanted: ReadonlyArray<string>): { apps: ReadonlyArray<DesiredApp>; unknown: ReadonlyArray<string> } => {
-  if (wanted.length === 0) return { apps: config.apps, unknown: [] }
-  const normalize = (id: string) => Either.getOrElse(normaliseAppId(id), () => id)
-  const ids = new Set(wanted.map(normalize))
-  const declared = new Set(config.apps.map((a) => a.appId))
-  return {
-    apps: config.apps.filter((a) => ids.has(a.appId)),
-    unknown: wanted.filter((w) => !declared.has(normalize(w)))
+/**
+ * Apps selected by `--app`, each an app_id or the exact `name` of a declared app. One that matches nothing is an
+ * error rather than an empty, green plan; a name that several apps share is an error naming their ids.
+ */
+export const selectApps = (
+  apps: ReadonlyArray<DesiredApp>,
+  wanted: ReadonlyArray<string>
+): { readonly _tag: "Selected"; readonly apps: ReadonlyArray<DesiredApp> } | { readonly _tag: "Invalid"; readonly message: string } => {
+  if (wanted.length === 0) return { _tag: "Selected", apps }
+  const chosen = new Set<DesiredApp>()
+  const problems: Array<string> = []
+  for (const w of wanted) {
+    const id = Either.getOrElse(normaliseAppId(w), () => w)
+    const byId = apps.find((a) => a.appId === id)
+    const byName = apps.filter((a) => a.name === w)
+    if (byId !== undefined) chosen.add(byId)
+    else if (byName.length === 1 && byName[0] !== undefined) chosen.add(byName[0])
+    else if (byName.length > 1) problems.push(`${JSON.stringify(w)} is the name of ${byName.length} apps (${byName.map((a) => a.appId).join(", ")}): give the app_id`)
+    else problems.push(`${JSON.stringify(w)} is neither the app_id nor the name of a declared app`)
   }
+  return problems.length > 0 ? { _tag: "Invalid", message: problems.join("; ") } : { _tag: "Selected", apps: apps.filter((a) => chosen.has(a)) }
 }
+
+/** Exit 1 when the API rejected the key (any 401): a plan of `unknown` apps would otherwise read as exit 3. */
+export const planOutcome = (plan: PlanJson): { readonly code: number; readonly note: string | null } =>
+  plan.apps.some((a) => a.error?.reason === "auth")
+    ? { code: 1, note: "API key rejected (HTTP 401): check PHALA_CLOUD_API_KEY or api.api_key" }
+    : { code: planExitCode(plan.summary), note: null }
 
 /** A one-shot cycle may take as long as a daemon cycle would, and at least a minute. */
 export const cycleBudget = (config: DaemonConfig): Duration.Duration =>
@@ -46,35 +56,33 @@ export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>) =
     Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, Events.Default))))
   )
 
-export const planCommand = Command.make(
-  "plan",
-  { config: configOption, output: outputOption, app: appOption, ...shardOptions },
-  ({ app, config, output, shard, totalShards }) =>
-    Effect.gen(function*() {
-      const path = resolveConfigPath(Option.getOrUndefined(config), process.env)
-      const loaded = yield* Effect.either(loadConfigIsolated(path, process.env))
-      if (loaded._tag === "Left") {
-        yield* printErr(formatConfigError(loaded.left))
-        return yield* setExitCode(1)
-      }
-      const { apps: selected, unknown } = selectApps(loaded.right, app)
-      if (unknown.length > 0) {
-        yield* printErr(`--app: not declared in ${path}: ${unknown.join(", ")}`)
-        return yield* setExitCode(1)
-      }
-      const sharding = shardFrom({ shard, totalShards })
-      if (typeof sharding === "string") {
-        yield* printErr(sharding)
-        return yield* setExitCode(1)
-      }
-      const apps = sharding === null ? selected : selected.filter(inShard(sharding))
-      const snapshot = yield* runPlan(loaded.right, apps)
-      const plan = planJson(snapshot)
-      yield* printOut(
-        output === "json"
-          ? JSON.stringify(plan, null, 2)
-          : planText(snapshot, { color: useColor(process.env, process.stdout.isTTY === true) })
-      )
-      yield* setExitCode(planExitCode(plan.summary))
-    })
-).pipe(Command.withDescription("Run one reconcile cycle and print it like `terraform plan`. Exit 0 in sync, 2 drift, 3 unknown, 1 error; 130 (SIGINT) or 143 (SIGTERM) when interrupted: never 0 without a result."))
+export const run = (invocation: Invocation) =>
+  Effect.gen(function*() {
+    const path = configPathOf(invocation)
+    const loaded = yield* Effect.either(loadConfigIsolated(path, process.env))
+    if (loaded._tag === "Left") {
+      yield* printErr(formatConfigError(loaded.left))
+      return yield* setExitCode(1)
+    }
+    const selected = selectApps(loaded.right.apps, listOfOption(invocation, "app"))
+    if (selected._tag === "Invalid") {
+      yield* printErr(`--app: ${selected.message} (in ${path})`)
+      return yield* setExitCode(1)
+    }
+    const sharding = shardOf(invocation)
+    if (typeof sharding === "string") {
+      yield* printErr(sharding)
+      return yield* setExitCode(1)
+    }
+    const apps = sharding === null ? selected.apps : selected.apps.filter(inShard(sharding))
+    const snapshot = yield* runPlan(loaded.right, apps)
+    const plan = planJson(snapshot)
+    yield* printOut(
+      textOf(invocation, "output") === "json"
+        ? JSON.stringify(plan, null, 2)
+        : planText(snapshot, { color: useColor(process.env, process.stdout.isTTY === true) })
+    )
+    const outcome = planOutcome(plan)
+    if (outcome.note !== null) yield* printErr(`phala-drift: ${outcome.note}`)
+    yield* setExitCode(outcome.code)
+  })

@@ -1,33 +1,20 @@
-import { Command, Options } from "@effect/cli"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer } from "effect"
 import { formatConfigError } from "../Config/Diagnostics.js"
 import { formatHostPort, type ListenAddress, listenHint, parseListen } from "../Core/Domain/ListenAddress.js"
 import { loadConfigIsolated } from "../Config/Isolated.js"
-import { resolveConfigPath } from "../Config/Load.js"
 import { configWarnings } from "../Config/Warnings.js"
 import { daemonLayer } from "../Daemon/Daemon.js"
 import type { DaemonConfig } from "../Core/Domain/App.js"
 import { inShard, type Shard } from "../Core/Domain/Shard.js"
+import { type Invocation, textOf } from "./Args.js"
 import { runsUntilSignalled, setExitCode } from "./ExitCode.js"
-import { configOption } from "./Options.js"
+import { configPathOf, shardOf } from "./Flags.js"
 import { printErr } from "./Output.js"
-import { shardFrom, shardOptions } from "./ShardOptions.js"
-
-export const listenOption = Options.text("listen").pipe(
-  Options.withDescription("listen address host:port (overrides server.listen)"),
-  Options.optional
-)
-
-export const stateDirOption = Options.text("state-dir").pipe(
-  Options.withDescription("directory for alert state and the notification outbox (overrides state_dir)"),
-  Options.optional
-)
 
 export interface Flags {
-  readonly listen: Option.Option<string>
-  readonly stateDir: Option.Option<string>
-  readonly shard: Option.Option<number>
-  readonly totalShards: Option.Option<number>
+  readonly listen: string | undefined
+  readonly stateDir: string | undefined
+  readonly shard: Shard | null | string
 }
 
 interface ParsedFlags {
@@ -37,13 +24,12 @@ interface ParsedFlags {
 }
 
 const parseFlags = (flags: Flags): ParsedFlags | string => {
-  const listen = Option.isSome(flags.listen) ? parseListen(flags.listen.value) : null
-  if (Option.isSome(flags.listen) && listen === null) {
-    return `--listen: invalid address ${JSON.stringify(flags.listen.value)} (${listenHint})`
+  const listen = flags.listen === undefined ? null : parseListen(flags.listen)
+  if (flags.listen !== undefined && listen === null) {
+    return `--listen: invalid address ${JSON.stringify(flags.listen)} (${listenHint})`
   }
-  const shard = shardFrom(flags)
-  if (typeof shard === "string") return shard
-  return { listen, stateDir: Option.getOrNull(flags.stateDir), shard }
+  if (typeof flags.shard === "string") return flags.shard
+  return { listen, stateDir: flags.stateDir ?? null, shard: flags.shard }
 }
 
 /** Flags win over the file, at start-up and after every reload. */
@@ -97,11 +83,11 @@ const describeListenError = (cause: unknown): string => {
   return code === "EADDRINUSE" ? "address already in use" : code === "EACCES" ? "permission denied" : code === "" ? "unknown error" : code
 }
 
-export const serveCommand = Command.make(
-  "serve",
-  { config: configOption, listen: listenOption, stateDir: stateDirOption, ...shardOptions },
-  ({ config, listen, shard, stateDir, totalShards }) =>
-    runsUntilSignalled(
-      runDaemon(resolveConfigPath(Option.getOrUndefined(config), process.env), process.env, { listen, stateDir, shard, totalShards })
-    )
-).pipe(Command.withDescription("Run the daemon: poll, diff, serve metrics, health and the plan API. Exit 0 on SIGTERM/SIGINT."))
+export const run = (invocation: Invocation) =>
+  runsUntilSignalled(
+    runDaemon(configPathOf(invocation), process.env, {
+      listen: textOf(invocation, "listen"),
+      stateDir: textOf(invocation, "state-dir"),
+      shard: shardOf(invocation)
+    })
+  )

@@ -81,6 +81,14 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
       Accept: "application/json",
       "User-Agent": userAgent
     }
+    const pathOf = (url: string): string => {
+      try {
+        const parsed = new URL(url)
+        return `${parsed.pathname}${parsed.search}`
+      } catch {
+        return "?"
+      }
+    }
     const appUrl = (appId: AppId) => `${baseUrl}/apps/${encodeURIComponent(appId)}`
     const probeUrl = `${baseUrl}/apps?page=1&page_size=1`
 
@@ -112,6 +120,15 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
         const outcome = yield* send(url)
         const finished = yield* Clock.currentTimeMillis
         yield* events.publish(DaemonEvent.ApiAttempt({ code: attemptCode(outcome), seconds: (finished - started) / 1000 }))
+        // the path only: never the headers (the key) nor credentials a base URL might carry
+        yield* Effect.logDebug("Phala API request").pipe(
+          Effect.annotateLogs({
+            method: "GET",
+            path: pathOf(url),
+            status: Either.match(outcome, { onLeft: (error) => error._tag === "TimeoutException" ? "timeout" : "network_error", onRight: (r) => r.status }),
+            duration_ms: finished - started
+          })
+        )
         return { outcome, finished }
       })
 

@@ -18,17 +18,19 @@ const secretText = { [ConfigAnnotation.staysString]: true, [ConfigAnnotation.sec
 
 export const nonEmptyString = leaf(Schema.String, (u) =>
   typeof u === "string" && u.trim() !== "" ? Either.right(u) : Either.left(`must be a non-empty string, got ${show(u)}`))
-  .annotations(text)
+  .annotations({ ...text, jsonSchema: { type: "string", minLength: 1 } })
 
 /** Label values and the like: any string, including empty. */
 export const anyString = leaf(Schema.String, (u) =>
-  typeof u === "string" ? Either.right(u) : Either.left(`must be a string, got ${show(u)}`)).annotations(text)
+  typeof u === "string" ? Either.right(u) : Either.left(`must be a string, got ${show(u)}`))
+  .annotations({ ...text, jsonSchema: { type: "string" } })
 
 /** Never shows the value, not even its type beyond "not a string". */
 export const secret = leaf(Schema.RedactedFromSelf(Schema.String), (u) =>
   typeof u === "string" && u !== ""
     ? Either.right(Redacted.make(u))
-    : Either.left(typeof u === "string" ? "must not be empty" : "must be a string (quote the value)")).annotations(secretText)
+    : Either.left(typeof u === "string" ? "must not be empty" : "must be a string (quote the value)"))
+  .annotations({ ...secretText, jsonSchema: { type: "string", minLength: 1, description: "secret; usually ${VAR}" } })
 
 /** Paths `serve` answers itself; a webhook path must not shadow one of them. */
 const reservedPaths: ReadonlySet<string> = new Set(["/", "/healthz", "/readyz", "/metrics", "/api/v1/plan", "/api/v1/alerts", "/-/reload", "/-/reconcile"])
@@ -39,10 +41,11 @@ export const webhookPath = leaf(Schema.String, (u) =>
     ? Either.left(`must be a URL path starting with / (letters, digits, ".", "_", "~", "-", "/"), got ${show(u)}`)
     : reservedPaths.has(u)
     ? Either.left(`${u} is an endpoint of phala-drift already; pick another path, e.g. /hooks/phala`)
-    : Either.right(u)).annotations(text)
+    : Either.right(u)).annotations({ ...text, jsonSchema: { type: "string", pattern: "^/[A-Za-z0-9._~/-]*$" } })
 
 export const boolean = leaf(Schema.Boolean, (u) =>
   typeof u === "boolean" ? Either.right(u) : Either.left(`must be true or false, got ${show(u)}`))
+  .annotations({ jsonSchema: { type: "boolean" } })
 
 export const integer = (min: number, max: number) =>
   leaf(Schema.Number, (u) =>
@@ -52,7 +55,9 @@ export const integer = (min: number, max: number) =>
         max === Number.MAX_SAFE_INTEGER
           ? `must be an integer >= ${min}, got ${show(u)}`
           : `must be an integer between ${min} and ${max}, got ${show(u)}`
-      ))
+      )).annotations({
+      jsonSchema: max === Number.MAX_SAFE_INTEGER ? { type: "integer", minimum: min } : { type: "integer", minimum: min, maximum: max }
+    })
 
 /**
  * A duration between `min` and `max`. Every duration key has a maximum: an absurd value (`700000000h`) would
@@ -79,6 +84,12 @@ export const duration = (options: {
       }
       return Either.right(d)
     })
+  }).annotations({
+    jsonSchema: {
+      type: "string",
+      pattern: "^(0|(\\d+(ms|h|m|s))+)$",
+      description: `a duration, e.g. 500ms, 30s, 2m, 1h30m; from ${formatDuration(options.min)} to ${formatDuration(options.max)}`
+    }
   })
 
 export const userinfoMessage =
@@ -99,12 +110,15 @@ export const httpUrl = (what: string) => (u: unknown): Either.Either<string, str
   return Either.left(`${what}${show(u)} is not an http(s) URL`)
 }
 
-export const apiUrl = leaf(Schema.String, httpUrl(""))
+const urlJsonSchema = { type: "string", format: "uri", pattern: "^https?://" }
+
+export const apiUrl = leaf(Schema.String, httpUrl("")).annotations({ jsonSchema: urlJsonSchema })
 
 export const apiVersion = leaf(Schema.String, (u) =>
   typeof u === "string" && /^\d{4}-\d{2}-\d{2}$/.test(u)
     ? Either.right(u)
-    : Either.left(`must be a date like "2025-10-28", got ${show(u)}`)).annotations(text)
+    : Either.left(`must be a date like "2025-10-28", got ${show(u)}`))
+  .annotations({ ...text, jsonSchema: { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}$" } })
 
 export const cron = leaf(Schema.String, (u) => {
   if (typeof u === "string" && validateCron(u)) return Either.right(u)
@@ -113,9 +127,9 @@ export const cron = leaf(Schema.String, (u) => {
   return Either.left(
     `invalid cron expression ${show(u)}${detail === "" ? "" : ` (${detail})`}; node-cron syntax: [second] minute hour day month weekday`
   )
-})
+}).annotations({ jsonSchema: { type: "string", description: "node-cron: [second] minute hour day month weekday" } })
 
-export const listen = ListenAddress
+export const listen = ListenAddress.annotations({ jsonSchema: { type: "string", description: "host:port, e.g. 0.0.0.0:9477 or [::1]:9477" } })
 
 const statuses: ReadonlyArray<DesiredStatus> = ["running", "stopped"]
 const isStatus = (s: string): s is DesiredStatus => statuses.some((status) => status === s)
@@ -123,9 +137,12 @@ const isStatus = (s: string): s is DesiredStatus => statuses.some((status) => st
 export const status = leaf(Schema.Literal("running", "stopped"), (u) => {
   const lower = typeof u === "string" ? u.trim().toLowerCase() : ""
   return isStatus(lower) ? Either.right(lower) : Either.left(`must be one of running, stopped, got ${show(u)}`)
-})
+}).annotations({ jsonSchema: { type: "string", enum: ["running", "stopped"] } })
 
-export const appId = AppId.annotations(text)
+export const appId = AppId.annotations({
+  ...text,
+  jsonSchema: { type: "string", pattern: "^([Aa][Pp][Pp]_)?[0-9a-fA-F]{40}$", description: "40 hex characters, optionally prefixed app_" }
+})
 
 const ReplicaRangeSchema: Schema.Schema<ReplicaRange> = Schema.Struct({
   min: Schema.Number,
@@ -165,7 +182,20 @@ export const replicas = Schema.transformOrFail(Schema.Unknown, ReplicaRangeSchem
     return ParseResult.fail(new ParseResult.Type(ast, u, `${replicaHint}, got ${show(u)}`))
   },
   encode: ParseResult.succeed
-}).annotations({ [ConfigAnnotation.fields]: replicaFields })
+}).annotations({
+  [ConfigAnnotation.fields]: replicaFields,
+  jsonSchema: {
+    anyOf: [
+      { type: "integer", minimum: 0, description: "exactly this many CVMs" },
+      {
+        type: "object",
+        properties: { min: { type: "integer", minimum: 0 }, max: { type: "integer", minimum: 0 } },
+        required: ["min"],
+        additionalProperties: false
+      }
+    ]
+  }
+})
 
 /** Like `secret`, but must also be an http(s) URL; the message never shows the value (a webhook URL is a credential). */
 export const secretUrl = leaf(Schema.RedactedFromSelf(Schema.String), (u) => {
@@ -174,16 +204,17 @@ export const secretUrl = leaf(Schema.RedactedFromSelf(Schema.String), (u) => {
   return Either.isRight(url)
     ? Either.right(Redacted.make(u))
     : Either.left(url.left.startsWith(userinfoMessage) ? userinfoMessage : "must be an http(s) URL (value not shown)")
-}).annotations(secretText)
+}).annotations({ ...secretText, jsonSchema: { type: "string", description: "secret URL; usually ${VAR}" } })
 
-export const httpUrlField = leaf(Schema.String, httpUrl(""))
+export const httpUrlField = leaf(Schema.String, httpUrl("")).annotations({ jsonSchema: urlJsonSchema })
 
 export const isReceiverName = (u: unknown): u is string => typeof u === "string" && /^[A-Za-z0-9_-]+$/.test(u)
 
 export const receiverName = leaf(Schema.String, (u) =>
   isReceiverName(u)
     ? Either.right(u)
-    : Either.left(`must be a receiver name of letters, digits, _ and -, got ${show(u)}`)).annotations(text)
+    : Either.left(`must be a receiver name of letters, digits, _ and -, got ${show(u)}`))
+  .annotations({ ...text, jsonSchema: { type: "string", pattern: "^[A-Za-z0-9_-]+$" } })
 
 /** Prometheus' label name rule; names starting with `__` are reserved (also checked, with a message of its own). */
 export const isLabelName = (name: string): boolean => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)
@@ -210,4 +241,4 @@ export const timestamp = leaf(Schema.DateFromSelf, (u) => {
   return valid && !Number.isNaN(date.getTime())
     ? Either.right(date)
     : Either.left(`invalid timestamp ${show(u)} (${timestampHint})`)
-})
+}).annotations({ jsonSchema: { type: "string", description: timestampHint } })

@@ -19,7 +19,11 @@ const mapping = <Fields extends Schema.Struct.Fields>(
         ? ParseResult.decodeUnknown(struct)(u, options)
         : ParseResult.fail(new ParseResult.Type(ast, u, message(u))),
     encode: ParseResult.succeed
-  }).annotations({ [ConfigAnnotation.fields]: fields })
+  }).annotations({
+    [ConfigAnnotation.fields]: fields,
+    // the JSON Schema (editor completion) describes the mapping as written, not the check that reads it
+    [AST.SurrogateAnnotationId]: Schema.Struct(fields).ast
+  })
 }
 
 /** Optional key; an empty value (`key:` with nothing after it) counts as absent for sections. */
@@ -237,7 +241,8 @@ const Receiver = Schema.transformOrFail(Schema.Unknown, ReceiverOut, {
   },
   encode: ParseResult.succeed
 }).annotations({
-  [ConfigAnnotation.variants]: { noun: "receiver", key: "type", variants: { alertmanager: alertmanagerFields, webhook: webhookFields, slack: slackFields } }
+  [ConfigAnnotation.variants]: { noun: "receiver", key: "type", variants: { alertmanager: alertmanagerFields, webhook: webhookFields, slack: slackFields } },
+  [AST.SurrogateAnnotationId]: Schema.Union(Schema.Struct(alertmanagerFields), Schema.Struct(webhookFields), Schema.Struct(slackFields)).ast
 })
 
 const Receivers = Schema.Array(Receiver).annotations({
@@ -267,6 +272,7 @@ export const alertingFields = {
 
 const version = F.leaf<1>(Schema.Literal(1), (u) =>
   u === 1 ? Either.right(u) : Either.left(`must be 1 (the only supported version), got ${F.show(u)}`))
+  .annotations({ jsonSchema: { type: "integer", enum: [1] } })
 
 export const topFields = {
   version,

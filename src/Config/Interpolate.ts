@@ -9,6 +9,12 @@ export type Interpolation =
 const referenceSyntax = "use ${VAR}, ${VAR:-default}, or $$ for a literal $"
 const reference = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/
 
+const unsetSuffix = " is not set"
+const unsetReason = (name: string): string => `environment variable ${truncate(name)}${unsetSuffix}`
+
+/** The reason `interpolate` gives for a variable that is not set (which `validate` reports as a note). */
+export const isUnsetReason = (reason: string): boolean => reason.startsWith("environment variable ") && reason.endsWith(unsetSuffix)
+
 /** Defaults inside defaults (`${A:-${B:-x}}`) nest at most this deep: each level re-reads the text it holds. */
 export const maxDefaultNesting = 8
 
@@ -66,7 +72,7 @@ export const interpolate = (text: string, env: Env, nesting = 0): Interpolation 
         if (inner._tag === "Failed") inner.reasons.forEach((reason) => reasons.add(reason))
         else out += inner.value
       } else if (value === undefined) {
-        reasons.add(`environment variable ${truncate(name)} is not set`)
+        reasons.add(unsetReason(name))
       } else {
         out += value
       }

@@ -5,8 +5,8 @@ import type { DaemonConfig } from "../Core/Domain/App.js"
 import { ConfigError } from "./Diagnostics.js"
 import type { Env } from "./Interpolate.js"
 import { inThreadMaxBytes, loaderHeapMb } from "./Limits.js"
-import type { ReadOptions } from "./Load.js"
-import { describeDefect, parseConfig, readConfigText, readSecretFileWith } from "./Load.js"
+import type { CheckedConfig, ReadOptions, UnsetVariables } from "./Load.js"
+import { checkConfig, describeDefect, readConfigText, readSecretFileWith } from "./Load.js"
 import { fromWire } from "./Transfer.js"
 
 const Diagnostic = Schema.Struct({
@@ -19,7 +19,7 @@ const Diagnostic = Schema.Struct({
 
 const Reply = Schema.Union(
   Schema.Struct({ _tag: Schema.Literal("Invalid"), diagnostics: Schema.Array(Diagnostic), omitted: Schema.Number }),
-  Schema.Struct({ _tag: Schema.Literal("Valid"), config: Schema.Unknown })
+  Schema.Struct({ _tag: Schema.Literal("Valid"), config: Schema.Unknown, notes: Schema.Array(Diagnostic) })
 )
 const decodeReply = Schema.decodeUnknownEither(Reply)
 
@@ -33,19 +33,25 @@ const describeWorkerError = (error: unknown): string =>
     ? `checking it needs more than ${loaderHeapMb} MB of memory`
     : `internal error (${describeDefect(error)})`
 
-const inWorker = (text: string, file: string, env: Env, options: ReadOptions): Effect.Effect<DaemonConfig, ConfigError> =>
-  Effect.async<DaemonConfig, ConfigError>((resume) => {
+const inWorker = (
+  text: string,
+  file: string,
+  env: Env,
+  options: ReadOptions,
+  unsetVariables: UnsetVariables
+): Effect.Effect<CheckedConfig, ConfigError> =>
+  Effect.async<CheckedConfig, ConfigError>((resume) => {
     const definedEnv: Record<string, string> = {}
     for (const [k, v] of Object.entries(env)) if (v !== undefined) definedEnv[k] = v
     let done = false
-    const finish = (result: Effect.Effect<DaemonConfig, ConfigError>) => {
+    const finish = (result: Effect.Effect<CheckedConfig, ConfigError>) => {
       if (done) return
       done = true
       resume(result)
       void worker.terminate()
     }
     const worker = new Worker(entry, {
-      workerData: { text, file, env: definedEnv, regularFilesOnly: options.regularFilesOnly === true },
+      workerData: { text, file, env: definedEnv, regularFilesOnly: options.regularFilesOnly === true, unsetVariables },
       resourceLimits: { maxOldGenerationSizeMb: loaderHeapMb },
       stdout: true,
       stderr: true
@@ -57,8 +63,8 @@ const inWorker = (text: string, file: string, env: Env, options: ReadOptions): E
         return finish(Effect.fail(new ConfigError({ diagnostics: reply.right.diagnostics, omitted: reply.right.omitted })))
       }
       // The worker built this value from a config that passed every check; it only changed shape to travel.
-      const config = fromWire(reply.right.config) as DaemonConfig
-      finish(Effect.succeed(config))
+      const config = reply.right.config === null ? null : fromWire(reply.right.config) as DaemonConfig
+      finish(Effect.succeed({ config, notes: reply.right.notes }))
     })
     worker.on("error", (error) => finish(Effect.fail(failure(file, `cannot check the config: ${describeWorkerError(error)}`))))
     worker.on("exit", (code) => finish(Effect.fail(failure(file, `cannot check the config: the loader stopped (exit ${code})`))))
@@ -69,26 +75,49 @@ const inWorker = (text: string, file: string, env: Env, options: ReadOptions): E
   })
 
 /**
- * `parseConfig` for the daemon and `validate`. A big file (up to the size limit) takes seconds to check: that is
+ * `checkConfig` for the daemon and `validate`. A big file (up to the size limit) takes seconds to check: that is
  * done in a worker thread, so the event loop keeps serving /healthz and metrics meanwhile, and SIGTERM is handled
  * at once (interrupting this terminates the worker). The worker's heap is capped: whatever a file manages to ask
  * for, it is the load that fails, not the process. A small file is checked here, quicker than a worker starts.
  */
+export const checkConfigIsolated = (
+  text: string,
+  file: string,
+  env: Env,
+  options: ReadOptions = {},
+  unsetVariables: UnsetVariables = "error"
+): Effect.Effect<CheckedConfig, ConfigError, FileSystem.FileSystem> =>
+  text.length <= inThreadMaxBytes
+    ? Effect.flatMap(FileSystem.FileSystem, (fs) => checkConfig(text, file, env, readSecretFileWith(fs, options), unsetVariables))
+    : Effect.logDebug("checking the config in a worker thread").pipe(
+      Effect.annotateLogs({ config: file, chars: text.length }),
+      Effect.zipRight(inWorker(text, file, env, options, unsetVariables))
+    )
+
+const built = (file: string) => (checked: CheckedConfig): Effect.Effect<DaemonConfig, ConfigError> =>
+  checked.config === null
+    ? Effect.fail(failure(file, "cannot check the config: internal error (no config and no error)"))
+    : Effect.succeed(checked.config)
+
+/** `checkConfigIsolated` with every unset `${VAR}` an error: the config the daemon and `plan` run with. */
 export const parseConfigIsolated = (
   text: string,
   file: string,
   env: Env,
   options: ReadOptions = {}
 ): Effect.Effect<DaemonConfig, ConfigError, FileSystem.FileSystem> =>
-  text.length <= inThreadMaxBytes
-    ? Effect.flatMap(FileSystem.FileSystem, (fs) => parseConfig(text, file, env, readSecretFileWith(fs, options)))
-    : Effect.logDebug("checking the config in a worker thread").pipe(
-      Effect.annotateLogs({ config: file, chars: text.length }),
-      Effect.zipRight(inWorker(text, file, env, options))
-    )
+  Effect.flatMap(checkConfigIsolated(text, file, env, options), built(file))
 
 /** `loadConfig` with a big file checked off the main thread; the file itself is read here, bounded. */
 export const loadConfigIsolated = (path: string, env: Env): Effect.Effect<DaemonConfig, ConfigError, FileSystem.FileSystem> =>
   Effect.flatMap(readConfigText(path), (text) => parseConfigIsolated(text, path, env)).pipe(
     Effect.withSpan("Config.loadConfigIsolated", { attributes: { path } })
   )
+
+/** What `validate` checks: the file read, bounded, and checked off the main thread when big. */
+export const validateConfigIsolated = (
+  path: string,
+  env: Env,
+  unsetVariables: UnsetVariables
+): Effect.Effect<CheckedConfig, ConfigError, FileSystem.FileSystem> =>
+  Effect.flatMap(readConfigText(path), (text) => checkConfigIsolated(text, path, env, {}, unsetVariables))

@@ -6,23 +6,25 @@ import { FileSystem } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Schema } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
-import { parseConfig, readSecretFileWith } from "./Load.js"
+import { checkConfig, readSecretFileWith } from "./Load.js"
 import { toWire } from "./Transfer.js"
 
 export const LoadRequest = Schema.Struct({
   text: Schema.String,
   file: Schema.String,
   env: Schema.Record({ key: Schema.String, value: Schema.String }),
-  regularFilesOnly: Schema.Boolean
+  regularFilesOnly: Schema.Boolean,
+  unsetVariables: Schema.Literal("error", "note")
 })
 
 const program = Effect.gen(function*() {
   const request = yield* Schema.decodeUnknown(LoadRequest)(workerData)
   const fs = yield* FileSystem.FileSystem
-  return yield* parseConfig(request.text, request.file, request.env, readSecretFileWith(fs, { regularFilesOnly: request.regularFilesOnly })).pipe(
+  const readSecretFile = readSecretFileWith(fs, { regularFilesOnly: request.regularFilesOnly })
+  return yield* checkConfig(request.text, request.file, request.env, readSecretFile, request.unsetVariables).pipe(
     Effect.match({
       onFailure: (error) => ({ _tag: "Invalid", diagnostics: error.diagnostics, omitted: error.omitted }),
-      onSuccess: (config) => ({ _tag: "Valid", config: toWire(config) })
+      onSuccess: ({ config, notes }) => ({ _tag: "Valid", config: config === null ? null : toWire(config), notes })
     })
   )
 }).pipe(Effect.provide(NodeFileSystem.layer))

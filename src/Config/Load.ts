@@ -55,6 +55,16 @@ const decodeFile = Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExc
 const failWith = (file: string, message: string) =>
   new ConfigError({ diagnostics: [{ file, line: 1, column: 1, path: "", message }], omitted: 0 })
 
+/** What `validate` does with an unset `${VAR}`: an error (`--strict`, and always for plan and serve) or a note. */
+export type UnsetVariables = "error" | "note"
+
+export interface CheckedConfig {
+  /** Null when a typed value comes from an unset variable (a note): the file could be checked, not built. */
+  readonly config: DaemonConfig | null
+  /** Unset `${VAR}`s and a missing API key, when they are notes; in file order. */
+  readonly notes: ReadonlyArray<ConfigDiagnostic>
+}
+
 /**
  * The whole pipeline on text already read: YAML, `${VAR}` interpolation on scalar values, unknown keys, schema
  * decoding, semantic checks, env overrides, secret files, defaults. Fails with every problem found (the first
@@ -68,6 +78,19 @@ export const parseConfig = (
   env: Env,
   readSecretFile: ReadSecretFile
 ): Effect.Effect<DaemonConfig, ConfigError> =>
+  Effect.flatMap(checkConfig(text, file, env, readSecretFile, "error"), (checked) =>
+    checked.config === null
+      ? Effect.fail(failWith(file, "cannot check the config: internal error (no config and no error)"))
+      : Effect.succeed(checked.config))
+
+/** `parseConfig`, where unset `${VAR}`s (and so a missing API key) may be notes rather than errors. */
+export const checkConfig = (
+  text: string,
+  file: string,
+  env: Env,
+  readSecretFile: ReadSecretFile,
+  unsetVariables: UnsetVariables
+): Effect.Effect<CheckedConfig, ConfigError> =>
   Effect.gen(function*() {
     if (text.length > maxConfigBytes) {
       return yield* failWith(file, `the file is larger than ${formatBytes(maxConfigBytes)}; not read`)
@@ -80,13 +103,22 @@ export const parseConfig = (
 
     const collector = diagnosticCollector(maxDiagnostics)
     const report = (p: Problem) => collector.add(locate(source, p))
+    const noteCollector = diagnosticCollector(maxDiagnostics)
+    const note = (p: Problem) => noteCollector.add(locate(source, p))
+    const notes = () => noteCollector.finish().shown
     let secrets: ReadonlyArray<string> = []
     const fail = () => {
       const { omitted, shown } = collector.finish()
       return new ConfigError({ diagnostics: redact(shown, secrets), omitted })
     }
 
-    const tree = toTree(source.doc.contents, { env, isStringPosition, aliasBudget: aliasNodeBudget(text.length), report })
+    const tree = toTree(source.doc.contents, {
+      env,
+      isStringPosition,
+      aliasBudget: aliasNodeBudget(text.length),
+      report,
+      ...(unsetVariables === "note" ? { noteUnset: note } : {})
+    })
     if (tree.structural > 0) return yield* fail()
     const root = tree.root
     const envKey = env["PHALA_CLOUD_API_KEY"]
@@ -103,17 +135,21 @@ export const parseConfig = (
         if (!tree.uninterpolated.has(formatPath(p.path))) report(p)
       }
     }
-    for (const check of [checkLabels(root), checkDuplicateApps(root, source), checkReceivers(root, source), checkApiKeyPresent(root, env)]) {
+    for (const check of [checkLabels(root), checkDuplicateApps(root, source), checkReceivers(root, source)]) {
       check.forEach(report)
     }
-    if (Either.isLeft(decoded) || collector.count() > 0) return yield* fail()
+    // without secrets (validate in CI), no key at all is only worth a note: the daemon will refuse to start
+    checkApiKeyPresent(root, env).forEach(unsetVariables === "note" ? note : report)
+    if (collector.count() > 0) return yield* fail()
+    if (Either.isLeft(decoded)) return { config: null, notes: notes() }
 
-    return yield* buildConfig(decoded.right, { file, env, readSecretFile }).pipe(
+    const config = yield* buildConfig(decoded.right, { file, env, readSecretFile }).pipe(
       Effect.mapError((buildProblems) => {
         buildProblems.forEach(report)
         return fail()
       })
     )
+    return { config, notes: notes() }
   }).pipe(
     Effect.catchAllDefect((defect) =>
       Effect.fail(failWith(file, `cannot check the config: internal error (${describeDefect(defect)})`))
@@ -217,6 +253,8 @@ export const loadConfig = (
 export interface ValidReport {
   readonly valid: true
   readonly file: string
+  /** Unset `${VAR}`s (and a missing API key) that `validate` tolerates without `--strict`. */
+  readonly notes: ReadonlyArray<ConfigDiagnostic>
   readonly apps: number
   readonly api_url: string
   readonly poll: { readonly interval: string } | { readonly cron: string }
@@ -227,10 +265,20 @@ export interface ValidReport {
 
 const listenOf = (config: DaemonConfig): string => formatHostPort(config.server.host, config.server.port)
 
-/** The `validate --output json` body for a valid file; no secrets. */
-export const validReport = (config: DaemonConfig): ValidReport => ({
+/**
+ * The `validate --output json` body for a valid file; no secrets. Without a config (a typed value came from an
+ * unset variable) only the file and its notes.
+ */
+export const validReport = (
+  file: string,
+  checked: { readonly config: DaemonConfig | null; readonly notes: ReadonlyArray<ConfigDiagnostic> }
+): ValidReport | { readonly valid: true; readonly file: string; readonly notes: ReadonlyArray<ConfigDiagnostic> } =>
+  checked.config === null ? { valid: true, file, notes: checked.notes } : summaryOf(checked.config, checked.notes)
+
+const summaryOf = (config: DaemonConfig, notes: ReadonlyArray<ConfigDiagnostic>): ValidReport => ({
   valid: true,
   file: config.source,
+  notes,
   apps: config.apps.length,
   api_url: config.api.url,
   poll: config.poll._tag === "Interval" ? { interval: formatDuration(config.poll.interval) } : { cron: config.poll.expression },
@@ -238,6 +286,10 @@ export const validReport = (config: DaemonConfig): ValidReport => ({
   state_dir: config.stateDir,
   warnings: configWarnings(config)
 })
+
+/** A note for `validate` text output, `file:line:col: path: note: message`. */
+export const formatNote = (d: ConfigDiagnostic): string =>
+  `${d.file}:${d.line}:${d.column}: ${d.path === "" ? "" : `${d.path}: `}note: ${d.message}`
 
 /** One line for `validate` text output. */
 export const formatValid = (config: DaemonConfig): string => {

@@ -3,7 +3,7 @@ import type { ConfigPath, PathSegment, Problem } from "./Diagnostics.js"
 import { formatPath, problem } from "./Diagnostics.js"
 import { echo } from "../Core/Echo.js"
 import type { Env } from "./Interpolate.js"
-import { interpolate, resolveCoreScalar } from "./Interpolate.js"
+import { interpolate, isUnsetReason, resolveCoreScalar } from "./Interpolate.js"
 import { maxNestingDepth } from "./Limits.js"
 
 export interface Tree {
@@ -43,9 +43,14 @@ export const toTree = (
     /** Nodes aliases may add (see `aliasNodeBudget`). */
     readonly aliasBudget: number
     readonly report: (problem: Problem) => void
+    /**
+     * Where unset `${VAR}`s go when they are not errors (`validate` without `--strict`). A string value keeps its
+     * text as written, so the rest of the file is still checked; a typed one cannot be checked.
+     */
+    readonly noteUnset?: (problem: Problem) => void
   }
 ): Tree => {
-  const { aliasBudget, env, isStringPosition, report } = options
+  const { aliasBudget, env, isStringPosition, noteUnset, report } = options
   let structural = 0
   const uninterpolated = new Set<string>()
   const path: Array<PathSegment> = []
@@ -68,7 +73,12 @@ export const toTree = (
     if (typeof node.value === "string") {
       const result = interpolate(node.value, env)
       if (result._tag === "Failed") {
-        for (const reason of result.reasons) report(problem([...path], reason))
+        if (noteUnset !== undefined && result.reasons.every(isUnsetReason)) {
+          for (const reason of result.reasons) noteUnset(problem([...path], reason))
+          if (stringPosition) return node.value
+        } else {
+          for (const reason of result.reasons) report(problem([...path], reason))
+        }
         uninterpolated.add(formatPath(path))
         return node.value
       }

@@ -4,10 +4,26 @@ import { observeAndDiff } from "../Cloud/Observe.js"
 import { make as makePhalaClient, PhalaClient, type PhalaClientService } from "../Cloud/PhalaClient.js"
 import { type ApiSettings, pollPeriod } from "../Core/Domain/App.js"
 import { summarize } from "../Core/Domain/Report.js"
+import { type UnknownTransition, unknownTransitions } from "../Core/Domain/UnknownTransitions.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { Events } from "../Runtime/Events.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { Freshness } from "./Freshness.js"
+
+/** One line when an app turns unknown (WARN, with the reason) and one when it is observed again (INFO). */
+const logTransition = (transition: UnknownTransition) =>
+  transition._tag === "TurnedUnknown"
+    ? Effect.logWarning(`app ${transition.app.name} is unknown: ${transition.error?.message ?? "not observed"}`).pipe(
+      Effect.annotateLogs({
+        app_id: transition.app.appId,
+        app: transition.app.name,
+        reason: transition.error?.reason ?? "unknown",
+        ...(transition.error?.status == null ? {} : { status: transition.error.status })
+      })
+    )
+    : Effect.logInfo(`app ${transition.app.name} is observed again: ${transition.app.sync}`).pipe(
+      Effect.annotateLogs({ app_id: transition.app.appId, app: transition.app.name, sync: transition.app.sync })
+    )
 
 /** One reconcile cycle of the daemon: observe and diff every app, publish (alerts, metrics, snapshot), log one line. */
 export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
@@ -47,6 +63,7 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
       )
       const observedAt = yield* Clock.currentTimeMillis
       const snapshot = yield* freshness.publishCycle(observed, { startedAt, observedAt })
+      yield* Effect.forEach(unknownTransitions(previous, snapshot), logTransition, { discard: true })
       const s = summarize(snapshot.apps)
       yield* Effect.logInfo("reconcile cycle finished").pipe(
         Effect.annotateLogs({

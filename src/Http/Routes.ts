@@ -43,7 +43,7 @@ const planRoute = Effect.gen(function*() {
   const snapshot = yield* (yield* LatestSnapshot).current
   if (Option.isNone(snapshot)) return notReady("plan")
   return query.value.format === "text"
-    ? HttpServerResponse.text(planText(snapshot.value, { color: false }), { headers: noStore })
+    ? HttpServerResponse.text(planText(snapshot.value, { color: false }), { contentType: "text/plain; charset=utf-8", headers: noStore })
     : HttpServerResponse.unsafeJson(planJson(snapshot.value), { headers: noStore })
 })
 

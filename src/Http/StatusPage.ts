@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto"
 import type { StateDirHealth } from "../Runtime/AlertsView.js"
+import type { AppMoments } from "../Runtime/AppTimeline.js"
 import type { Alert } from "../Core/Domain/Alert.js"
-import type { ReplicaRange } from "../Core/Domain/ReplicaRange.js"
+import { formatReplicaRange } from "../Core/Domain/ReplicaRange.js"
 import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Core/Domain/Report.js"
 import { summarize } from "../Core/Domain/Report.js"
 import { type Html, html, type HtmlChild, join, trusted } from "./Html.js"
@@ -23,14 +25,16 @@ export interface StatusPageInput {
   readonly page?: number
   /** The apps part prepared at publish time (`prepareFleet`); made (and kept with the snapshot) when absent. */
   readonly fleet?: FleetView | null
+  /** When each app last turned out of sync and was last observed (the daemon's timeline of this snapshot). */
+  readonly moments?: ReadonlyMap<string, AppMoments> | null
+  /** Which apps to list (`?q=`, `?sync=`, `?label=`, `?app=`); all of them when absent. */
+  readonly filter?: AppFilter
 }
 
 // ---- text helpers
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
 
-const range = (r: ReplicaRange): string =>
-  r.max === null ? `${r.min}+` : r.min === r.max ? String(r.min) : `${r.min}..${r.max}`
 
 const value = (v: string | number | null): string => (v === null ? "(none)" : String(v))
 
@@ -41,14 +45,17 @@ const isoOf = (ms: number): string | null => {
 
 const utcText = (iso: string): string => `${iso.slice(0, 19).replace("T", " ")} UTC`
 
-export const formatAge = (ms: number): string => {
+/** A length of time in the largest unit that keeps it readable ("3 min"); never negative. */
+export const formatSpan = (ms: number): string => {
   const s = Math.max(0, Math.round(ms / 1000))
-  if (s < 60) return `${s} s ago`
+  if (s < 60) return `${s} s`
   const m = Math.floor(s / 60)
-  if (m < 60) return `${m} min ago`
+  if (m < 60) return `${m} min`
   const h = Math.floor(m / 60)
-  return h < 48 ? `${h} h ago` : `${Math.floor(h / 24)} d ago`
+  return h < 48 ? `${h} h` : `${Math.floor(h / 24)} d`
 }
+
+export const formatAge = (ms: number): string => `${formatSpan(ms)} ago`
 
 const verdictOfSummary = (s: Summary | null): string => {
   if (s === null) return "Waiting for the first reconcile cycle"
@@ -113,7 +120,7 @@ const labelChips = (labels: Readonly<Record<string, string>>): HtmlChild => {
 const cvmKey = (vmUuid: string | null, name: string): string => `${vmUuid ?? ""}\u0000${name}`
 
 const replicasCell = (app: AppReport): string =>
-  `${app.observed === null ? "–" : String(app.observed.replicas)} / ${range(app.desired.replicas)}`
+  `${app.observed === null ? "–" : String(app.observed.replicas)} / ${formatReplicaRange(app.desired.replicas)}`
 
 const cvmItem = (cvm: CvmReport, desiredStatus: string): Html => {
   const description = `vm_uuid ${cvm.vmUuid ?? "(none)"}, health ${cvm.health}, desired ${desiredStatus}`
@@ -138,7 +145,7 @@ const driftItem = (drift: Drift): Html => {
     case "missing_app":
       return html`<li>app missing (404)</li>`
     case "replicas":
-      return html`<li>replicas: ${range(drift.desired)} → ${drift.actual}</li>`
+      return html`<li>replicas: ${formatReplicaRange(drift.desired)} → ${drift.actual}</li>`
     case "status":
       return html`<li><span class="cvm-name">${drift.cvmName}</span> status: ${drift.desired} → ${drift.actual}</li>`
     case "attribute":
@@ -167,136 +174,333 @@ const detailsCell = (app: AppReport): Html => {
   return html`<ul class="drifts">${[...app.drifts].sort(cvmOrder(app)).map(driftItem)}</ul>`
 }
 
-const appRow = (app: AppReport): Html => {
+/** Where the app lives in the Phala Cloud dashboard (the form `phala cvms get` prints as "App URL"). */
+export const dashboardAppUrl = (appId: string, base: string = defaultDashboardUrl): string =>
+  `${base.replace(/\/+$/, "")}/dashboard/cvms/app_${encodeURIComponent(appId)}`
+
+export const defaultDashboardUrl = "https://cloud.phala.com"
+
+/** The fragment id of an app's row: the target of alert links and permalinks. */
+export const appAnchor = (appId: string): string => `app-${appId}`
+
+/** A moment in a row, absolute (rows are rendered once per snapshot, so "ago" would age while they are kept). */
+const momentEl = (ms: number, at: number): HtmlChild => {
+  const iso = isoOf(ms)
+  if (iso === null) return null
+  const sameDay = isoOf(at)?.slice(0, 10) === iso.slice(0, 10)
+  return html`<time datetime="${iso}" title="${utcText(iso)}">${sameDay ? `${iso.slice(11, 19)} UTC` : `${iso.slice(0, 16).replace("T", " ")} UTC`}</time>`
+}
+
+const momentsLines = (app: AppReport, moments: AppMoments, at: number) => {
+  const since = moments.outOfSyncSince
+  // right under the "out of sync" badge, "since …" reads as one phrase
+  const drifted = since === null || app.sync === "in_sync" ? null : html`<span class="when">${
+    app.sync === "unknown" ? "last known out of sync since " : "since "
+  }${momentEl(since, at)}${moments.outOfSyncSinceExact ? null : " or earlier"} (${formatSpan(at - since)})</span>`
+  const seen = moments.lastObservedAt
+  const observed = seen === null
+    ? html`<span class="when">not observed since phala-drift started</span>`
+    : html`<span class="when">${app.sync === "unknown" ? "last observed " : "observed "}${momentEl(seen, at)}${
+      app.sync === "unknown" ? ` (${formatSpan(at - seen)} before this update)` : null
+    }</span>`
+  return { drifted, observed }
+}
+
+interface RowContext {
+  readonly moments: ReadonlyMap<string, AppMoments> | null
+  readonly at: number
+  readonly dashboardUrl: string
+}
+
+const appRow = (app: AppReport, context: RowContext): Html => {
   const sync = syncInfo[app.sync]
-  return html`<tr class="row-${sync.tone}">
+  const anchor = appAnchor(app.appId)
+  const found = context.moments?.get(app.appId)
+  const moments = found === undefined ? null : momentsLines(app, found, context.at)
+  return html`<tr class="row-${sync.tone}" id="${anchor}">
 <th scope="row"><span class="app-name">${app.name}</span><br><code class="app-id">${app.appId}</code>${
     labelChips(app.desired.labels)
-  }</th>
-<td>${badge(sync.tone, sync.text, sync.symbol)}<span class="want">want ${app.desired.status}</span></td>
-<td class="num">${replicasCell(app)}</td>
-<td class="cvms-cell">${cvmsCell(app)}</td>
-<td>${detailsCell(app)}</td>
+  }<span class="app-links"><a href="${`?app=${encodeURIComponent(app.appId)}#${anchor}`}">permalink</a> · <a href="${
+    dashboardAppUrl(app.appId, context.dashboardUrl)
+  }" rel="noreferrer">Phala Cloud</a></span></th>
+<td data-label="Sync">${badge(sync.tone, sync.text, sync.symbol)}${moments?.drifted}<span class="want">want ${app.desired.status}</span>${moments?.observed}</td>
+<td class="num" data-label="Replicas">${replicasCell(app)}</td>
+<td class="cvms-cell" data-label="CVMs">${cvmsCell(app)}</td>
+<td data-label="Drift">${detailsCell(app)}</td>
 </tr>`
+}
+
+// == filters: GET query parameters, applied on the server so they work without JavaScript
+
+export type SyncFilter = Sync | "problems"
+
+export interface AppFilter {
+  /** Part of the app's name or id, any case. */
+  readonly q: string | null
+  readonly sync: SyncFilter | null
+  /** `key=value` (that label with that value) or `key` (the label is set). */
+  readonly label: string | null
+  /** Exactly this app id: where alert links and permalinks land. */
+  readonly app: string | null
+}
+
+export const noFilter: AppFilter = { q: null, sync: null, label: null, app: null }
+
+const isFiltered = (f: AppFilter): boolean => f.q !== null || f.sync !== null || f.label !== null || f.app !== null
+
+const syncFilterText: Record<SyncFilter, string> = {
+  problems: "needs attention",
+  out_of_sync: "out of sync",
+  unknown: "unknown",
+  in_sync: "in sync"
+}
+
+export const matchesFilter = (filter: AppFilter): (app: AppReport) => boolean => {
+  const q = filter.q?.trim().toLowerCase().replace(/^app_/, "") ?? ""
+  const label = filter.label
+  // the same `key=value` strings the label options list, so whatever a key or value holds, an option finds its apps
+  const hasLabel = (labels: Readonly<Record<string, string>>): boolean =>
+    label === null || Object.hasOwn(labels, label) || Object.entries(labels).some(([k, v]) => `${k}=${v}` === label)
+  return (app) =>
+    (filter.app === null || app.appId === filter.app) &&
+    (filter.sync === null || (filter.sync === "problems" ? app.sync !== "in_sync" : app.sync === filter.sync)) &&
+    hasLabel(app.desired.labels) &&
+    (q === "" || app.name.toLowerCase().includes(q) || app.appId.toLowerCase().includes(q))
+}
+
+/** The query string of a filtered view (and its page), as the form submits it. */
+export const filterQuery = (filter: AppFilter, page?: number): string => {
+  const params = new URLSearchParams()
+  if (filter.q !== null) params.set("q", filter.q)
+  if (filter.sync !== null) params.set("sync", filter.sync)
+  if (filter.label !== null) params.set("label", filter.label)
+  if (filter.app !== null) params.set("app", filter.app)
+  if (page !== undefined) params.set("page", String(page))
+  return params.toString()
 }
 
 // == the fleet, prepared once per published snapshot
 
 /** Rows per page of the apps table: a page of a 10,000-app fleet stays around 100 KB. */
 export const appsPerPage = 100
-// pages kept rendered per snapshot: the first few and whatever people page through
+// pages kept rendered per listing: the first few and whatever people page through
 const pagesKept = 8
+// filtered listings kept per snapshot (a page of each), for people who keep a filtered view open
+const listingsKept = 16
+// a select lists the labels when there are few enough; beyond that the label is typed
+const labelOptionsMax = 200
 
-/** The apps part of the page for one snapshot: counts, order and each page's table rows, rendered once. */
-export interface FleetView {
-  readonly snapshot: Snapshot
-  readonly summary: Summary
-  readonly verdict: string
-  readonly pageSize: number
-  readonly pages: number
+/** A list of apps, the whole fleet or the part a filter selects: counts and each page's rows, rendered once. */
+export interface Listing {
+  readonly filter: AppFilter
+  readonly apps: number
   /** Apps that are out of sync or unknown: they come first, in that order. */
   readonly problems: number
+  readonly inSync: number
+  readonly pages: number
   /** The table rows of a page (clamped to 1..pages), rendered at the first request and kept. */
   readonly rows: (page: number) => Html
   /** Pages rendered so far (a page asked for again is not rendered again while kept). */
   readonly rendered: () => number
 }
 
+/**
+ * The apps part of the page for one snapshot: counts, order and each page's table rows, rendered once. `pages`,
+ * `problems`, `rows` and `rendered` are the whole fleet's listing.
+ */
+export interface FleetView extends Pick<Listing, "pages" | "problems" | "rows" | "rendered"> {
+  readonly snapshot: Snapshot
+  readonly moments: ReadonlyMap<string, AppMoments> | null
+  readonly summary: Summary
+  readonly verdict: string
+  readonly pageSize: number
+  /** The apps a filter selects, in the same order; the whole fleet for no filter. */
+  readonly listing: (filter: AppFilter) => Listing
+  /** Every `key=value` of the apps' labels, sorted (computed at the first call). */
+  readonly labelOptions: () => ReadonlyArray<string>
+}
+
 export const clampPage = (page: number, pages: number): number =>
   Number.isInteger(page) ? Math.min(Math.max(1, page), Math.max(1, pages)) : 1
 
-/** Sorts and counts the fleet; rows are rendered per page when first asked for. */
-export const prepareFleet = (snapshot: Snapshot, pageSize: number = appsPerPage): FleetView => {
-  const summary = summarize(snapshot.apps)
-  const sorted = sortApps(snapshot.apps)
-  const size = Math.max(1, Math.floor(pageSize))
-  const pages = Math.max(1, Math.ceil(sorted.length / size))
-  const kept = new Map<number, Html>()
+const makeListing = (
+  filter: AppFilter,
+  apps: ReadonlyArray<AppReport>,
+  size: number,
+  kept: number,
+  context: RowContext
+): Listing => {
+  const pages = Math.max(1, Math.ceil(apps.length / size))
+  const inSync = apps.filter((a) => a.sync === "in_sync").length
+  const cache = new Map<number, Html>()
   let rendered = 0
   const rows = (page: number): Html => {
     const p = clampPage(page, pages)
-    const hit = kept.get(p)
+    const hit = cache.get(p)
     if (hit !== undefined) return hit
-    const markup = join(sorted.slice((p - 1) * size, p * size).map(appRow))
+    const markup = join(apps.slice((p - 1) * size, p * size).map((app) => appRow(app, context)))
     rendered += 1
     // the first page stays (everyone lands on it); otherwise the page rendered longest ago goes
-    if (kept.size >= pagesKept) {
-      for (const key of kept.keys()) {
+    if (cache.size >= kept) {
+      for (const key of cache.keys()) {
         if (key !== 1) {
-          kept.delete(key)
+          cache.delete(key)
           break
         }
       }
     }
-    kept.set(p, markup)
+    cache.set(p, markup)
     return markup
+  }
+  return { filter, apps: apps.length, problems: apps.length - inSync, inSync, pages, rows, rendered: () => rendered }
+}
+
+/** Sorts and counts the fleet; rows are rendered per page when first asked for. */
+export const prepareFleet = (
+  snapshot: Snapshot,
+  pageSize: number = appsPerPage,
+  moments: ReadonlyMap<string, AppMoments> | null = null,
+  dashboardUrl: string = defaultDashboardUrl
+): FleetView => {
+  const summary = summarize(snapshot.apps)
+  const sorted = sortApps(snapshot.apps)
+  const size = Math.max(1, Math.floor(pageSize))
+  const context: RowContext = { moments, at: snapshot.generatedAt.getTime(), dashboardUrl }
+  const all = makeListing(noFilter, sorted, size, pagesKept, context)
+  const listings = new Map<string, Listing>()
+  const listing = (filter: AppFilter): Listing => {
+    if (!isFiltered(filter)) return all
+    const key = filterQuery(filter)
+    const hit = listings.get(key)
+    if (hit !== undefined) return hit
+    const made = makeListing(filter, sorted.filter(matchesFilter(filter)), size, 2, context)
+    if (listings.size >= listingsKept) {
+      const oldest = listings.keys().next()
+      if (oldest.done !== true) listings.delete(oldest.value)
+    }
+    listings.set(key, made)
+    return made
+  }
+  let labels: ReadonlyArray<string> | null = null
+  const labelOptions = (): ReadonlyArray<string> => {
+    if (labels === null) {
+      const set = new Set<string>()
+      for (const app of snapshot.apps) for (const [k, v] of Object.entries(app.desired.labels)) set.add(`${k}=${v}`)
+      labels = [...set].sort(compareText)
+    }
+    return labels
   }
   return {
     snapshot,
+    moments,
     summary,
     verdict: verdictOfSummary(summary),
     pageSize: size,
-    pages,
+    pages: all.pages,
     problems: summary.out_of_sync + summary.unknown,
-    rows,
-    rendered: () => rendered
+    rows: all.rows,
+    rendered: all.rendered,
+    listing,
+    labelOptions
   }
 }
 
 const prepared = new WeakMap<Snapshot, FleetView>()
 
-/** The fleet view of a snapshot, prepared at most once while the snapshot lives. */
-export const fleetViewOf = (snapshot: Snapshot): FleetView => {
+/** The fleet view of a snapshot (and its app moments), prepared at most once while the snapshot lives. */
+export const fleetViewOf = (snapshot: Snapshot, moments: ReadonlyMap<string, AppMoments> | null = null): FleetView => {
   const hit = prepared.get(snapshot)
-  if (hit !== undefined) return hit
-  const view = prepareFleet(snapshot)
+  if (hit !== undefined && (moments === null || hit.moments === moments)) return hit
+  const view = prepareFleet(snapshot, appsPerPage, moments)
   prepared.set(snapshot, view)
   return view
 }
 
-const pageLink = (page: number, text: string, rel: string | null): Html =>
-  html`<li><a href="?page=${page}"${rel === null ? null : html` rel="${rel}"`}>${text}</a></li>`
+const pageLink = (filter: AppFilter, page: number, text: string, rel: string | null): Html =>
+  html`<li><a href="${`?${filterQuery(filter, page)}`}"${rel === null ? null : html` rel="${rel}"`}>${text}</a></li>`
 
-const pageNav = (page: number, pages: number): Html =>
-  html`<nav class="pages" aria-label="Pages of apps"><ul>
-${page > 1 ? [pageLink(1, "« First", null), pageLink(page - 1, "‹ Previous", "prev")] : null}
-<li aria-current="page">Page ${page} of ${pages}</li>
-${page < pages ? [pageLink(page + 1, "Next ›", "next"), pageLink(pages, "Last »", null)] : null}
+const pageNav = (listing: Listing, page: number): Html => {
+  const f = listing.filter
+  return html`<nav class="pages" aria-label="Pages of apps"><ul>
+${page > 1 ? [pageLink(f, 1, "« First", null), pageLink(f, page - 1, "‹ Previous", "prev")] : null}
+<li aria-current="page">Page ${page} of ${listing.pages}</li>
+${page < listing.pages ? [pageLink(f, page + 1, "Next ›", "next"), pageLink(f, listing.pages, "Last »", null)] : null}
 </ul></nav>`
+}
 
-/** Where the problems are, when the fleet is longer than a page. */
-const pageNote = (view: FleetView, page: number, linked: boolean): Html => {
-  const first = (page - 1) * view.pageSize + 1
-  const last = Math.min(page * view.pageSize, view.summary.apps)
-  const problemPages = Math.ceil(view.problems / view.pageSize)
-  const where = view.problems === 0
+/** Where the problems are, when the list is longer than a page. */
+const pageNote = (listing: Listing, pageSize: number, page: number, linked: boolean): Html => {
+  const first = (page - 1) * pageSize + 1
+  const last = Math.min(page * pageSize, listing.apps)
+  const problemPages = Math.ceil(listing.problems / pageSize)
+  const where = listing.problems === 0
     ? "Every app is in sync."
-    : `${plural(view.problems, "app needs", "apps need")} attention (out of sync first, then unknown)${
+    : `${plural(listing.problems, "app needs", "apps need")} attention (out of sync first, then unknown)${
       linked ? `, on ${problemPages === 1 ? "page 1" : `pages 1–${problemPages}`}` : ""
-    }; ${plural(view.summary.in_sync, "app is", "apps are")} in sync.`
-  return html`<p class="page-note">Apps ${first}–${last} of ${view.summary.apps}. ${where}${
+    }; ${plural(listing.inSync, "app is", "apps are")} in sync.`
+  return html`<p class="page-note">Apps ${first}–${last} of ${listing.apps}. ${where}${
     linked ? null : html` The full list is in the <a href="/api/v1/plan?format=text">text plan</a>.`
   }</p>`
 }
 
-const appsSection = (view: FleetView | null, refreshSeconds: number, page: number | undefined): Html => {
+const filterNote = (listing: Listing, total: number): Html => {
+  const f = listing.filter
+  const parts: Array<string> = []
+  if (f.app !== null) parts.push(`app ${f.app}`)
+  if (f.q !== null) parts.push(`name or id contains “${f.q}”`)
+  if (f.sync !== null) parts.push(syncFilterText[f.sync])
+  if (f.label !== null) parts.push(`label ${f.label}`)
+  return html`<p class="filter-note" role="status">${plural(listing.apps, "app", "apps")} of ${total} shown: ${
+    parts.join(", ")
+  }. <a href="?">Show all apps</a></p>`
+}
+
+const option = (value: string, text: string, selected: boolean): Html =>
+  html`<option value="${value}"${selected ? html` selected` : null}>${text}</option>`
+
+/** A GET form: the browser puts the fields in the query string, the server filters (no JavaScript needed). */
+const filterForm = (view: FleetView, filter: AppFilter): Html => {
+  const labels = view.labelOptions()
+  const labelField = labels.length <= labelOptionsMax && (filter.label === null || labels.includes(filter.label))
+    ? html`<select id="f-label" name="label">${option("", "any", filter.label === null)}${
+      labels.map((l) => option(l, l, l === filter.label))
+    }</select>`
+    : html`<input id="f-label" name="label" value="${filter.label ?? ""}" placeholder="key=value" autocomplete="off">`
+  return html`<form class="filters" method="get" role="search" aria-label="Filter apps">
+<div class="field"><label for="f-q">Search</label><input id="f-q" type="search" name="q" value="${
+    filter.q ?? ""
+  }" placeholder="app name or id" autocomplete="off" maxlength="200"></div>
+<div class="field"><label for="f-sync">Sync</label><select id="f-sync" name="sync">${option("", "all", filter.sync === null)}${
+    (["problems", "out_of_sync", "unknown", "in_sync"] as const).map((s) => option(s, syncFilterText[s], s === filter.sync))
+  }</select></div>
+<div class="field"><label for="f-label">Label</label>${labelField}</div>
+<div class="field actions"><button type="submit">Filter</button>${isFiltered(filter) ? html` <a href="?">Clear</a>` : null}</div>
+</form>`
+}
+
+const appsSection = (view: FleetView | null, refreshSeconds: number, page: number | undefined, filter: AppFilter): Html => {
   if (view === null) {
     return html`<section aria-labelledby="apps-heading"><h2 id="apps-heading">Apps</h2>
 <p class="empty">The daemon has started and is waiting for its first reconcile cycle to finish. This page reloads every ${
       plural(refreshSeconds, "second", "seconds")
     }.</p></section>`
   }
-  const current = clampPage(page ?? 1, view.pages)
-  const paged = view.pages > 1
-  const rows = view.summary.apps === 0
+  const listing = view.listing(filter)
+  const filtered = isFiltered(filter)
+  const current = clampPage(page ?? 1, listing.pages)
+  const paged = listing.pages > 1
+  const rows = listing.apps > 0
+    ? listing.rows(current)
+    : view.summary.apps === 0
     ? html`<tr><td colspan="5" class="empty">No apps are declared in the config.</td></tr>`
-    : view.rows(current)
+    : html`<tr><td colspan="5" class="empty">No app matches. <a href="?">Show all apps</a></td></tr>`
   return html`<section aria-labelledby="apps-heading"><h2 id="apps-heading">Apps</h2>
-${paged ? pageNote(view, current, page !== undefined) : null}
+${filtered ? filterNote(listing, view.summary.apps) : null}
+${paged ? pageNote(listing, view.pageSize, current, page !== undefined) : null}
 <div class="table-wrap" role="region" aria-labelledby="apps-caption" tabindex="0">
 <table class="apps">
 <caption id="apps-caption">Desired vs actual state per app (out of sync first), replicas as observed / desired${
-    paged ? ` (apps ${(current - 1) * view.pageSize + 1}–${Math.min(current * view.pageSize, view.summary.apps)} of ${view.summary.apps})` : ""
+    paged ? ` (apps ${(current - 1) * view.pageSize + 1}–${Math.min(current * view.pageSize, listing.apps)} of ${listing.apps})` : ""
   }</caption>
 <thead><tr><th scope="col">App</th><th scope="col">Sync</th><th scope="col">Replicas</th><th scope="col">CVMs</th><th scope="col">Drift (desired → actual)</th></tr></thead>
 <tbody>
@@ -304,7 +508,7 @@ ${rows}
 </tbody>
 </table>
 </div>
-${paged && page !== undefined ? pageNav(current, view.pages) : null}
+${paged && page !== undefined ? pageNav(listing, current) : null}
 </section>`
 }
 
@@ -517,38 +721,107 @@ footer nav ul{list-style:none;display:flex;flex-wrap:wrap;gap:16px;margin:0 0 6p
 .page-note{margin:0 0 10px;color:var(--muted)}
 nav.pages ul{list-style:none;display:flex;flex-wrap:wrap;gap:14px;align-items:center;margin:12px 0 0;padding:0}
 nav.pages [aria-current]{font-weight:600}
+.when{display:block;margin-top:2px;color:var(--muted);font-size:13px}
+.app-links{display:block;margin-top:4px;font-size:13px}
+ul.labels code{overflow-wrap:anywhere}
+table.apps tbody tr:target>*{background:var(--info-bg)}
+table.apps tbody tr{scroll-margin-top:12px}
+.refresh-status{margin:12px 0 0;color:var(--warn-fg)}.refresh-status:empty{display:none}
+form.filters{display:flex;flex-wrap:wrap;gap:10px 16px;align-items:flex-end;margin:20px 0 0;padding:12px 14px;background:var(--card);border:1px solid var(--line);border-radius:8px}
+form.filters .field{display:flex;flex-direction:column;gap:2px;min-width:0;flex:1 1 160px}
+form.filters .field.actions{flex:0 0 auto;flex-direction:row;align-items:center;gap:12px}
+form.filters label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+form.filters input,form.filters select,form.filters button{font:inherit;color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:5px 8px;width:100%;min-width:0}
+form.filters button{width:auto;background:var(--link);color:var(--card);border-color:var(--link);font-weight:600;padding:5px 16px;cursor:pointer}
+.filter-note{margin:0 0 10px}
+@media (max-width:640px){
+table.apps{min-width:0}
+table.apps,table.apps tbody,table.apps tr,table.apps th,table.apps td,table.apps caption{display:block;width:auto}
+table.apps thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0,0,0,0)}
+table.apps tbody tr{border-bottom:1px solid var(--line);border-left:4px solid transparent}
+table.apps tbody tr.row-ok{border-left-color:var(--ok-line)}table.apps tbody tr.row-bad{border-left-color:var(--bad-line)}
+table.apps tbody tr.row-warn{border-left-color:var(--warn-line)}
+table.apps tbody tr>th:first-child{border-left:0}
+table.apps tbody tr>*{border-bottom:0;padding:6px 12px}
+table.apps td[data-label]::before{content:attr(data-label);display:block;font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+td.cvms-cell{min-width:0}
+table.apps .num{white-space:normal}
+}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 `)
+
+/**
+ * Refreshes the page in place: every `data-refresh` seconds it fetches this same URL and swaps the `data-live` parts
+ * (header, apps, alerts, footer line), so the scroll position, the filter form being typed in and an open anchor stay.
+ * A failed fetch says so in `#refresh-status` and is tried again. Without JavaScript, `<noscript>`'s meta refresh
+ * reloads the whole page instead.
+ */
+export const refreshScript = `(() => {
+  const period = Math.max(1, Number(document.body.dataset.refresh) || 30) * 1000
+  const status = document.getElementById("refresh-status")
+  const tick = async () => {
+    try {
+      const response = await fetch(location.href, { cache: "no-store", credentials: "same-origin" })
+      if (!response.ok) throw new Error("HTTP " + response.status)
+      const next = new DOMParser().parseFromString(await response.text(), "text/html")
+      const y = window.scrollY
+      for (const part of document.querySelectorAll("[data-live]")) {
+        const fresh = next.getElementById(part.id)
+        if (fresh !== null) part.replaceWith(document.importNode(fresh, true))
+      }
+      document.title = next.title
+      window.scrollTo(window.scrollX, y)
+      if (status !== null) status.textContent = ""
+    } catch (error) {
+      if (status !== null) status.textContent = "Could not refresh at " + new Date().toLocaleTimeString() + " (" + error.message + "); the data below may be old. Retrying."
+    }
+    setTimeout(tick, period)
+  }
+  setTimeout(tick, period)
+})()`
+
+/** For the page's Content-Security-Policy: the one script the page may run. */
+export const refreshScriptHash = `sha256-${createHash("sha256").update(refreshScript).digest("base64")}`
 
 /** The page served at `GET /`: a complete HTML document, no scripts, no external assets. */
 export const renderStatusPage = (input: StatusPageInput): string => {
   const { snapshot } = input
-  const view = snapshot === null ? null : input.fleet?.snapshot === snapshot ? input.fleet : fleetViewOf(snapshot)
+  const moments = input.moments ?? null
+  const view = snapshot === null
+    ? null
+    : input.fleet?.snapshot === snapshot && (moments === null || input.fleet.moments === moments)
+    ? input.fleet
+    : fleetViewOf(snapshot, moments)
   const summary = view === null ? null : view.summary
   const verdict = verdictOfSummary(summary)
   const refresh = Number.isFinite(input.refreshSeconds) ? Math.max(1, Math.round(input.refreshSeconds)) : 30
   const nowIso = isoOf(input.now.getTime())
+  const filter = input.filter ?? noFilter
   const page = html`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${refresh}">
+<noscript><meta http-equiv="refresh" content="${refresh}"></noscript>
 <meta name="color-scheme" content="light dark">
 <title>${verdict} · phala-drift</title>
 <style>${stylesheet}</style>
 </head>
-<body>
-<header class="page tone-${toneOfVerdict(summary)}"><div class="wrap">
+<body data-refresh="${refresh}">
+<header class="page tone-${toneOfVerdict(summary)}" id="live-header" data-live><div class="wrap">
 <p class="brand">phala-drift status</p>
 <h1>${verdict}</h1>
 ${snapshot === null ? html`<p class="age">No data yet.</p>` : ageLine({ ...input, refreshSeconds: refresh }, snapshot)}
 ${summary === null ? null : countsList(summary)}
 </div></header>
 <main class="wrap">
+<p id="refresh-status" class="refresh-status" role="status"></p>
+${view === null ? null : filterForm(view, filter)}
+<div id="live-main" data-live>
 ${input.stateDir !== null && input.stateDir !== undefined && input.stateDir.failing.length > 0 ? stateDirNotice(input.stateDir, input.now) : null}
-${appsSection(view, refresh, input.page)}
+${appsSection(view, refresh, input.page, filter)}
 ${alertsSection(input)}
+</div>
 </main>
 <footer class="page wrap">
 <nav aria-label="Machine-readable views"><ul>
@@ -556,10 +829,11 @@ ${alertsSection(input)}
 <li><a href="/api/v1/plan">Plan (JSON)</a></li>
 <li><a href="/metrics">Prometheus metrics</a></li>
 </ul></nav>
-<p>phala-drift ${input.version}${
+<p id="live-footer" data-live>phala-drift ${input.version}${
     nowIso === null ? null : html` · page rendered <time datetime="${nowIso}">${utcText(nowIso)}</time>`
-  } · reloads every ${plural(refresh, "second", "seconds")}</p>
+  } · refreshes every ${plural(refresh, "second", "seconds")}</p>
 </footer>
+<script>${trusted(refreshScript)}</script>
 </body>
 </html>
 `

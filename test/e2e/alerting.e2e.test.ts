@@ -96,7 +96,12 @@ describe("Alertmanager receiver", () => {
     expect(delivered.status.state).toBe("active")
     expect(delivered.annotations["description"]).toMatch(/running/)
     expect(delivered.annotations["description"]).toMatch(/stopped/)
-    expect(delivered.generatorURL).toMatch(/^http:\/\/drift\.example:9477\//)
+    // the alert's link opens the status page on this app's row
+    expect(delivered.generatorURL).toBe(`http://drift.example:9477/?app=${PAYMENTS}#app-${PAYMENTS}`)
+    const landing = new URL(delivered.generatorURL)
+    const landed = await (await fetch(`${daemon.base}/${landing.search}`)).text()
+    expect(landed).toContain(`id="${landing.hash.slice(1)}"`)
+    expect(landed.match(/<tr class="row-\w+" id="app-/g)).toHaveLength(1)
     // the lease runs well past the resend interval
     expect(Date.parse(delivered.endsAt) - Date.now()).toBeGreaterThan(5_000)
     const page = await (await fetch(`${daemon.base}/`)).text()

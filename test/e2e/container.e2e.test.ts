@@ -118,6 +118,13 @@ describe("the image, built by executing the Dockerfile's steps", () => {
     }, 30_000)
     const api = { PHALA_CLOUD_API_URL: `http://127.0.0.1:${simPort}/api/v1`, PHALA_CLOUD_API_KEY: DEMO_KEY }
 
+    // the build has no .git: the commit `version` reports is the REVISION build argument
+    const version = runContainer(image, { args: ["version", "--output", "json"], baseEnv })
+    children.push(version)
+    const versionOutput = collect(version)
+    expect(await exited(version), versionOutput()).toBe(0)
+    expect(versionOutput()).toContain(`"commit":"${buildArgs.REVISION}"`)
+
     const plan = runContainer(image, { args: ["plan", "--config", "config/demo.yaml"], env: api, baseEnv })
     children.push(plan)
     const planOutput = collect(plan)

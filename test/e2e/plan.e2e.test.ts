@@ -127,9 +127,10 @@ describe("plan against the simulator", () => {
     expect((JSON.parse(result.stdout) as Plan).summary).toMatchObject({ in_sync: 1, unknown: 1, out_of_sync: 0 })
   })
 
-  it("makes every app unknown (auth) with a wrong key, without printing either key", async () => {
+  it("makes every app unknown (auth) with a wrong key and exits 1 saying so, without printing either key", async () => {
     const result = await plan(["--output", "json"], { PHALA_CLOUD_API_KEY: "phak_wrong_key_99887766" })
-    expect(result.code).toBe(3)
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain("API key rejected")
     const p = JSON.parse(result.stdout) as Plan
     expect(new Set(p.apps.map((a) => a.error?.reason))).toEqual(new Set(["auth"]))
     expect(result.stdout + result.stderr).not.toContain("phak_wrong_key_99887766")

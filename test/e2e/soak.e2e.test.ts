@@ -135,7 +135,7 @@ describe("soak", () => {
     const cycles = Number(/^phala_drift_poll_duration_seconds_count (\d+)$/m.exec(metrics)?.[1] ?? 0)
     expect(cycles).toBeGreaterThan(SOAK_MS / 1000 / 2)
     expect(notifications).toBeGreaterThan(100)
-    expect(daemon.stderr()).not.toMatch(/"logLevel":"(ERROR|FATAL)"/)
+    expect(daemon.stderr()).not.toMatch(/"level":"(error|fatal)"/)
 
     const stopping = performance.now()
     expect(await daemon.stop()).toBe(0)

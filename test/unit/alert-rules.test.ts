@@ -223,7 +223,7 @@ describe("conditions, labels and identity", () => {
     expect(first?.annotations).toEqual({
       summary: "CVM payments-api of payments-api is stopped, desired running",
       description: `CVM payments-api (c48d9363-21b2-4f4a-87d9-3496623f020d) of app payments-api (${APP_ID}) is stopped, desired running (health degraded)`,
-      plan_url: `${URL}/api/v1/plan?format=text#${APP_ID}`
+      plan_url: `${URL}/?app=${APP_ID}#app-${APP_ID}`
     })
   })
 

@@ -408,7 +408,7 @@ describe("secrets", () => {
     Effect.gen(function*() {
       const config = yield* load(withApp(""), env)
       expect(String(config.api.apiKey)).not.toContain(KEY)
-      expect(JSON.stringify(validReport(config))).not.toContain(KEY)
+      expect(JSON.stringify(validReport("desired.yaml", { config, notes: [] }))).not.toContain(KEY)
     }))
 })
 
@@ -432,9 +432,10 @@ describe("reports for validate", () => {
   it.effect("valid: a summary without secrets", () =>
     Effect.gen(function*() {
       const config = yield* load(withApp("", "server:\n  listen: \"[::1]:9000\"\n"))
-      expect(validReport(config)).toEqual({
+      expect(validReport("desired.yaml", { config, notes: [] })).toEqual({
         valid: true,
         file: "desired.yaml",
+        notes: [],
         apps: 1,
         api_url: "https://cloud-api.phala.com/api/v1",
         poll: { interval: "30s" },

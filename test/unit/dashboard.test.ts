@@ -149,7 +149,7 @@ describe("Grafana dashboard", () => {
     const appTables = tables.filter((t) => t.targets.some((q) => q.expr.includes("app_id")))
     expect(appTables.length).toBeGreaterThanOrEqual(2)
     for (const table of appTables) {
-      expect(linkUrls(table).map((l) => l.url), table.title).toContain("${status_page}/#${__data.fields.app_id}")
+      expect(linkUrls(table).map((l) => l.url), table.title).toContain("${status_page}/?app=${__data.fields.app_id}#app-${__data.fields.app_id}")
     }
   })
 })

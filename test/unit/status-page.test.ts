@@ -1,8 +1,10 @@
-import { HttpServerResponse } from "@effect/platform"
+import { createHash } from "node:crypto"
+import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted, TestClock } from "effect"
 import { AlertsView, type StateDirHealth } from "../../src/Runtime/AlertsView.js"
 import { ConfigStore } from "../../src/Runtime/ConfigStore.js"
+import { advanceTimeline } from "../../src/Runtime/AppTimeline.js"
 import { LatestSnapshot } from "../../src/Runtime/LatestSnapshot.js"
 import type { FiringAlert, PendingAlert } from "../../src/Core/Domain/Alert.js"
 import type { DaemonConfig, PollSchedule } from "../../src/Core/Domain/App.js"
@@ -10,7 +12,17 @@ import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
 import type { Snapshot } from "../../src/Core/Domain/Report.js"
 import { diffApp } from "../../src/Core/Diff.js"
 import { escapeHtml, html } from "../../src/Http/Html.js"
-import { alertsPerTable, appsPerPage, fleetViewOf, formatAge, prepareFleet, renderStatusPage, type StatusPageInput } from "../../src/Http/StatusPage.js"
+import {
+  alertsPerTable,
+  appsPerPage,
+  fleetViewOf,
+  formatAge,
+  prepareFleet,
+  refreshScript,
+  refreshScriptHash,
+  renderStatusPage,
+  type StatusPageInput
+} from "../../src/Http/StatusPage.js"
 import { refreshSecondsFor, staleAfterSecondsFor, statusPageRoute } from "../../src/Http/StatusPageRoute.js"
 import { cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
 import { appIdOf, fleetApp } from "../support/fleet.js"
@@ -102,6 +114,9 @@ const textOf = (markup: string): string =>
     .replace(/<[^>]*>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, "\"").replace(/&#39;/g, "'")
     .replace(/&amp;/g, "&").replace(/\s+/g, " ")
 
+/** The page without its own refresh script, to check that nothing else is a script. */
+const withoutScript = (page: string): string => page.replace(`<script>${refreshScript}</script>`, "")
+
 describe("Html", () => {
   it("escapes the five characters that matter and keeps nested Html", () => {
     expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe("&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;")
@@ -117,12 +132,16 @@ describe("renderStatusPage", () => {
     expect(page.startsWith("<!DOCTYPE html>\n<html lang=\"en\">")).toBe(true)
     expect(page).toContain("<meta charset=\"utf-8\">")
     expect(page).toContain("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-    expect(page).toContain("<meta http-equiv=\"refresh\" content=\"10\">")
+    // without JavaScript the whole page reloads; with it, the one script refreshes it in place
+    expect(page).toContain("<noscript><meta http-equiv=\"refresh\" content=\"10\"></noscript>")
+    expect(page).toContain("<body data-refresh=\"10\">")
+    expect(page.match(/<script/g)).toHaveLength(1)
+    expect(page).toContain(`<script>${refreshScript}</script>`)
     expect(page).toContain("<title>3 of 5 apps out of sync · phala-drift</title>")
     for (const landmark of ["<header", "<main", "<footer"]) expect(page).toContain(landmark)
     expect(page).toMatch(/<caption id="apps-caption">[^<]+<\/caption>/)
     expect(page.match(/<th scope="col">/g)?.length).toBe(5)
-    expect(page).not.toMatch(/<script|<link|src=/i)
+    expect(withoutScript(page)).not.toMatch(/<script|<link|src=/i)
     const headings = [...page.matchAll(/<h([1-6])/g)].map((m) => Number(m[1]))
     expect(headings[0]).toBe(1)
     headings.forEach((level, i) => expect(level - (headings[i - 1] ?? 0)).toBeLessThanOrEqual(1))
@@ -287,7 +306,7 @@ describe("renderStatusPage", () => {
         annotations: { summary: script }
       })]
     }))
-    expect(page).not.toContain("<script")
+    expect(withoutScript(page)).not.toContain("<script")
     expect(page).not.toContain("<img")
     expect(page).not.toContain("onmouseover='")
     expect(page).toContain("&lt;script&gt;alert(1)&lt;/script&gt;")
@@ -295,7 +314,7 @@ describe("renderStatusPage", () => {
     expect(page).toContain("&#39; onmouseover=&#39;alert(1)")
     expect(page).toContain("<title>2 of 3 apps out of sync · phala-drift</title>")
     // every attribute value is a quoted string free of the characters that could end it
-    for (const [, attr] of page.matchAll(/\s[a-z-]+="([^"]*)"/g)) expect(attr).not.toMatch(/[<>']/)
+    for (const [, attr] of withoutScript(page).matchAll(/\s[a-z-]+="([^"]*)"/g)) expect(attr).not.toMatch(/[<>']/)
     const text = textOf(page)
     expect(text).toContain(`${script} ${ids.payments}`)
     expect(text).toContain(`${img} ${script}`)
@@ -327,8 +346,11 @@ const syncOfRows = (page: string) => appRows(page).map((r) => /^"row-(\w+)"/.exe
 describe("renderStatusPage at fleet size", () => {
   it("keeps a 10,000-app page under 1 MB, problems first, a page at a time with links that work without JavaScript", () => {
     const snapshot = bigFleet()
-    const page = renderStatusPage(input({ snapshot, page: 1 }))
+    // with the daemon's timeline, as served: every row says when it was observed, problems since when
+    const moments = advanceTimeline(null, snapshot).moments
+    const page = renderStatusPage(input({ snapshot, page: 1, moments }))
     expect(Buffer.byteLength(page)).toBeLessThan(1_000_000)
+    expect(page.match(/<span class="when">(?:observed |last observed |not observed)/g)).toHaveLength(appsPerPage)
     expect(page).toContain("<h1>54 of 10000 apps out of sync</h1>")
     const rows = syncOfRows(page)
     expect(rows).toHaveLength(appsPerPage)
@@ -425,6 +447,10 @@ const config = (poll: PollSchedule): DaemonConfig => ({
   alerting: null
 })
 
+/** The route as the router runs it for `GET /?<query>`. */
+const withQuery = (query: string) =>
+  Effect.provideService(HttpServerRequest.ParsedSearchParams, HttpServerRequest.searchParamsFromURL(new URL(`http://drift.test/?${query}`)))
+
 describe("statusPageRoute", () => {
   const layer = (alerts: Layer.Layer<AlertsView>) =>
     Layer.mergeAll(
@@ -444,13 +470,16 @@ describe("statusPageRoute", () => {
       expect(web.headers.get("content-type")).toBe("text/html; charset=utf-8")
       expect(web.headers.get("cache-control")).toBe("no-store")
       expect(web.headers.get("content-security-policy")).toBe(
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        `default-src 'none'; script-src '${refreshScriptHash}'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`
       )
+      // the hash in the policy is the script's: the browser runs it and nothing else
+      expect(refreshScriptHash).toBe(`sha256-${createHash("sha256").update(refreshScript).digest("base64")}`)
       const body = yield* bodyOf(response)
       expect(body).toContain("<h1>Waiting for the first reconcile cycle</h1>")
       expect(body).toContain("<meta http-equiv=\"refresh\" content=\"20\">")
+      expect(body).not.toContain("<form")
       expect(body).toContain("Built-in alerting is off")
-    }).pipe(Effect.provide(layer(AlertsView.Disabled))))
+    }).pipe(Effect.provide(layer(AlertsView.Disabled)), withQuery("")))
 
   it.effect("renders the published snapshot, its age from the clock, and active alerts", () =>
     Effect.gen(function*() {
@@ -460,5 +489,8 @@ describe("statusPageRoute", () => {
       expect(body).toContain("<h1>3 of 5 apps out of sync</h1>")
       expect(body).toContain("Updated 12 s ago")
       expect(body).toContain("Firing alerts (1)")
-    }).pipe(Effect.provide(layer(Layer.succeed(AlertsView, { enabled: Effect.succeed(true), active: Effect.succeed([alert()]), stateDir: healthy })))))
+    }).pipe(
+      Effect.provide(layer(Layer.succeed(AlertsView, { enabled: Effect.succeed(true), active: Effect.succeed([alert()]), stateDir: healthy }))),
+      withQuery("")
+    ))
 })

@@ -13,8 +13,14 @@ export const resolveExternalUrl = (externalUrl: string | null, server: Pick<Serv
   return `http://${formatHostPort(host, server.port)}`
 }
 
-export const planUrl = (externalUrl: string, report: AppReport): string =>
-  `${externalUrl.replace(/\/+$/, "")}/api/v1/plan?format=text#${report.appId}`
+/**
+ * Where an alert's link lands (`plan_url`, and Alertmanager's `generatorURL`): the status page showing just this app,
+ * scrolled to its row (`GET /?app=<id>#app-<id>`, see `Http/StatusPage.ts`), with its drift and a link to the plan.
+ */
+export const planUrl = (externalUrl: string, report: AppReport): string => {
+  const id = encodeURIComponent(report.appId)
+  return `${externalUrl.replace(/\/+$/, "")}/?app=${id}#app-${id}`
+}
 
 const app = (report: AppReport): string => `app ${report.name} (${report.appId})`
 const cvm = (c: { readonly cvmName: string; readonly vmUuid: string | null }): string =>

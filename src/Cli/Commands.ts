@@ -1,0 +1,141 @@
+/**
+ * The command line, declared once: the parser, the help, the shell completion and the dispatcher all read this
+ * table. Plain data with no imports, so that `--version`, `--help` and completion start without loading Effect.
+ */
+
+export interface OptionSpec {
+  /** Long name, without the leading `--`. */
+  readonly name: string
+  readonly alias?: string
+  readonly kind: "text" | "integer" | "flag"
+  /** The accepted values, when there is a fixed set (also what completion offers). */
+  readonly choices?: ReadonlyArray<string>
+  /** What the value is, in help: FILE, N, HOST:PORT. */
+  readonly value?: string
+  readonly description: string
+  /** The value when the option is absent; shown in help as `(default: ...)`. */
+  readonly default?: string
+  /** Where the value comes from when the option is absent, for help only (the command works it out). */
+  readonly defaultNote?: string
+  readonly repeatable?: boolean
+  readonly required?: boolean
+  /** Completion offers file names for its value. */
+  readonly file?: boolean
+}
+
+export interface PositionalSpec {
+  readonly name: string
+  readonly choices: ReadonlyArray<string>
+  readonly description: string
+}
+
+export interface CommandSpec {
+  readonly name: string
+  readonly summary: string
+  readonly details?: string
+  readonly options: ReadonlyArray<OptionSpec>
+  readonly positional?: PositionalSpec
+}
+
+export const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "none"] as const
+
+/** Accepted before or after the command name, by every command. */
+export const globalOptions: ReadonlyArray<OptionSpec> = [
+  {
+    name: "log-level",
+    kind: "text",
+    choices: logLevels,
+    value: "LEVEL",
+    description: "minimum level of the log lines on stderr",
+    defaultNote: "$LOG_LEVEL, then info"
+  },
+  { name: "help", alias: "h", kind: "flag", description: "show this help" }
+]
+
+const config: OptionSpec = {
+  name: "config",
+  alias: "c",
+  kind: "text",
+  value: "FILE",
+  description: "desired-state file",
+  defaultNote: "$PHALA_DRIFT_CONFIG, then config/desired.yaml",
+  file: true
+}
+
+const output: OptionSpec = { name: "output", alias: "o", kind: "text", choices: ["text", "json"], value: "FORMAT", description: "output format", default: "text" }
+
+const shard: ReadonlyArray<OptionSpec> = [
+  { name: "shard", kind: "integer", value: "I", description: "this process's shard, 0-based (with --total-shards)" },
+  { name: "total-shards", kind: "integer", value: "N", description: "number of shards; apps are split by a stable hash of app_id" }
+]
+
+export const shells = ["bash", "zsh", "fish"] as const
+export type Shell = (typeof shells)[number]
+
+export const commands: ReadonlyArray<CommandSpec> = [
+  {
+    name: "serve",
+    summary: "Run the daemon: poll, diff, serve metrics, alerts, the plan API and the status page.",
+    details: "Exit codes: 0 on SIGTERM/SIGINT, 1 on a start-up error.",
+    options: [
+      config,
+      { name: "listen", kind: "text", value: "HOST:PORT", description: "listen address", defaultNote: "server.listen of the config, else 0.0.0.0:9477" },
+      { name: "state-dir", kind: "text", value: "DIR", description: "alert state and notification outbox", defaultNote: "state_dir of the config", file: true },
+      ...shard
+    ]
+  },
+  {
+    name: "plan",
+    summary: "Run one reconcile cycle and print it like `terraform plan`.",
+    details: "Exit codes: 0 in sync, 2 drift, 3 no drift but some apps unknown, 1 error (an API key the API rejects\n" +
+      "included); 130 (SIGINT) or 143 (SIGTERM) when interrupted: never 0 without a result.",
+    options: [
+      config,
+      output,
+      { name: "app", kind: "text", value: "ID|NAME", description: "only this declared app, by app_id or name (repeatable)", repeatable: true },
+      ...shard
+    ]
+  },
+  {
+    name: "validate",
+    summary: "Check a desired-state file without touching the network or needing its secrets.",
+    details: "An unset ${VAR} is a note, not an error, unless --strict.\nExit codes: 0 valid (warnings and notes are shown), 1 invalid.",
+    options: [
+      config,
+      output,
+      { name: "strict", kind: "flag", description: "an unset ${VAR} is an error, as for plan and serve" }
+    ]
+  },
+  {
+    name: "simulate",
+    summary: "Serve the local Phala Cloud API simulator from a scenario file.",
+    options: [
+      { name: "scenario", kind: "text", value: "FILE", description: "scenario YAML file (see docs/simulator.md)", required: true, file: true },
+      { name: "port", kind: "integer", value: "N", description: "port to listen on (0 picks a free one)", default: "8787" },
+      { name: "host", kind: "text", value: "HOST", description: "address to bind", default: "127.0.0.1" }
+    ]
+  },
+  {
+    name: "demo",
+    summary: "Start the simulator with the bundled demo fleet and the daemon watching it.",
+    options: [
+      { name: "port", kind: "integer", value: "N", description: "daemon port (use another when 9477 is taken)", default: "9477" },
+      { name: "sim-port", kind: "integer", value: "N", description: "simulator port (use another when 8787 is taken)", default: "8787" }
+    ]
+  },
+  {
+    name: "version",
+    summary: "Print the version, the git commit it was built from and the Node.js version.",
+    options: [output]
+  },
+  {
+    name: "completion",
+    summary: "Print a shell completion script.",
+    details: "bash: source <(phala-drift completion bash) in ~/.bashrc\nzsh:  source <(phala-drift completion zsh) in ~/.zshrc\n" +
+      "fish: phala-drift completion fish | source",
+    options: [],
+    positional: { name: "SHELL", choices: shells, description: "bash, zsh or fish" }
+  }
+]
+
+export const findCommand = (name: string): CommandSpec | undefined => commands.find((c) => c.name === name)

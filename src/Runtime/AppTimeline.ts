@@ -1,0 +1,51 @@
+import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
+
+/** What the daemon remembers about one app across snapshots (epoch ms; lives as long as the process). */
+export interface AppMoments {
+  /** The last snapshot in which the app was observed (its fetch succeeded); null: not since the daemon started. */
+  readonly lastObservedAt: number | null
+  /**
+   * When the app last turned out of sync; null while it is in sync. Kept while the app is unknown: an app that
+   * cannot be read has not been seen to recover.
+   */
+  readonly outOfSyncSince: number | null
+  /** False when the app was out of sync the first time the daemon observed it: it turned out of sync earlier. */
+  readonly outOfSyncSinceExact: boolean
+}
+
+/** The moments of every app of `snapshot`, advanced by each published snapshot. */
+export interface AppTimeline {
+  readonly snapshot: Snapshot
+  readonly moments: ReadonlyMap<string, AppMoments>
+}
+
+const advanceApp = (report: AppReport, at: number, previous: AppMoments | undefined): AppMoments => {
+  const observed = report.sync !== "unknown"
+  const lastObservedAt = observed ? at : previous?.lastObservedAt ?? null
+  switch (report.sync) {
+    case "in_sync":
+      return { lastObservedAt, outOfSyncSince: null, outOfSyncSinceExact: true }
+    case "unknown":
+      return { lastObservedAt, outOfSyncSince: previous?.outOfSyncSince ?? null, outOfSyncSinceExact: previous?.outOfSyncSinceExact ?? false }
+    case "out_of_sync":
+      if (previous !== undefined && previous.outOfSyncSince !== null) return { ...previous, lastObservedAt }
+      // exact only when this daemon saw the app in sync before (observed, and not out of sync then)
+      return { lastObservedAt, outOfSyncSince: at, outOfSyncSinceExact: previous !== undefined && previous.lastObservedAt !== null }
+  }
+}
+
+/**
+ * The timeline after `snapshot` is published. A report carried over unchanged from the previous snapshot (the
+ * same object: one app re-read between cycles leaves the others as they were) was not observed again, so its
+ * moments stay; apps no longer in the snapshot are forgotten.
+ */
+export const advanceTimeline = (previous: AppTimeline | null, snapshot: Snapshot): AppTimeline => {
+  const at = snapshot.generatedAt.getTime()
+  const before = new Map(previous?.snapshot.apps.map((app) => [app.appId, app]) ?? [])
+  const moments = new Map<string, AppMoments>()
+  for (const report of snapshot.apps) {
+    const kept = previous?.moments.get(report.appId)
+    moments.set(report.appId, before.get(report.appId) === report && kept !== undefined ? kept : advanceApp(report, at, kept))
+  }
+  return { snapshot, moments }
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest"
+import { advanceTimeline, type AppTimeline } from "../../src/Runtime/AppTimeline.js"
+import type { AppReport, Snapshot } from "../../src/Core/Domain/Report.js"
+import { appIdOf, fleetApp } from "../support/fleet.js"
+
+type Variant = "in_sync" | "stopped" | "unknown"
+
+const ms = (minute: number) => Date.parse("2026-11-28T15:00:00.000Z") + minute * 60_000
+const snap = (minute: number, apps: ReadonlyArray<AppReport>): Snapshot => ({ generatedAt: new Date(ms(minute)), apps })
+
+/** Publishes app 1 through `steps` (minute, variant), one snapshot each, and returns its moments after every step. */
+const walk = (steps: ReadonlyArray<readonly [number, Variant]>) => {
+  let timeline: AppTimeline | null = null
+  return steps.map(([minute, variant]) => {
+    timeline = advanceTimeline(timeline, snap(minute, [fleetApp(1, variant)]))
+    return timeline.moments.get(appIdOf(1))
+  })
+}
+
+describe("advanceTimeline", () => {
+  it("records when an app turned out of sync, keeps it through unobservable spells and clears it on recovery", () => {
+    const moments = walk([[0, "in_sync"], [1, "stopped"], [2, "stopped"], [3, "unknown"], [4, "stopped"], [5, "in_sync"], [6, "stopped"]])
+    expect(moments).toEqual([
+      { lastObservedAt: ms(0), outOfSyncSince: null, outOfSyncSinceExact: true },
+      { lastObservedAt: ms(1), outOfSyncSince: ms(1), outOfSyncSinceExact: true },
+      { lastObservedAt: ms(2), outOfSyncSince: ms(1), outOfSyncSinceExact: true },
+      // unobservable: not seen to recover, so still out of sync since minute 1; last observed stays at minute 2
+      { lastObservedAt: ms(2), outOfSyncSince: ms(1), outOfSyncSinceExact: true },
+      { lastObservedAt: ms(4), outOfSyncSince: ms(1), outOfSyncSinceExact: true },
+      { lastObservedAt: ms(5), outOfSyncSince: null, outOfSyncSinceExact: true },
+      { lastObservedAt: ms(6), outOfSyncSince: ms(6), outOfSyncSinceExact: true }
+    ])
+  })
+
+  it("marks the start as 'or earlier' when the app was out of sync the first time it was observed", () => {
+    expect(walk([[0, "stopped"], [1, "stopped"]]).at(-1)).toEqual({ lastObservedAt: ms(1), outOfSyncSince: ms(0), outOfSyncSinceExact: false })
+    expect(walk([[0, "unknown"], [1, "unknown"], [2, "stopped"]])).toEqual([
+      { lastObservedAt: null, outOfSyncSince: null, outOfSyncSinceExact: false },
+      { lastObservedAt: null, outOfSyncSince: null, outOfSyncSinceExact: false },
+      { lastObservedAt: ms(2), outOfSyncSince: ms(2), outOfSyncSinceExact: false }
+    ])
+  })
+
+  it("keeps the moments of reports carried over unchanged (one app re-read between cycles) and forgets removed apps", () => {
+    const first = advanceTimeline(null, snap(0, [fleetApp(1), fleetApp(2, "stopped")]))
+    const kept = first.snapshot.apps[1] as AppReport
+    const reread = advanceTimeline(first, snap(1, [fleetApp(1, "stopped"), kept]))
+    expect(reread.moments.get(appIdOf(2))).toBe(first.moments.get(appIdOf(2)))
+    expect(reread.moments.get(appIdOf(1))).toEqual({ lastObservedAt: ms(1), outOfSyncSince: ms(1), outOfSyncSinceExact: true })
+    // the same app observed again (a new report) is observed again
+    const cycle = advanceTimeline(reread, snap(2, [fleetApp(1, "stopped"), fleetApp(2, "stopped")]))
+    expect(cycle.moments.get(appIdOf(2))).toEqual({ lastObservedAt: ms(2), outOfSyncSince: ms(0), outOfSyncSinceExact: false })
+    const removed = advanceTimeline(cycle, snap(3, [fleetApp(1)]))
+    expect([...removed.moments.keys()]).toEqual([appIdOf(1)])
+    // an app that comes back is new again: its start is not known
+    const back = advanceTimeline(removed, snap(4, [fleetApp(1), fleetApp(2, "stopped")]))
+    expect(back.moments.get(appIdOf(2))?.outOfSyncSinceExact).toBe(false)
+  })
+})
