@@ -8,8 +8,8 @@
 //      line (vs the poller's warm pass), the event-loop delay max from the first cycle's end to the second's
 //      (monitorEventLoopDelay, preloaded), then while the third runs three scrapes plain and gzip, the status page;
 //      peak RSS
-//   4. in this process: the metric store's publish of one changed app at 1k and 10k, and prom-client's render of the
-//      whole exposition (what every cycle does today) at 10k
+//   4. in this process: the metric store's publish of one changed app at 1k and 10k, and Metrics.record (the store) of the
+//      whole snapshot (what every cycle does) at the largest N
 // Every phase has a time limit and the run a budget (FLEET_BUDGET_S, default 420 s); a phase that does not fit is
 // skipped and says so. Usage: npm run build && node bench/fleet-scale.js [N ...] (default 1000 10000).
 // Writes bench/results/fleet.json and prints a table.
@@ -263,6 +263,6 @@ console.log([
   ])),
   "",
   ...results.store.map((r) => `store at N=${r.apps}: one changed app published in ${r.one_app_publish_p50_ms} ms (p50), full publish ${r.full_publish_ms} ms, loop delay max ${r.full_loop_delay_max_ms} ms`),
-  results.prom_client === null ? "" : `prom-client Metrics.record at N=${results.prom_client.apps}: ${results.prom_client.record_ms} ms`,
+  results.prom_client === null ? "" : `Metrics.record at N=${results.prom_client.apps}: ${results.prom_client.record_ms} ms`,
   "written: bench/results/fleet.json"
 ].join("\n"))

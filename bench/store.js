@@ -2,7 +2,7 @@
 // same synthetic fleet (N apps × 2 CVMs, real diff), same process, same run:
 //   1. a full publish from empty, a cycle's publish (every last-success timestamp moves), one changed app's publish,
 //      each with the event-loop delay max (perf_hooks.monitorEventLoopDelay) and the memory the store holds
-//   2. Metrics.record of the same snapshot (render + gzip of everything, what every cycle does today)
+//   2. Metrics.record of the same snapshot (the daemon's path: the store's publish), and the scrape bodies it serves
 //   3. building a scrape body (plain, gzip) and serving it over loopback HTTP, p50/p99
 //   4. group sizes: publish costs and gzip size against one gzip of the whole text
 // Usage: npm run build && node --expose-gc bench/store.js [N ...]   (default 1000 10000). Writes bench/results/store.json.
@@ -105,11 +105,12 @@ export const metricsPhase = async (n, { cycle = true } = {}) => {
   const base = held()
   const run = (effect) => Effect.runPromise(effect)
   const metrics = await run(Effect.provide(Metrics, Metrics.Default))
-  const r = await timed(() => run(metrics.record(snap, { durationSeconds: 1, finishedAt: snap.generatedAt })))
+  const r = await timed(() => run(metrics.record(snap, { startedAt: 0, phases: { observe: 1000, alerts: 0 } })))
   const second = cycle
-    ? await timed(() => run(metrics.record({ ...snap, generatedAt: new Date(1030_000) }, { durationSeconds: 1, finishedAt: new Date(1030_000) })))
+    ? await timed(() => run(metrics.record({ ...snap, generatedAt: new Date(1030_000) }, { startedAt: 1029_000, phases: { observe: 1000, alerts: 0 } })))
     : { ms: null, loop_delay_max_ms: null }
-  const exposition = await run(metrics.exposition)
+  const plain = await run(metrics.scrape(false))
+  const gzip = await run(metrics.scrape(true))
   const memory = held() - base
   return {
     apps: n,
@@ -117,8 +118,8 @@ export const metricsPhase = async (n, { cycle = true } = {}) => {
     record_loop_delay_max_ms: r.loop_delay_max_ms,
     cycle_record_ms: second.ms,
     cycle_loop_delay_max_ms: second.loop_delay_max_ms,
-    plain_mib: mib(Buffer.byteLength(exposition.text)),
-    gzip_mib: mib(exposition.gzip.byteLength),
+    plain_mib: mib(plain.byteLength),
+    gzip_mib: mib(gzip.byteLength),
     held_mib: mib(memory)
   }
 }

@@ -1,4 +1,4 @@
-import { Either, ParseResult, Predicate, Schema } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 import { type AppId, normaliseAppId } from "../Core/Domain/AppId.js"
 import type { ObservedApp, ObservedCvm } from "../Core/Domain/Observation.js"
 import { maxJsonDepth, nestsAtMost } from "./JsonDepth.js"
@@ -14,8 +14,12 @@ export const MachineInfo = Schema.Struct({
   disk_size: nullish(Schema.Number)
 }).annotations({ identifier: "MachineInfo" })
 
-/** A CVM in the `2025-10-28` shape: memory in MB, disk in GB. */
+/**
+ * A CVM in the `2025-10-28` shape: memory in MB, disk in GB. It has no `resource` key: one means CVMInfo, so a broken
+ * CVMInfo never passes as a legacy CVM with every attribute null, whatever version the server answered in.
+ */
 export const CvmBasicInfo = Schema.Struct({
+  resource: Schema.optional(Schema.Never),
   vm_uuid: nullish(Schema.String),
   name: nullish(Schema.String),
   status: Schema.String,
@@ -52,21 +56,10 @@ export type CvmInfo = typeof CvmInfo.Type
 
 /**
  * Either CVM shape, recognised by content (a `resource` key means CVMInfo) rather than by the version we asked
- * for, since a server may ignore X-Phala-Version. Routing before decoding keeps a broken CVMInfo from passing as
- * a legacy CVM with every attribute null, and makes errors name the field that is wrong.
+ * for, since a server may ignore X-Phala-Version. A plain union validated once: a CVMInfo fails the legacy member at
+ * its first key (`resource`), so each CVM is read through in full only by the shape it is.
  */
-export const Cvm = Schema.transformOrFail(
-  Schema.Unknown,
-  Schema.Union(Schema.typeSchema(CvmInfo), Schema.typeSchema(CvmBasicInfo)),
-  {
-    strict: true,
-    decode: (input, options) =>
-      Predicate.hasProperty(input, "resource")
-        ? ParseResult.decodeUnknown(CvmInfo)(input, options)
-        : ParseResult.decodeUnknown(CvmBasicInfo)(input, options),
-    encode: ParseResult.succeed
-  }
-).annotations({ identifier: "Cvm" })
+export const Cvm = Schema.Union(CvmBasicInfo, CvmInfo).annotations({ identifier: "Cvm" })
 export type Cvm = typeof Cvm.Type
 
 /**
@@ -83,7 +76,7 @@ export const AppResponse = Schema.Struct({
 }).annotations({ identifier: "AppResponse" })
 export type AppResponse = typeof AppResponse.Type
 
-const isCvmInfo = (cvm: Cvm): cvm is CvmInfo => "resource" in cvm
+const isCvmInfo = (cvm: Cvm): cvm is CvmInfo => cvm.resource !== undefined
 
 const cvmToDomain = (cvm: Cvm, appKmsType: string | null): ObservedCvm => {
   const vmUuid = cvm.vm_uuid ?? null
@@ -169,7 +162,11 @@ const decodeApp = Schema.decodeUnknownEither(AppResponse)
 
 /** One line naming the first schema problem, e.g. `cvms: Expected ReadonlyArray<Cvm>, actual "oops"`. */
 export const summarizeParseError = (error: ParseResult.ParseError): string => {
-  const first = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  // a CVM that fits neither shape fails both; the deeper problem is the one inside the shape it was meant to be
+  const first = ParseResult.ArrayFormatter.formatErrorSync(error).reduce<ParseResult.ArrayFormatterIssue | undefined>(
+    (best, issue) => (best === undefined || issue.path.length > best.path.length ? issue : best),
+    undefined
+  )
   if (first === undefined) return "does not match the expected schema"
   return `${first.path.length === 0 ? "body" : first.path.join(".")}: ${first.message}`
 }

@@ -1,5 +1,5 @@
 import { FetchHttpClient, Headers, HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
-import { type Cause, Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Ref } from "effect"
+import { type Cause, Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import { type ApiSettings, defaultMaxResponseBytes } from "../Core/Domain/App.js"
 import type { AppId } from "../Core/Domain/AppId.js"
 import { isTransientStatus } from "../Core/Domain/HttpStatus.js"
@@ -13,7 +13,7 @@ import { apiErrorText } from "./ErrorBody.js"
 import { describeCause, maxMessageLength, reasonOfStatus } from "./FailureMessage.js"
 import { classifyNotFound, type Confirmation, makeBaseUrlConfirmation, notTheApiMessage, unconfirmedMessage } from "./NotFound.js"
 import { isRedirect, manualRedirects, redirectMessage } from "./RedirectPolicy.js"
-import { honoursRetryAfter, parseRetryAfter, retryPolicy } from "./RetryPolicy.js"
+import { honoursRetryAfter, parseRetryAfter, type Retryable, retryPolicy } from "./RetryPolicy.js"
 
 export interface GetAppOptions {
   /** Epoch ms at which the cycle ends; no retry waits past it. */
@@ -221,24 +221,33 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
         }
       })
 
-    // the permit covers one attempt, so a request backing off does not hold a slot others could use
-    const attempt = (appId: AppId, attempts: Ref.Ref<number>): Effect.Effect<ObservedApp, AttemptFailure> =>
-      permits.withPermits(1)(Effect.gen(function*() {
-        yield* Ref.update(attempts, (n) => n + 1)
-        const { finished, outcome } = yield* timed(appUrl(appId))
-        return yield* interpret(appId, outcome, finished)
-      }))
+    /** A failed attempt with what the shared retry policy reads per call: which attempt it was, and the deadline. */
+    interface Tried extends Retryable {
+      readonly failed: AttemptFailure
+      readonly appId: AppId
+      readonly attempt: number
+    }
 
-    const logRetry = (attempts: Ref.Ref<number>) => (failed: AttemptFailure, wait: Duration.Duration) =>
-      Effect.flatMap(Ref.get(attempts), (attempt) =>
+    // the permit covers one attempt, so a request backing off does not hold a slot others could use
+    const attempt = (appId: AppId, attempt: number, deadline: number | undefined): Effect.Effect<ObservedApp, Tried> =>
+      permits.withPermits(1)(Effect.flatMap(timed(appUrl(appId)), ({ finished, outcome }) => interpret(appId, outcome, finished))).pipe(
+        Effect.mapError((failed): Tried => ({ failed, appId, attempt, deadline, transient: failed.transient, retryAfter: failed.retryAfter }))
+      )
+
+    // built once: every request of this client shares it
+    const policy = retryPolicy<Tried>({
+      retries: settings.retries,
+      onRetry: (tried, wait) =>
         Effect.logDebug("retrying Phala API request").pipe(
           Effect.annotateLogs({
-            attempt,
-            reason: failed.failure._tag === "FetchFailure" ? failed.failure.reason : "not_found",
-            status: failed.failure._tag === "FetchFailure" ? failed.failure.status : 404,
+            app_id: tried.appId,
+            attempt: tried.attempt,
+            reason: tried.failed.failure._tag === "FetchFailure" ? tried.failed.failure.reason : "not_found",
+            status: tried.failed.failure._tag === "FetchFailure" ? tried.failed.failure.status : 404,
             wait_ms: Math.round(Duration.toMillis(wait))
           })
-        ))
+        )
+    })
 
     const afterAttempts = (final: FetchFailure | ApiNotFound, attempts: number): FetchFailure | ApiNotFound => {
       if (final._tag === "ApiNotFound" || attempts < 2) return final
@@ -259,25 +268,16 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
           onLeft: (problem) => failure(notFound.appId, "client", 404, unconfirmedMessage(problem, notFound.text))
         }).pipe(Effect.fail))
 
-    const getApp = Effect.fn("PhalaClient.getApp")(
-      function*(appId: AppId, options?: GetAppOptions) {
-        yield* Effect.annotateCurrentSpan("app_id", appId)
-        const attempts = yield* Ref.make(0)
-        const policy = retryPolicy<AttemptFailure>({
-          retries: settings.retries,
-          deadline: options?.deadline,
-          onRetry: logRetry(attempts)
-        })
-        return yield* attempt(appId, attempts).pipe(
-          Effect.retry(policy),
-          Effect.catchAll((failed) =>
-            Effect.flatMap(Ref.get(attempts), (n) => Effect.fail(afterAttempts(failed.failure, n)))
-          ),
-          Effect.catchTag("ApiNotFound", resolveNotFound)
-        )
-      },
-      (effect, appId) => Effect.annotateLogs(effect, { app_id: appId })
-    )
+    // no span and no log annotation per call: nothing exports traces, and the cycle annotates its logs with app_id
+    const getApp = (appId: AppId, options?: GetAppOptions): Effect.Effect<ObservedApp, FetchFailure | AppNotFound> => {
+      const deadline = options?.deadline
+      let attempts = 0
+      return Effect.suspend(() => attempt(appId, ++attempts, deadline)).pipe(
+        Effect.retry(policy),
+        Effect.catchAll((tried) => Effect.fail(afterAttempts(tried.failed.failure, tried.attempt))),
+        Effect.catchTag("ApiNotFound", resolveNotFound)
+      )
+    }
 
     return { getApp }
   })

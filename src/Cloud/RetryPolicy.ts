@@ -11,6 +11,8 @@ export interface Retryable {
   readonly transient: boolean
   /** From `Retry-After` on a 429 or 503. */
   readonly retryAfter: Duration.Duration | null
+  /** Epoch ms at which the caller's cycle ends; no retry whose wait would end after it. */
+  readonly deadline: number | undefined
 }
 
 export const honoursRetryAfter = (status: number): boolean => status === 429 || status === 503
@@ -25,14 +27,13 @@ export const parseRetryAfter = (value: string, now: number): Option.Option<Durat
 
 export interface RetryPolicyOptions<In> {
   readonly retries: number
-  /** Epoch ms; no retry whose wait would end after it. */
-  readonly deadline: number | undefined
   readonly onRetry: (failure: In, wait: Duration.Duration) => Effect.Effect<void>
 }
 
 /**
  * Exponential backoff (250 ms × 2, jittered, capped at 10 s) for transient failures only, waiting at least
- * `Retry-After` when the server sent one, and stopping instead of sleeping past the deadline.
+ * `Retry-After` when the server sent one, and stopping instead of sleeping past the failure's deadline. Everything
+ * per call comes with the failure, so one policy serves every request of a client.
  */
 export const retryPolicy = <In extends Retryable>(
   options: RetryPolicyOptions<In>
@@ -47,9 +48,9 @@ export const retryPolicy = <In extends Retryable>(
     Schedule.delays,
     Schedule.checkEffect((failure, wait) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const fits = options.deadline === undefined
+        const fits = failure.deadline === undefined
           ? Duration.lessThanOrEqualTo(wait, maxUnboundedWait)
-          : now + Duration.toMillis(wait) <= options.deadline
+          : now + Duration.toMillis(wait) <= failure.deadline
         return fits ? Effect.as(options.onRetry(failure, wait), true) : Effect.succeed(false)
       })
     )

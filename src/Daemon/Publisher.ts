@@ -22,31 +22,37 @@ export class Publisher extends Effect.Service<Publisher>()("phala-drift/Publishe
     const latest = yield* LatestSnapshot
     const lock = yield* Effect.makeSemaphore(1)
 
-    const publishSnapshot = (snapshot: Snapshot, timing: CycleTiming | null) =>
+    const publishSnapshot = (snapshot: Snapshot, timing: CycleTiming) =>
       Effect.gen(function*() {
         const alertsStarted = yield* Clock.currentTimeMillis
         yield* alerting.onSnapshot(snapshot)
         const alertsDone = yield* Clock.currentTimeMillis
-        yield* metrics.record(snapshot, timing === null ? null : {
+        yield* metrics.record(snapshot, {
           startedAt: timing.startedAt,
           phases: { observe: timing.observedAt - timing.startedAt, alerts: alertsDone - alertsStarted }
         })
         yield* latest.publish(snapshot)
       })
 
-    const publish = (snapshot: Snapshot, timing: CycleTiming | null): Effect.Effect<void> =>
+    const publish = (snapshot: Snapshot, timing: CycleTiming): Effect.Effect<void> =>
       Effect.uninterruptible(lock.withPermits(1)(publishSnapshot(snapshot, timing)))
 
-    /** The latest snapshot with `report` in place of that app's; nothing before the first cycle or for an app not in it. */
+    /**
+     * The latest snapshot with `report` in place of that app's; nothing before the first cycle or for an app not in
+     * it. The metric store re-renders only that app's series.
+     */
     const publishApp = (report: AppReport): Effect.Effect<Option.Option<Snapshot>> =>
       Effect.uninterruptible(lock.withPermits(1)(Effect.gen(function*() {
         const current = yield* latest.current
         if (Option.isNone(current) || !current.value.apps.some((app) => app.appId === report.appId)) return Option.none()
+        const now = yield* Clock.currentTimeMillis
         const snapshot: Snapshot = {
-          generatedAt: new Date(yield* Clock.currentTimeMillis),
+          generatedAt: new Date(now),
           apps: current.value.apps.map((app) => (app.appId === report.appId ? report : app))
         }
-        yield* publishSnapshot(snapshot, null)
+        yield* alerting.onSnapshot(snapshot)
+        yield* metrics.recordApp(report, now)
+        yield* latest.publish(snapshot)
         return Option.some(snapshot)
       })))
 

@@ -1,5 +1,5 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 import { AlertsView } from "../Runtime/AlertsView.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { CycleTrigger } from "../Runtime/CycleTrigger.js"
@@ -22,15 +22,16 @@ const acceptsGzip = (accept: string | undefined): boolean =>
     return coding === "gzip" && !params.some((p) => p.trim().replace(/\s/g, "") === "q=0")
   })
 
+/** The cached object state and this scrape's telemetry, written chunk by chunk: no copy of the whole body per scrape. */
 const metricsRoute = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
-  const exposition = yield* (yield* MetricsView).exposition
-  return acceptsGzip(request.headers["accept-encoding"])
-    ? HttpServerResponse.uint8Array(exposition.gzip, {
-      contentType: exposition.contentType,
-      headers: { "content-encoding": "gzip", vary: "Accept-Encoding" }
-    })
-    : HttpServerResponse.text(exposition.text, { contentType: exposition.contentType, headers: { vary: "Accept-Encoding" } })
+  const body = yield* (yield* MetricsView).scrape(acceptsGzip(request.headers["accept-encoding"]))
+  const vary = { vary: "Accept-Encoding" }
+  return HttpServerResponse.stream(Stream.fromIterable(body.chunks), {
+    contentType: body.contentType,
+    contentLength: body.byteLength,
+    headers: body.contentEncoding === null ? vary : { ...vary, "content-encoding": body.contentEncoding }
+  })
 })
 
 const PlanQuery = Schema.Struct({ format: Schema.optional(Schema.Literal("json", "text")) })

@@ -3,29 +3,37 @@
  * this scrape. Nothing is concatenated: the chunks are written one after another, and the gzip form is the cached
  * deflate pieces plus the telemetry compressed alone, closed with one CRC combined from theirs.
  */
-import { combinePieces, deflatePieceSync, finalBlock, gzipHeader, gzipTrailer } from "./GzipPieces.js"
+import type { ScrapeBody } from "../Runtime/MetricsView.js"
+import { combinePieces, deflatePieceSync, finalBlock, type GzipPiece, gzipHeader, gzipTrailer } from "./GzipPieces.js"
 import { deflatedChunks, type ObjectExposition, plainChunks } from "./Store.js"
 import { contentType } from "./TextFormat.js"
 
-export interface ScrapeBody {
-  readonly chunks: ReadonlyArray<Uint8Array>
-  readonly byteLength: number
-  readonly contentEncoding: "gzip" | null
-  readonly contentType: string
-}
+export type { ScrapeBody }
 
 const total = (chunks: ReadonlyArray<Uint8Array>): number => chunks.reduce((n, c) => n + c.byteLength, 0)
 
+/** One rendering of the self-telemetry, shared by the scrapes it serves; compressed once, when first asked. */
+export class Telemetry {
+  readonly plain: Buffer
+  private piece: GzipPiece | null = null
+  constructor(text: string) {
+    this.plain = Buffer.from(text, "utf8")
+  }
+  get deflated(): GzipPiece {
+    return (this.piece ??= deflatePieceSync(this.plain))
+  }
+}
+
 /** `telemetry`: the text of the self-telemetry registry (prom-client's `registry.metrics()`), rendered now. */
-export const scrapeBody = (objects: ObjectExposition, telemetry: string, gzip: boolean): ScrapeBody => {
-  const tail = Buffer.from(telemetry, "utf8")
+export const scrapeBody = (objects: ObjectExposition, telemetry: Telemetry | string, gzip: boolean): ScrapeBody => {
+  const rendered = typeof telemetry === "string" ? new Telemetry(telemetry) : telemetry
+  const tail = rendered.plain
   if (!gzip) {
     const chunks = tail.byteLength === 0 ? plainChunks(objects) : [...plainChunks(objects), tail]
     return { chunks, byteLength: objects.plainLength + tail.byteLength, contentEncoding: null, contentType }
   }
-  const piece = deflatePieceSync(tail)
+  const piece = rendered.deflated
   const { crc, length } = combinePieces([piece], { crc: objects.crc, length: objects.plainLength })
   const chunks = [gzipHeader, ...deflatedChunks(objects), piece.deflated, finalBlock, gzipTrailer(crc, length)]
   return { chunks, byteLength: total(chunks), contentEncoding: "gzip", contentType }
 }
-

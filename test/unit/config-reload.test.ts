@@ -11,6 +11,7 @@ import { ReloadTriggersLayer } from "../../src/Daemon/ReloadTriggers.js"
 import type { DaemonConfig } from "../../src/Core/Domain/App.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { captureLogs } from "../support/logs.js"
+import { servedText } from "../support/served.js"
 
 const APP = "2a7b4d0d0c0883d0d3119c36eb25a1f72122a7c4"
 const env = { PHALA_CLOUD_API_KEY: "phak_test_key_value" }
@@ -40,7 +41,7 @@ const withStore = <A, E>(
 
 const reloadMetric = Effect.gen(function*() {
   const metrics = yield* Metrics
-  return /^phala_drift_config_last_reload_successful (\d)$/m.exec((yield* metrics.exposition).text)?.[1]
+  return /^phala_drift_config_last_reload_successful (\d)$/m.exec((yield* servedText(metrics)))?.[1]
 })
 
 describe("ConfigStore", () => {

@@ -6,6 +6,7 @@ import { diffApp } from "../../src/Core/Diff.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { DaemonEvent, Events } from "../../src/Runtime/Events.js"
 import { APP_ID, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
+import { servedText } from "../support/served.js"
 
 const Link = Schema.Struct({ title: Schema.String, url: Schema.String })
 const Override = Schema.Struct({
@@ -80,9 +81,8 @@ describe("Grafana dashboard", () => {
       yield* metrics.record(snapshot([diffApp(desiredApp(), Observation.found(observedApp(twoReplicas())))]), { startedAt: 0, phases: { observe: 900, alerts: 10 } })
       yield* metrics.record(snapshot([diffApp(desiredApp(), Observation.failed(new FetchFailure({ appId: APP_ID, reason: "server", status: 500, message: "x" })))]), { startedAt: 1000, phases: { observe: 900, alerts: 10 } })
       yield* (yield* Events).publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.2 }))
-      yield* metrics.refresh
       const exposed = new Set(
-        (yield* metrics.exposition).text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0] ?? "")
+        (yield* servedText(metrics)).split("\n").filter((l) => l !== "" && !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0] ?? "")
       )
       const used = new Set(targets.flatMap((t) => metricNames(t.expr)))
       expect(used.size).toBeGreaterThan(8)

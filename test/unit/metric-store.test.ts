@@ -17,11 +17,13 @@ import { scrapeBody } from "../../src/Metrics/ScrapeBody.js"
 import { MetricStore, plainChunks } from "../../src/Metrics/Store.js"
 import { escapeHelp, escapeLabelValue, formatValue, prefixedLabelNames } from "../../src/Metrics/TextFormat.js"
 import { cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
+import { promClientObjectState } from "../support/prom-object-state.js"
+import { servedGzipText, servedText } from "../support/served.js"
 import { familiesMatching, parseExposition } from "../support/exposition.js"
 import { appIdOf, fleetApp, fleetSnapshot } from "../support/fleet.js"
 
 const HOSTILE = "evil \"quoted\" back\\slash\nnewline ünïcødé 🚀 \\n \"} 1\n# HELP x"
-/** Object-state families only the store emits (the workspace sweep does not feed the prom-client Metrics). */
+/** Object-state families the prom-client oracle does not know (fed by the workspace sweep). */
 const newFamilies = new Set(["phala_app_unmanaged"])
 
 /** A tool's stdout, run without blocking this process (the server under test lives in it). */
@@ -109,22 +111,23 @@ const sequence = (): ReadonlyArray<Snapshot> => {
 }
 
 describe("MetricStore", () => {
-  it.effect("emits the same object-state samples, HELP and TYPE as the prom-client Metrics, snapshot after snapshot", () =>
+  it.effect("serves the same object-state samples, HELP and TYPE as prom-client renders them, snapshot after snapshot", () =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
-      const store = new MetricStore({ groupSize: 2 })
+      const oracle = promClientObjectState()
+      const objectState = (name: string) => name.startsWith("phala_app_") || name.startsWith("phala_cvm_")
+      let served = ""
       for (const snapshot of sequence()) {
         yield* metrics.record(snapshot, { startedAt: 0, phases: { observe: 900, alerts: 10 } })
-        const old = parseExposition((yield* metrics.exposition).text)
-        yield* Effect.promise(() => published(snapshot, store))
-        const ours = parseExposition(text(store))
-        const objectState = (name: string) => name.startsWith("phala_app_") || name.startsWith("phala_cvm_")
-        const expected = familiesMatching(old, objectState)
+        const expected = familiesMatching(parseExposition(yield* Effect.promise(() => oracle(snapshot))), () => true)
         expect(Object.keys(expected).length).toBe(14)
-        expect(familiesMatching(ours, (name) => objectState(name) && !newFamilies.has(name))).toEqual(expected)
-        expect(gzipText(store)).toBe(text(store))
+        served = yield* servedText(metrics)
+        const ours = (text: string) => familiesMatching(parseExposition(text), (name) => objectState(name) && !newFamilies.has(name))
+        expect(ours(served)).toEqual(expected)
+        expect(ours(yield* servedGzipText(metrics))).toEqual(expected)
       }
-      expect(samples(text(store), "phala_app_up")).toEqual([])
+      expect(samples(served, "phala_app_up")).toEqual([])
+      expect(served).toMatch(/^process_cpu_user_seconds_total /m)
     }).pipe(Effect.provide(Metrics.Default)))
 
   it.effect("matches the golden exposition of every family", () =>

@@ -20,6 +20,7 @@ import { Metrics } from "../../src/Metrics/Metrics.js"
 import { DaemonEvent, Events } from "../../src/Runtime/Events.js"
 import { cvm, desiredApp, observedApp } from "../support/builders.js"
 import { appIdOf, fleetApp, fleetSnapshot } from "../support/fleet.js"
+import { servedText } from "../support/served.js"
 
 const DIR = fileURLToPath(new URL("../golden/exposition/", import.meta.url))
 const UPDATE = process.env["UPDATE_GOLDEN"] === "1"
@@ -101,7 +102,7 @@ const rendered = Effect.gen(function*() {
   for (const event of events) yield* hub.publish(event)
   yield* TestClock.setTime(1_062_000)
   yield* metrics.record(second, { startedAt: 1_060_000, phases: { observe: 1_700, alerts: 200 } })
-  return (yield* metrics.exposition).text
+  return (yield* servedText(metrics))
 }).pipe(Effect.provide(Metrics.DefaultWithoutDependencies.pipe(Layer.provideMerge(Events.Default))))
 
 const goldenPath = (family: string) => `${DIR}${family}.prom`

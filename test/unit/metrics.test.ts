@@ -8,6 +8,7 @@ import { diffApp } from "../../src/Core/Diff.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { DaemonEvent, Events } from "../../src/Runtime/Events.js"
 import { APP_ID, cvm, desiredApp, observedApp } from "../support/builders.js"
+import { servedText } from "../support/served.js"
 
 /** Metrics with the event hub they listen to, so a test can publish events. */
 const metricsLayer = Metrics.DefaultWithoutDependencies.pipe(Layer.provideMerge(Events.Default))
@@ -36,7 +37,7 @@ describe("Metrics", () => {
     Effect.gen(function*() {
       const metrics = yield* Metrics
       yield* recordAt(metrics, driftedFleet(), 1000)
-      const { text } = yield* metrics.exposition
+      const text = yield* servedText(metrics)
       const sync = samples(text, "phala_app_sync_status")
       expect(sync).toHaveLength(3)
       expect(sync).toContain(`phala_app_sync_status{app_id="${APP_ID}",app_name="payments-api",status="out_of_sync"} 1`)
@@ -60,7 +61,7 @@ describe("Metrics", () => {
     Effect.gen(function*() {
       const metrics = yield* Metrics
       yield* recordAt(metrics, snapshot(1, [diffApp(desiredApp({ replicas: { min: 1, max: 1 } }), Observation.found(observedApp([cvm({ status: "Hibernating" })])))]), 1)
-      const { text } = yield* metrics.exposition
+      const text = yield* servedText(metrics)
       expect(samples(text, "phala_cvm_status").filter((l) => l.endsWith(" 1"))).toEqual([
         `phala_cvm_status{app_id="${APP_ID}",app_name="payments-api",vm_uuid="c48d9363-21b2-4f4a-87d9-3496623f020d",cvm_name="payments-api",status="other"} 1`
       ])
@@ -71,11 +72,11 @@ describe("Metrics", () => {
       const metrics = yield* Metrics
       yield* recordAt(metrics, driftedFleet(), 1000)
       yield* recordAt(metrics, snapshot(1030, [diffApp(desiredApp(), Observation.found(observedApp([cvm()])))]), 1030)
-      const after = (yield* metrics.exposition).text
+      const after = (yield* servedText(metrics))
       expect(after).not.toContain(`vm_uuid="u2"`)
       expect(after).toContain(`phala_app_replicas{app_id="${APP_ID}",app_name="payments-api"} 1`)
       yield* recordAt(metrics, snapshot(1060, []), 1060)
-      const empty = (yield* metrics.exposition).text
+      const empty = (yield* servedText(metrics))
       expect(empty).not.toContain(APP_ID)
       expect(empty).toContain("phala_drift_apps 0")
     }).pipe(Effect.provide(metricsLayer)))
@@ -86,7 +87,7 @@ describe("Metrics", () => {
       yield* recordAt(metrics, driftedFleet(), 1000)
       const failure = new FetchFailure({ appId: APP_ID, reason: "timeout", status: null, message: "timed out" })
       yield* recordAt(metrics, snapshot(1030, [diffApp(desiredApp(), Observation.failed(failure))]), 1030)
-      const { text } = yield* metrics.exposition
+      const text = yield* servedText(metrics)
       expect(text).toContain(`phala_app_up{app_id="${APP_ID}",app_name="payments-api"} 0`)
       expect(text).toContain(`phala_app_sync_status{app_id="${APP_ID}",app_name="payments-api",status="unknown"} 1`)
       expect(text).toContain(`phala_app_drift{app_id="${APP_ID}",app_name="payments-api",kind="status"} 1`)
@@ -102,7 +103,7 @@ describe("Metrics", () => {
       yield* recordAt(metrics, snapshot(1, [
         diffApp(desiredApp({ name: null, replicas: { min: 1, max: 1 } }), Observation.found(observedApp([cvm({ name: hostile, region: "a\\b" })], { name: hostile })))
       ]), 1)
-      const { text } = yield* metrics.exposition
+      const text = yield* servedText(metrics)
       const escaped = "evil \\\"quoted\\\" back\\\\slash\\nnewline ünïcødé 🚀"
       expect(text).toContain(`phala_app_up{app_id="${APP_ID}",app_name="${escaped}"} 1`)
       expect(text).toContain(`region="a\\\\b"`)
@@ -111,18 +112,40 @@ describe("Metrics", () => {
       }
     }).pipe(Effect.provide(metricsLayer)))
 
-  it.effect("renders once per cycle and serves a gzip of the same text", () =>
+  it.effect("serves the object state as of the last cycle, the self-telemetry as of the scrape, plain or gzip", () =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
       yield* recordAt(metrics, driftedFleet(), 1000)
-      const first = yield* metrics.exposition
+      const first = yield* metrics.scrape(false)
       yield* publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.1 }))
-      const second = yield* metrics.exposition
-      expect(second).toBe(first)
-      expect(second.text).not.toContain(`phala_drift_api_requests_total{code="200"} 1`)
-      expect(gunzipSync(second.gzip).toString("utf8")).toBe(second.text)
-      yield* recordAt(metrics, driftedFleet(), 1030)
-      expect((yield* metrics.exposition).text).toContain(`phala_drift_api_requests_total{code="200"} 1`)
+      const second = yield* metrics.scrape(false)
+      // the cached object-state bytes are served as they are, no re-render between cycles
+      expect(second.chunks[0]).toBe(first.chunks[0])
+      expect(first.contentType).toBe("text/plain; version=0.0.4; charset=utf-8")
+      expect(first.contentEncoding).toBeNull()
+      expect(second.byteLength).toBe(Buffer.concat(second.chunks).byteLength)
+      const text = Buffer.concat(second.chunks).toString("utf8")
+      expect(text).toContain(`phala_drift_api_requests_total{code="200"} 1`)
+      expect(Buffer.concat(first.chunks).toString("utf8")).not.toContain(`phala_drift_api_requests_total{code="200"} 1`)
+      const gzip = yield* metrics.scrape(true)
+      expect(gzip.contentEncoding).toBe("gzip")
+      expect(gzip.byteLength).toBe(Buffer.concat(gzip.chunks).byteLength)
+      const unzipped = gunzipSync(Buffer.concat(gzip.chunks)).toString("utf8")
+      const objectState = (t: string) => t.split("\n").filter((l) => l.startsWith("phala_app_") || l.startsWith("phala_cvm_"))
+      expect(objectState(unzipped)).toEqual(objectState(text))
+      expect(unzipped).toContain(`phala_drift_api_requests_total{code="200"} 1`)
+    }).pipe(Effect.provide(metricsLayer)))
+
+  it.effect("scrapes that arrive together share one rendering of the self-telemetry", () =>
+    Effect.gen(function*() {
+      const metrics = yield* Metrics
+      yield* recordAt(metrics, driftedFleet(), 1000)
+      const [a, b] = yield* Effect.all([metrics.scrape(false), metrics.scrape(false)], { concurrency: 2 })
+      expect(a?.chunks.at(-1)).toBe(b?.chunks.at(-1))
+      yield* publish(DaemonEvent.TickSkipped())
+      const later = yield* metrics.scrape(false)
+      expect(later.chunks.at(-1)).not.toBe(a?.chunks.at(-1))
+      expect(Buffer.from(later.chunks.at(-1) ?? []).toString("utf8")).toMatch(/^phala_drift_poll_ticks_skipped_total 1$/m)
     }).pipe(Effect.provide(metricsLayer)))
 
   it.effect("labels phala_app_fetch_failure with every reason of the closed set, in the help and in docs/metrics.md", () =>
@@ -136,7 +159,7 @@ describe("Metrics", () => {
       for (const reason of fetchFailureReasons) {
         const failure = new FetchFailure({ appId: APP_ID, reason, status: null, message: "x" })
         yield* recordAt(metrics, snapshot(1000, [diffApp(desiredApp(), Observation.failed(failure))]), 1000)
-        const { text } = yield* metrics.exposition
+        const text = yield* servedText(metrics)
         expect(samples(text, "phala_app_fetch_failure")).toEqual([
           `phala_app_fetch_failure{app_id="${APP_ID}",app_name="payments-api",reason="${reason}"} 1`
         ])
@@ -157,8 +180,7 @@ describe("Metrics", () => {
       yield* publish(DaemonEvent.NotificationAttempt({ receiver: "ops", result: "success" }))
       yield* publish(DaemonEvent.QueueLengths({ lengths: new Map([["ops", 0]]) }))
       yield* publish(DaemonEvent.StateWriteFailed())
-      yield* metrics.refresh
-      const { text } = yield* metrics.exposition
+      const text = yield* servedText(metrics)
       const names = new Set(text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2] ?? ""))
       expect(names.size).toBeGreaterThan(30)
       const docs = readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8")

@@ -10,6 +10,8 @@ import { AlertsView } from "../../src/Runtime/AlertsView.js"
 import { Events } from "../../src/Runtime/Events.js"
 import { LatestSnapshot } from "../../src/Runtime/LatestSnapshot.js"
 import { APP_ID, cvm, desiredApp, observedApp } from "../support/builders.js"
+import { appIdOf, fleetApp, fleetSnapshot } from "../support/fleet.js"
+import { servedText } from "../support/served.js"
 
 /** Alerting whose evaluation takes `took` of test time and tells when it has begun. */
 const slowAlerting = (took: Duration.Duration, begun: Deferred.Deferred<void>, evaluated: Ref.Ref<number>) =>
@@ -53,12 +55,41 @@ describe("Publisher", () => {
       expect(yield* Ref.get(evaluated)).toBe(1)
       const latest = yield* Effect.flatMap(LatestSnapshot, (l) => l.current).pipe(Effect.provide(context))
       expect(Option.map(latest, (s) => s.generatedAt.getTime())).toEqual(Option.some(1_000))
-      const text = (yield* Effect.flatMap(Metrics, (m) => m.exposition).pipe(Effect.provide(context))).text
+      const text = yield* Effect.flatMap(Metrics, servedText).pipe(Effect.provide(context))
       expect(text).toContain(`phala_app_up{app_id="${APP_ID}",app_name="payments-api"} 1`)
       // the whole cycle, alert evaluation included, and its phases
       expect(text).toMatch(/^phala_drift_poll_duration_seconds_count 1$/m)
       expect(text).toMatch(/^phala_drift_poll_duration_seconds_sum 5\.5$/m)
       expect(text).toMatch(/^phala_drift_poll_phase_duration_seconds_sum\{phase="observe"\} 0\.5$/m)
       expect(text).toMatch(/^phala_drift_poll_phase_duration_seconds_sum\{phase="alerts"\} 5$/m)
+    }))
+
+  it.scoped("publishApp re-renders that app's series only, and the others keep theirs", () =>
+    Effect.gen(function*() {
+      const begun = yield* Deferred.make<void>()
+      const layer = Publisher.DefaultWithoutDependencies.pipe(
+        Layer.provideMerge(Layer.mergeAll(slowAlerting(Duration.zero, begun, yield* Ref.make(0)), Metrics.DefaultWithoutDependencies, LatestSnapshot.Default)),
+        Layer.provideMerge(Events.Default)
+      )
+      const context = yield* Layer.build(layer)
+      const publisher = yield* Effect.provide(Publisher, context)
+      const metrics = yield* Effect.provide(Metrics, context)
+      yield* TestClock.setTime(1_000_000)
+      yield* publisher.publish(fleetSnapshot(1_000, Array.from({ length: 200 }, (_, i) => fleetApp(i))), { startedAt: 999_000, observedAt: 999_500 })
+      const before = yield* metrics.storeStats
+      const beforeText = yield* servedText(metrics)
+      yield* TestClock.setTime(1_010_000)
+      const published = yield* publisher.publishApp(fleetApp(42, "stopped"))
+      expect(Option.map(published, (s) => s.apps.length)).toEqual(Option.some(200))
+      const after = yield* metrics.storeStats
+      // sync, drift, CVM status, health and CVM drift of app 42, plus its last success time: nothing of the other 199
+      expect(after.segmentsRendered - before.segmentsRendered).toBe(6)
+      const text = yield* servedText(metrics)
+      expect(text).toContain(`phala_app_sync_status{app_id="${appIdOf(42)}",app_name="app-00042",status="out_of_sync"} 1`)
+      expect(text).toContain(`phala_app_last_success_timestamp_seconds{app_id="${appIdOf(42)}",app_name="app-00042"} 1010`)
+      const series = `phala_app_last_success_timestamp_seconds{app_id="${appIdOf(7)}",app_name="app-00007"} 1000`
+      expect(beforeText).toContain(series)
+      expect(text).toContain(series)
+      expect(yield* publisher.publishApp(fleetApp(999))).toEqual(Option.none())
     }))
 })
