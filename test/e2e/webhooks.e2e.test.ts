@@ -148,6 +148,11 @@ describe("webhooks from the simulator", () => {
     expect(seriesValue(text, `phala_drift_webhook_events_total{event="cvm.stopped",result="accepted"}`)).toBeGreaterThanOrEqual(1)
     const deliveries = (await (await sim.admin("GET", "/_sim/webhooks")).json()) as { deliveries: ReadonlyArray<{ event: string; outcome: string; status: number }> }
     expect(deliveries.deliveries).toContainEqual(expect.objectContaining({ event: "cvm.stopped", outcome: "delivered", status: 202 }))
+    // the status page says the event refreshed this app, and not the other
+    const row = (page: string, id: string) => page.split(`id="app-${id}"`)[1]?.split("</tr>")[0] ?? ""
+    const page = await (await fetch(`${daemon.base}/`)).text()
+    expect(row(page, WEB)).toContain("refreshed by a Phala Cloud event")
+    expect(page.match(/refreshed by a Phala Cloud event/g)).toHaveLength(1)
   }, slow)
 
   it("refuses bad input without reading anything; a replay and an undeclared app change nothing", async () => {

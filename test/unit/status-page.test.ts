@@ -494,3 +494,18 @@ describe("statusPageRoute", () => {
       withQuery("")
     ))
 })
+
+describe("renderStatusPage: push", () => {
+  it("says when a Phala Cloud event last refreshed an app, on that app's row only", () => {
+    const before: Snapshot = { generatedAt: new Date("2026-11-28T15:00:00.000Z"), apps: [fleetApp(1), fleetApp(2)] }
+    const first = advanceTimeline(null, before)
+    const after: Snapshot = { generatedAt: new Date("2026-11-28T15:00:42.000Z"), apps: [fleetApp(1, "stopped"), before.apps[1] ?? fleetApp(2)] }
+    const timeline = advanceTimeline(first, after, appIdOf(1))
+    const page = renderStatusPage(input({ snapshot: after, moments: timeline.moments, now: new Date("2026-11-28T15:00:43.000Z") }))
+    const rows = appRows(page)
+    const refreshed = rows.filter((row) => row.includes("refreshed by a Phala Cloud event"))
+    expect(refreshed).toHaveLength(1)
+    expect(refreshed[0]).toContain(`app-${appIdOf(1)}`)
+    expect(refreshed[0]).toMatch(/refreshed by a Phala Cloud event <time datetime="2026-11-28T15:00:42(\.000)?Z"[^>]*>15:00:42 UTC<\/time>/)
+  })
+})
