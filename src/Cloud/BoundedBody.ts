@@ -1,26 +1,11 @@
 import { Headers, type HttpClientError, type HttpClientResponse } from "@effect/platform"
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option } from "effect"
+import { readStreamBounded } from "../Support/BoundedStream.js"
 
 /** A response body read up to a limit: the text, or the fact that there was more than the limit. */
 export type BoundedBody =
   | { readonly _tag: "Complete"; readonly text: string }
   | { readonly _tag: "TooLarge"; readonly limit: number }
-
-interface Accumulated {
-  readonly chunks: Array<Uint8Array>
-  readonly bytes: number
-  readonly over: boolean
-}
-
-const concat = (chunks: ReadonlyArray<Uint8Array>, bytes: number): Uint8Array => {
-  const all = new Uint8Array(bytes)
-  let at = 0
-  for (const chunk of chunks) {
-    all.set(chunk, at)
-    at += chunk.length
-  }
-  return all
-}
 
 /**
  * Whether HTTP framing alone keeps the body within `limit`: a `Content-Length` no larger than it, on a body sent as
@@ -50,22 +35,9 @@ export const readBounded = (
   if (framedWithin(response.headers, limit)) {
     return Effect.map(response.arrayBuffer, (bytes): BoundedBody => ({ _tag: "Complete", text: decoder.decode(bytes) }))
   }
-  const initial: Accumulated = { chunks: [], bytes: 0, over: false }
-  return Stream.runFoldWhile(
-    response.stream,
-    initial,
-    (acc) => !acc.over,
-    (acc, chunk) => {
-      const bytes = acc.bytes + chunk.length
-      if (bytes > limit) return { ...acc, over: true }
-      acc.chunks.push(chunk)
-      return { chunks: acc.chunks, bytes, over: false }
-    }
-  ).pipe(
-    Effect.map((acc): BoundedBody =>
-      acc.over
-        ? { _tag: "TooLarge", limit }
-        : { _tag: "Complete", text: decoder.decode(concat(acc.chunks, acc.bytes)) }
+  return readStreamBounded(response.stream, limit).pipe(
+    Effect.map((bytes): BoundedBody =>
+      bytes === null ? { _tag: "TooLarge", limit } : { _tag: "Complete", text: decoder.decode(bytes) }
     ),
     // a response without a body (204, or one the platform could not stream) reads as empty, like `response.text`
     Effect.catchIf((error) => error.reason === "EmptyBody", () => Effect.succeed<BoundedBody>({ _tag: "Complete", text: "" }))

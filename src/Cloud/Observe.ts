@@ -63,6 +63,14 @@ const reportApp = (client: PhalaClientService, app: DesiredApp, options: CycleOp
     Effect.annotateLogs({ app_id: app.appId })
   )
 
+/** One app's report between cycles (a webhook's re-read): the same read and diff as a cycle's, for one app. */
+export const observeOne = (app: DesiredApp, options: { readonly deadline: number; readonly previous?: Snapshot }) =>
+  Effect.gen(function*() {
+    const client = yield* PhalaClient
+    const report = yield* reportApp(client, app, { deadline: options.deadline, concurrency: 1 })
+    return carryNames(options.previous, [report])[0] ?? report
+  })
+
 /**
  * Observes every app (the client bounds concurrency) and diffs it against its desired state: the snapshot of a
  * cycle, before anything is published.

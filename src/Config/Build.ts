@@ -6,6 +6,7 @@ import {
   type DaemonConfig,
   defaultMaxResponseBytes,
   type DesiredApp,
+  type PhalaWebhookSettings,
   type PollSchedule,
   type ServerAuth
 } from "../Core/Domain/App.js"
@@ -147,11 +148,21 @@ export const buildConfig = (
     )
     : Effect.succeed(null)
 
+  const hookFile = file.server?.phala_webhook
+  const phalaWebhook: Built<PhalaWebhookSettings | null> = hookFile == null
+    ? Effect.succeed(null)
+    : Effect.map(
+      hookFile.secret !== undefined
+        ? Effect.succeed(hookFile.secret)
+        : readSecret(hookFile.secret_file ?? "", ["server", "phala_webhook", "secret_file"]),
+      (secret) => ({ path: hookFile.path, secret })
+    )
+
   const alerting: Built<AlertingSettings | null> = file.alerting == null
     ? Effect.succeed(null)
     : buildAlerting(file.alerting, readSecret)
 
-  return Effect.all({ api, auth, alerting }, { mode: "validate" }).pipe(Effect.mapError(problemsOfParts), Effect.map(({ alerting, api, auth }): DaemonConfig => ({
+  return Effect.all({ api, auth, phalaWebhook, alerting }, { mode: "validate" }).pipe(Effect.mapError(problemsOfParts), Effect.map(({ alerting, api, auth, phalaWebhook }): DaemonConfig => ({
     source: context.file,
     api,
     poll,
@@ -163,7 +174,8 @@ export const buildConfig = (
       // like secret files, certificate paths are relative to the config file
       tls: file.server?.tls == null
         ? null
-        : { certFile: Path.resolve(baseDir, file.server.tls.cert_file), keyFile: Path.resolve(baseDir, file.server.tls.key_file) }
+        : { certFile: Path.resolve(baseDir, file.server.tls.cert_file), keyFile: Path.resolve(baseDir, file.server.tls.key_file) },
+      phalaWebhook
     },
     stateDir: file.state_dir ?? builtIn.stateDir,
     apps: file.apps.map((app) => mergeApp(file.defaults, app)),

@@ -32,6 +32,17 @@ export const secret = leaf(Schema.RedactedFromSelf(Schema.String), (u) =>
     : Either.left(typeof u === "string" ? "must not be empty" : "must be a string (quote the value)"))
   .annotations({ ...secretText, jsonSchema: { type: "string", minLength: 1, description: "secret; usually ${VAR}" } })
 
+/** Paths `serve` answers itself; a webhook path must not shadow one of them. */
+const reservedPaths: ReadonlySet<string> = new Set(["/", "/healthz", "/readyz", "/metrics", "/api/v1/plan", "/api/v1/alerts", "/-/reload", "/-/reconcile"])
+
+/** An absolute URL path without query or fragment, such as `/hooks/phala`. */
+export const webhookPath = leaf(Schema.String, (u) =>
+  typeof u !== "string" || !/^\/[A-Za-z0-9._~\/-]*$/.test(u)
+    ? Either.left(`must be a URL path starting with / (letters, digits, ".", "_", "~", "-", "/"), got ${show(u)}`)
+    : reservedPaths.has(u)
+    ? Either.left(`${u} is an endpoint of phala-drift already; pick another path, e.g. /hooks/phala`)
+    : Either.right(u)).annotations({ ...text, jsonSchema: { type: "string", pattern: "^/[A-Za-z0-9._~/-]*$" } })
+
 export const boolean = leaf(Schema.Boolean, (u) =>
   typeof u === "boolean" ? Either.right(u) : Either.left(`must be true or false, got ${show(u)}`))
   .annotations({ jsonSchema: { type: "boolean" } })

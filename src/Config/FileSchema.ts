@@ -89,11 +89,19 @@ export const tlsFields = {
   key_file: F.nonEmptyString
 }
 
+export const phalaWebhookFields = {
+  path: F.webhookPath,
+  secret: opt(F.secret),
+  secret_file: opt(F.nonEmptyString)
+}
+const PhalaWebhook = mapping(phalaWebhookFields).pipe(Schema.filter(exactlyOne(["secret", "secret_file"])))
+
 export const serverFields = {
   listen: opt(F.listen),
   lifecycle: opt(F.boolean),
   auth: section(Auth),
-  tls: section(mapping(tlsFields))
+  tls: section(mapping(tlsFields)),
+  phala_webhook: section(PhalaWebhook)
 }
 
 const positive = F.integer(1, Number.MAX_SAFE_INTEGER)

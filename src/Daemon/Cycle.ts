@@ -8,7 +8,7 @@ import { type UnknownTransition, unknownTransitions } from "../Core/Domain/Unkno
 import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { Events } from "../Runtime/Events.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
-import { Publisher } from "./Publisher.js"
+import { Freshness } from "./Freshness.js"
 
 /** One line when an app turns unknown (WARN, with the reason) and one when it is observed again (INFO). */
 const logTransition = (transition: UnknownTransition) =>
@@ -30,7 +30,7 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
   effect: Effect.gen(function*() {
     const store = yield* ConfigStore
     const latest = yield* LatestSnapshot
-    const publisher = yield* Publisher
+    const freshness = yield* Freshness
     const http = yield* HttpClient.HttpClient
     const events = yield* Events
 
@@ -53,7 +53,7 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
       const config = yield* store.current
       const client = yield* clientFor(config.api)
       const previous = Option.getOrUndefined(yield* latest.current)
-      const snapshot = yield* observeAndDiff(config.apps, {
+      const observed = yield* observeAndDiff(config.apps, {
         // retries may use up to one poll period: waiting longer would collide with the next cycle
         deadline: startedAt + Duration.toMillis(pollPeriod(config)),
         concurrency: config.api.concurrency,
@@ -62,7 +62,7 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
         Effect.provideService(PhalaClient, client)
       )
       const observedAt = yield* Clock.currentTimeMillis
-      yield* publisher.publish(snapshot, { startedAt, observedAt })
+      const snapshot = yield* freshness.publishCycle(observed, { startedAt, observedAt })
       yield* Effect.forEach(unknownTransitions(previous, snapshot), logTransition, { discard: true })
       const s = summarize(snapshot.apps)
       yield* Effect.logInfo("reconcile cycle finished").pipe(
@@ -78,7 +78,10 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
       return snapshot
     }).pipe(Effect.withSpan("Cycle.run"))
 
-    return { run } as const
+    /** The client of the current API settings, shared with the cycles (and their concurrency bound). */
+    const client = Effect.flatMap(store.current, (config) => clientFor(config.api))
+
+    return { run, client } as const
   }),
-  dependencies: [Publisher.Default, LatestSnapshot.Default, Events.Default]
+  dependencies: [Freshness.Default, LatestSnapshot.Default, Events.Default]
 }) {}

@@ -12,6 +12,8 @@ import { DaemonEvent, Events } from "../Runtime/Events.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { Cycle } from "./Cycle.js"
 import { ReloadTriggersLayer } from "./ReloadTriggers.js"
+import { EventRefreshViewLive } from "./Freshness.js"
+import { Webhooks, WebhookInboxLive } from "./Webhooks.js"
 import { SchedulerLayer } from "./Scheduler.js"
 
 export interface DaemonOptions {
@@ -41,7 +43,16 @@ const StartupLayer = Layer.effectDiscard(Effect.gen(function*() {
  */
 export const daemonLayer = ({ config, env, patch }: DaemonOptions) => {
   const { host, port, tls } = config.server
-  const shared = Layer.mergeAll(CycleTriggerLive, AlertsViewLive, MetricsViewLive, LatestSnapshot.Default, Metrics.Default, Events.Default)
+  const shared = Layer.mergeAll(
+    CycleTriggerLive,
+    WebhookInboxLive.pipe(Layer.provide(Webhooks.Default)),
+    EventRefreshViewLive,
+    AlertsViewLive,
+    MetricsViewLive,
+    LatestSnapshot.Default,
+    Metrics.Default,
+    Events.Default
+  )
   return Layer.mergeAll(SchedulerLayer, ReloadTriggersLayer, httpServerLayer({ host, port }, tls), StartupLayer).pipe(
     Layer.provide(shared),
     Layer.provideMerge(configStoreLive({ initial: config, env, patch })),

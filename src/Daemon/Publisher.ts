@@ -52,7 +52,7 @@ export class Publisher extends Effect.Service<Publisher>()("phala-drift/Publishe
         }
         yield* alerting.onSnapshot(snapshot)
         yield* metrics.recordApp(report, now)
-        yield* latest.publish(snapshot)
+        yield* latest.publish(snapshot, report.appId)
         return Option.some(snapshot)
       })))
 

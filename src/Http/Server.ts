@@ -7,13 +7,15 @@ import { ConfigStore } from "../Runtime/ConfigStore.js"
 import type { ServerTls } from "../Core/Domain/App.js"
 import type { ListenAddress } from "../Core/Domain/ListenAddress.js"
 import { authorized, challenge, publicPaths } from "./Auth.js"
+import { phalaWebhookRoute } from "./PhalaWebhookRoute.js"
 import { router } from "./Routes.js"
 
 export class TlsFilesError extends Data.TaggedError("TlsFilesError")<{ readonly message: string }> {}
 
 /**
  * Node's own limits keep a slow or hostile client from holding the server: the whole request must arrive within
- * 15s (headers within 10s, at most 16 KiB of them), idle sockets close after 30s. No endpoint reads a request body.
+ * 15s (headers within 10s, at most 16 KiB of them), idle sockets close after 30s. Only the webhook reads a request body
+ * (at most 64 KiB, through a bounded reader).
  * Node checks the first two only every `connectionsCheckingInterval` (30s by default, letting a slowloris client
  * hold a connection for up to 40s): every 2s keeps them close to what they say.
  */
@@ -41,7 +43,20 @@ const withAuth = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse
     return HttpServerResponse.text("unauthorized\n", { status: 401, headers: { "www-authenticate": challenge(auth) } })
   })
 
-const app = withAuth(router).pipe(
+/**
+ * The webhook path exists only while `server.phala_webhook` is set (read per request, so a reload applies) and is
+ * not behind `server.auth`: Phala Cloud cannot send our credentials, and the event carries its own signature.
+ */
+const withPhalaWebhook = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const { phalaWebhook } = (yield* (yield* ConfigStore).current).server
+    return phalaWebhook !== null && pathOf(request.url) === phalaWebhook.path
+      ? yield* phalaWebhookRoute(phalaWebhook)
+      : yield* app
+  })
+
+const app = withPhalaWebhook(withAuth(router)).pipe(
   Effect.catchTag("RouteNotFound", () => HttpServerResponse.text("not found\n", { status: 404 })),
   Effect.catchAllCause((cause) =>
     Effect.logError("request failed", cause).pipe(Effect.as(HttpServerResponse.text("internal error\n", { status: 500 })))

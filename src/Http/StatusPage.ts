@@ -203,7 +203,9 @@ const momentsLines = (app: AppReport, moments: AppMoments, at: number) => {
     : html`<span class="when">${app.sync === "unknown" ? "last observed " : "observed "}${momentEl(seen, at)}${
       app.sync === "unknown" ? ` (${formatSpan(at - seen)} before this update)` : null
     }</span>`
-  return { drifted, observed }
+  const event = moments.lastEventRefreshAt
+  const byEvent = event === null ? null : html`<span class="when">refreshed by a Phala Cloud event ${momentEl(event, at)}</span>`
+  return { drifted, observed: byEvent === null ? observed : html`${observed}${byEvent}` }
 }
 
 interface RowContext {

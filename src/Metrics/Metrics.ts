@@ -65,6 +65,18 @@ const makeRegistry = () => {
       help: "Failed attempts to write to state_dir (notification outbox, alert state, the lock); notifications are kept in memory and retried meanwhile.",
       registers
     }),
+    webhookEvents: new Prom.Counter({
+      name: "phala_drift_webhook_events_total",
+      help: "Phala Cloud webhook requests by event (cvm.* lifecycle events, other, unparsed) and result (accepted, duplicate, bad_signature, stale, ignored, invalid, too_large).",
+      labelNames: ["event", "result"],
+      registers
+    }),
+    webhookLatency: new Prom.Histogram({
+      name: "phala_drift_webhook_publish_latency_seconds",
+      help: "From the arrival of a Phala Cloud webhook event to the publish of its app's re-read (metrics, alerts, plan, page); coalesced events count once, from the earliest.",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers
+    }),
     skippedTicks: new Prom.Counter({
       name: "phala_drift_poll_ticks_skipped_total",
       help: "Scheduled ticks skipped because the previous cycle was still running.",
@@ -162,6 +174,12 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
             return
           case "AlertsEvaluated":
             alertStates(event.alerts, event.names)
+            return
+          case "WebhookReceived":
+            m.webhookEvents.inc({ event: event.event, result: event.result })
+            return
+          case "WebhookPublished":
+            m.webhookLatency.observe(event.seconds)
             return
           case "QueueLengths":
             for (const [receiver, length] of event.lengths) m.queueLength.set({ receiver }, length)

@@ -11,6 +11,8 @@ export interface AppMoments {
   readonly outOfSyncSince: number | null
   /** False when the app was out of sync the first time the daemon observed it: it turned out of sync earlier. */
   readonly outOfSyncSinceExact: boolean
+  /** When a Phala Cloud webhook's re-read last published this app's report; null: not since the daemon started. */
+  readonly lastEventRefreshAt: number | null
 }
 
 /** The moments of every app of `snapshot`, advanced by each published snapshot. */
@@ -19,7 +21,12 @@ export interface AppTimeline {
   readonly moments: ReadonlyMap<string, AppMoments>
 }
 
-const advanceApp = (report: AppReport, at: number, previous: AppMoments | undefined): AppMoments => {
+const advanceApp = (report: AppReport, at: number, previous: AppMoments | undefined, byEvent: boolean): AppMoments => ({
+  ...advanceSync(report, at, previous),
+  lastEventRefreshAt: byEvent ? at : previous?.lastEventRefreshAt ?? null
+})
+
+const advanceSync = (report: AppReport, at: number, previous: AppMoments | undefined): Omit<AppMoments, "lastEventRefreshAt"> => {
   const observed = report.sync !== "unknown"
   const lastObservedAt = observed ? at : previous?.lastObservedAt ?? null
   switch (report.sync) {
@@ -37,15 +44,16 @@ const advanceApp = (report: AppReport, at: number, previous: AppMoments | undefi
 /**
  * The timeline after `snapshot` is published. A report carried over unchanged from the previous snapshot (the
  * same object: one app re-read between cycles leaves the others as they were) was not observed again, so its
- * moments stay; apps no longer in the snapshot are forgotten.
+ * moments stay; apps no longer in the snapshot are forgotten. `refreshedByEvent` names the app whose re-read (a
+ * Phala Cloud webhook) made this snapshot.
  */
-export const advanceTimeline = (previous: AppTimeline | null, snapshot: Snapshot): AppTimeline => {
+export const advanceTimeline = (previous: AppTimeline | null, snapshot: Snapshot, refreshedByEvent: string | null = null): AppTimeline => {
   const at = snapshot.generatedAt.getTime()
   const before = new Map(previous?.snapshot.apps.map((app) => [app.appId, app]) ?? [])
   const moments = new Map<string, AppMoments>()
   for (const report of snapshot.apps) {
     const kept = previous?.moments.get(report.appId)
-    moments.set(report.appId, before.get(report.appId) === report && kept !== undefined ? kept : advanceApp(report, at, kept))
+    moments.set(report.appId, before.get(report.appId) === report && kept !== undefined ? kept : advanceApp(report, at, kept, report.appId === refreshedByEvent))
   }
   return { snapshot, moments }
 }

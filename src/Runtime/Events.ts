@@ -3,6 +3,9 @@ import { Data, Effect, Ref, type Scope } from "effect"
 /** A notification attempt's result as `phala_drift_notifications_total` counts it. */
 export type NotificationResult = "success" | "failure" | "dropped"
 
+/** The `result` of `phala_drift_webhook_events_total`. */
+export type WebhookResult = "accepted" | "duplicate" | "bad_signature" | "stale" | "ignored" | "invalid" | "too_large"
+
 /**
  * Facts the daemon's parts report as they happen, for whoever watches (Metrics today). Producers know nothing of
  * their consumers: the config store says a reload failed, the client that it made an attempt.
@@ -22,6 +25,10 @@ export type DaemonEvent = Data.TaggedEnum<{
     readonly alerts: ReadonlyArray<{ readonly alertname: string; readonly state: string }>
     readonly names: ReadonlyArray<string>
   }
+  /** One `POST {path}` from Phala Cloud: its event (closed set) and what became of it (`WebhookResult`). */
+  WebhookReceived: { readonly event: string; readonly result: WebhookResult }
+  /** An app re-read for webhook events was published, `seconds` after the earliest event it answers arrived. */
+  WebhookPublished: { readonly seconds: number }
   /** Notifications waiting per receiver. */
   QueueLengths: { readonly lengths: ReadonlyMap<string, number> }
 }>

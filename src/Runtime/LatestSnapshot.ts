@@ -16,8 +16,9 @@ export class LatestSnapshot extends Effect.Service<LatestSnapshot>()("phala-drif
       /** The latest snapshot together with the moments of its apps (one value, so the two always match). */
       timeline: Ref.get(timeline),
       changes: latest.changes,
-      publish: (snapshot: Snapshot) =>
-        Ref.update(timeline, (previous) => Option.some(advanceTimeline(Option.getOrNull(previous), snapshot))).pipe(
+      /** `refreshedByEvent`: the app whose webhook-triggered re-read made this snapshot, if that is what it is. */
+      publish: (snapshot: Snapshot, refreshedByEvent: string | null = null) =>
+        Ref.update(timeline, (previous) => Option.some(advanceTimeline(Option.getOrNull(previous), snapshot, refreshedByEvent))).pipe(
           Effect.zipRight(SubscriptionRef.set(latest, Option.some(snapshot)))
         )
     } as const

@@ -2,7 +2,7 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Clock, Effect, ParseResult, Schema } from "effect"
 import * as Responses from "./Responses.js"
-import { AppSpec, CvmAttributes, CvmSpec, FaultsSpec, Then } from "./Scenario.js"
+import { AppSpec, CvmAttributes, CvmSpec, FaultsSpec, Then, WebhookTargetSpec } from "./Scenario.js"
 import type { SimulatorState } from "./State.js"
 import * as World from "./World.js"
 
@@ -42,6 +42,8 @@ const StatusBody = Schema.Struct({
   status: Schema.String.pipe(Schema.minLength(1)),
   then: Schema.optionalWith(Then, { exact: true })
 })
+
+const WebhooksBody = Schema.Struct({ webhooks: Schema.Array(WebhookTargetSpec) })
 
 const RequestsQuery = Schema.Struct({ app_id: Schema.optional(Schema.String) })
 
@@ -131,6 +133,21 @@ export const adminRouter = (state: SimulatorState) =>
           capacity: state.requests.capacity
         })
       })
+    ),
+    HttpRouter.get(
+      "/_sim/webhooks",
+      Effect.sync(() =>
+        json({ webhooks: state.webhooks.targets.map((t) => ({ url: t.url })), deliveries: state.webhooks.deliveries() })
+      )
+    ),
+    HttpRouter.put(
+      "/_sim/webhooks",
+      Effect.merge(Effect.gen(function*() {
+        const input = yield* body(WebhooksBody)
+        state.webhooks.targets = input.webhooks.map((w) => ({ url: w.url, secret: w.secret }))
+        state.webhooks.clear()
+        return json({ webhooks: state.webhooks.targets.map((t) => ({ url: t.url })) })
+      }))
     ),
     HttpRouter.del("/_sim/requests", Effect.sync(() => state.requests.clear()).pipe(Effect.as(noContent()))),
     HttpRouter.post("/_sim/reset", state.reset.pipe(Effect.as(noContent())))

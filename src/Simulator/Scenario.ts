@@ -156,8 +156,14 @@ export const SyntheticSpec = Schema.Struct({
 }).annotations({ identifier: "Synthetic" })
 export type SyntheticSpec = typeof SyntheticSpec.Type
 
+export const WebhookTargetSpec = Schema.Struct({
+  url: Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "Expected an http:// or https:// URL" })),
+  secret: NonEmpty
+}).annotations({ identifier: "Webhook" })
+
 export const Scenario = Schema.Struct({
   api_keys: opt(Schema.NonEmptyArray(NonEmpty)),
+  webhooks: opt(Schema.Array(WebhookTargetSpec)),
   default_version: opt(ApiVersion),
   transition_delay: opt(DurationMs),
   seed: opt(Schema.Int),

@@ -5,6 +5,7 @@ import type { SimulatorError } from "./Errors.js"
 import { decodeScenario, loadScenario, type Scenario, type ScenarioInput } from "./Scenario.js"
 import { listen } from "./Server.js"
 import { makeSimulatorState, type SimulatorState } from "./State.js"
+import { startWebhooks } from "./Webhooks.js"
 
 export { SimulatorError } from "./Errors.js"
 export { decodeScenario, loadScenario, parseScenario, type Scenario, type ScenarioInput } from "./Scenario.js"
@@ -36,6 +37,7 @@ export const serveScenario = (
 ): Effect.Effect<RunningSimulator, SimulatorError, Scope.Scope> =>
   Effect.gen(function*() {
     const state = yield* makeSimulatorState(scenario)
+    yield* startWebhooks(state)
     const { port, url } = yield* listen(state, { host: options.host ?? "127.0.0.1", port: options.port })
     yield* Effect.log(`phala-drift simulator listening on ${url}`)
     return { port, url, state }

@@ -2,6 +2,7 @@ import { Clock, Effect, Either, Ref } from "effect"
 import { SimulatorError } from "./Errors.js"
 import type { Scenario } from "./Scenario.js"
 import * as World from "./World.js"
+import { WebhookTargets } from "./Webhooks.js"
 
 /** One request as the admin API reports it. The API key itself is never kept. */
 export interface RequestEntry {
@@ -59,6 +60,10 @@ export interface SimulatorState {
   /** Back to the scenario as loaded; the clock of timelines and transitions restarts now. */
   readonly reset: Effect.Effect<void>
   readonly requests: RequestLog
+  /** Receivers of signed `cvm.*` webhooks (scenario `webhooks`, `PUT /_sim/webhooks`) and recent deliveries. */
+  readonly webhooks: WebhookTargets
+  /** Calls `listener` with the world before and after every change (epoch ms of the change). */
+  readonly onChange: (listener: (before: World.World, after: World.World, at: number) => void) => void
 }
 
 export const requestLogCapacity = 10_000
@@ -74,12 +79,21 @@ export const makeSimulatorState = (scenario: Scenario): Effect.Effect<SimulatorS
   Effect.gen(function*() {
     const initial = yield* build(scenario, yield* Clock.currentTimeMillis)
     const ref = yield* Ref.make(initial)
+    const listeners: Array<(before: World.World, after: World.World, at: number) => void> = []
     const modify = <A>(f: (world: World.World, now: number) => readonly [A, World.World]): Effect.Effect<A> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Ref.modify(ref, (world) => {
-          const [a, next] = f(World.advance(world, now), now)
-          return [a, next]
-        }))
+        Effect.map(
+          Ref.modify(ref, (world) => {
+            const [a, next] = f(World.advance(world, now), now)
+            return [[a, world, next] as const, next]
+          }),
+          ([a, before, after]) => {
+            if (before !== after) for (const listener of listeners) listener(before, after, now)
+            return a
+          }
+        ))
+    const webhooks = new WebhookTargets(requestLogCapacity)
+    webhooks.targets = (scenario.webhooks ?? []).map((w) => ({ url: w.url, secret: w.secret }))
     return {
       scenario,
       current: modify((world) => [world, world]),
@@ -89,6 +103,10 @@ export const makeSimulatorState = (scenario: Scenario): Effect.Effect<SimulatorS
         Effect.flatMap((world) => Ref.set(ref, world)),
         Effect.orDie
       ),
-      requests: new RequestLog(requestLogCapacity)
+      requests: new RequestLog(requestLogCapacity),
+      webhooks,
+      onChange: (listener) => {
+        listeners.push(listener)
+      }
     }
   })

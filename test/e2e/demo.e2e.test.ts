@@ -23,16 +23,22 @@ const takenPort = async (): Promise<number> => {
   return port
 }
 
+/** `demo` on free ports, once its daemon is ready. */
+const startDemo = async () => {
+  const port = await freePort()
+  const simPort = await freePort()
+  const demo = spawnCli(["demo", "--port", String(port), "--sim-port", String(simPort)])
+  const base = `http://127.0.0.1:${port}`
+  await waitFor("demo ready", async () => {
+    if (demo.child.exitCode !== null) throw new Error(`demo exited: ${demo.stderr()}`)
+    return (await fetch(`${base}/readyz`)).ok ? true : undefined
+  }, 30_000, 100)
+  return { base, demo, simPort }
+}
+
 describe("phala-drift demo", () => {
   it("runs on the ports --port and --sim-port give, with the fleet the README describes", async () => {
-    const port = await freePort()
-    const simPort = await freePort()
-    const demo = spawnCli(["demo", "--port", String(port), "--sim-port", String(simPort)])
-    const base = `http://127.0.0.1:${port}`
-    await waitFor("demo ready", async () => {
-      if (demo.child.exitCode !== null) throw new Error(`demo exited: ${demo.stderr()}`)
-      return (await fetch(`${base}/readyz`)).ok ? true : undefined
-    }, 30_000, 100)
+    const { base, demo, simPort } = await startDemo()
     expect(demo.stdout()).toContain(`status page   ${base}/`)
     expect(demo.stdout()).toContain(`http://127.0.0.1:${simPort}/api/v1`)
 
@@ -44,6 +50,31 @@ describe("phala-drift demo", () => {
     expect(readme).toContain(
       `${plan.summary.apps} declared apps: ${state.apps.length} of them run in the simulator with ${cvms} CVMs, and one (\`${missing[0]}\`) is declared but does not exist`
     )
+    expect(await demo.stop("SIGTERM")).toBe(0)
+  }, 60_000)
+
+  it("wires the simulator's webhooks to the daemon: a stop through the admin API is pushed and shown", async () => {
+    const { base, demo, simPort } = await startDemo()
+    type State = { apps: ReadonlyArray<{ app_id: string; cvms: ReadonlyArray<{ vm_uuid: string; status: string }> }> }
+    const state = (await (await fetch(`http://127.0.0.1:${simPort}/_sim/state`)).json()) as State
+    const target = state.apps.flatMap((a) => a.cvms.filter((c) => c.status === "running").map((c) => ({ app: a.app_id, cvm: c.vm_uuid })))[0]
+    expect(target).toBeDefined()
+    if (target === undefined) return
+    const put = await fetch(`http://127.0.0.1:${simPort}/_sim/apps/${target.app}/cvms/${target.cvm}/status`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ status: "stopped" })
+    })
+    expect(put.status).toBe(200)
+    await waitFor("the stop, pushed", async () => {
+      const text = await (await fetch(`${base}/metrics`)).text()
+      const accepted = /^phala_drift_webhook_events_total\{event="cvm\.stopped",result="accepted"\} (\d+)/m.exec(text)
+      return text.includes(`vm_uuid="${target.cvm}"`) && text.split("\n").some((l) =>
+          l.startsWith("phala_cvm_status{") && l.includes(`vm_uuid="${target.cvm}"`) && l.includes(`status="stopped"`) && l.endsWith(" 1")) &&
+          Number(accepted?.[1] ?? 0) >= 1
+        ? true
+        : undefined
+    }, 30_000, 50)
     expect(await demo.stop("SIGTERM")).toBe(0)
   }, 60_000)
 

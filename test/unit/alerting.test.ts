@@ -23,7 +23,7 @@ const config = (stateDir: string): DaemonConfig => ({
   source: "desired.yaml",
   api: { url: "http://127.0.0.1:1/api/v1", apiKey: Redacted.make("k"), apiVersion: "2025-10-28", timeout: Duration.seconds(1), retries: 0, concurrency: 1 },
   poll: { _tag: "Interval", interval: Duration.seconds(30) },
-  server: { host: "127.0.0.1", port: 9477, lifecycle: false, auth: null, tls: null },
+  server: { host: "127.0.0.1", port: 9477, lifecycle: false, auth: null, tls: null, phalaWebhook: null },
   stateDir,
   apps: [app],
   alerting: {

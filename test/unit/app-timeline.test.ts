@@ -21,23 +21,23 @@ describe("advanceTimeline", () => {
   it("records when an app turned out of sync, keeps it through unobservable spells and clears it on recovery", () => {
     const moments = walk([[0, "in_sync"], [1, "stopped"], [2, "stopped"], [3, "unknown"], [4, "stopped"], [5, "in_sync"], [6, "stopped"]])
     expect(moments).toEqual([
-      { lastObservedAt: ms(0), outOfSyncSince: null, outOfSyncSinceExact: true },
-      { lastObservedAt: ms(1), outOfSyncSince: ms(1), outOfSyncSinceExact: true },
-      { lastObservedAt: ms(2), outOfSyncSince: ms(1), outOfSyncSinceExact: true },
+      { lastObservedAt: ms(0), outOfSyncSince: null, outOfSyncSinceExact: true, lastEventRefreshAt: null },
+      { lastObservedAt: ms(1), outOfSyncSince: ms(1), outOfSyncSinceExact: true, lastEventRefreshAt: null },
+      { lastObservedAt: ms(2), outOfSyncSince: ms(1), outOfSyncSinceExact: true, lastEventRefreshAt: null },
       // unobservable: not seen to recover, so still out of sync since minute 1; last observed stays at minute 2
-      { lastObservedAt: ms(2), outOfSyncSince: ms(1), outOfSyncSinceExact: true },
-      { lastObservedAt: ms(4), outOfSyncSince: ms(1), outOfSyncSinceExact: true },
-      { lastObservedAt: ms(5), outOfSyncSince: null, outOfSyncSinceExact: true },
-      { lastObservedAt: ms(6), outOfSyncSince: ms(6), outOfSyncSinceExact: true }
+      { lastObservedAt: ms(2), outOfSyncSince: ms(1), outOfSyncSinceExact: true, lastEventRefreshAt: null },
+      { lastObservedAt: ms(4), outOfSyncSince: ms(1), outOfSyncSinceExact: true, lastEventRefreshAt: null },
+      { lastObservedAt: ms(5), outOfSyncSince: null, outOfSyncSinceExact: true, lastEventRefreshAt: null },
+      { lastObservedAt: ms(6), outOfSyncSince: ms(6), outOfSyncSinceExact: true, lastEventRefreshAt: null }
     ])
   })
 
   it("marks the start as 'or earlier' when the app was out of sync the first time it was observed", () => {
-    expect(walk([[0, "stopped"], [1, "stopped"]]).at(-1)).toEqual({ lastObservedAt: ms(1), outOfSyncSince: ms(0), outOfSyncSinceExact: false })
+    expect(walk([[0, "stopped"], [1, "stopped"]]).at(-1)).toEqual({ lastObservedAt: ms(1), outOfSyncSince: ms(0), outOfSyncSinceExact: false, lastEventRefreshAt: null })
     expect(walk([[0, "unknown"], [1, "unknown"], [2, "stopped"]])).toEqual([
-      { lastObservedAt: null, outOfSyncSince: null, outOfSyncSinceExact: false },
-      { lastObservedAt: null, outOfSyncSince: null, outOfSyncSinceExact: false },
-      { lastObservedAt: ms(2), outOfSyncSince: ms(2), outOfSyncSinceExact: false }
+      { lastObservedAt: null, outOfSyncSince: null, outOfSyncSinceExact: false, lastEventRefreshAt: null },
+      { lastObservedAt: null, outOfSyncSince: null, outOfSyncSinceExact: false, lastEventRefreshAt: null },
+      { lastObservedAt: ms(2), outOfSyncSince: ms(2), outOfSyncSinceExact: false, lastEventRefreshAt: null }
     ])
   })
 
@@ -46,14 +46,24 @@ describe("advanceTimeline", () => {
     const kept = first.snapshot.apps[1] as AppReport
     const reread = advanceTimeline(first, snap(1, [fleetApp(1, "stopped"), kept]))
     expect(reread.moments.get(appIdOf(2))).toBe(first.moments.get(appIdOf(2)))
-    expect(reread.moments.get(appIdOf(1))).toEqual({ lastObservedAt: ms(1), outOfSyncSince: ms(1), outOfSyncSinceExact: true })
+    expect(reread.moments.get(appIdOf(1))).toEqual({ lastObservedAt: ms(1), outOfSyncSince: ms(1), outOfSyncSinceExact: true, lastEventRefreshAt: null })
     // the same app observed again (a new report) is observed again
     const cycle = advanceTimeline(reread, snap(2, [fleetApp(1, "stopped"), fleetApp(2, "stopped")]))
-    expect(cycle.moments.get(appIdOf(2))).toEqual({ lastObservedAt: ms(2), outOfSyncSince: ms(0), outOfSyncSinceExact: false })
+    expect(cycle.moments.get(appIdOf(2))).toEqual({ lastObservedAt: ms(2), outOfSyncSince: ms(0), outOfSyncSinceExact: false, lastEventRefreshAt: null })
     const removed = advanceTimeline(cycle, snap(3, [fleetApp(1)]))
     expect([...removed.moments.keys()]).toEqual([appIdOf(1)])
     // an app that comes back is new again: its start is not known
     const back = advanceTimeline(removed, snap(4, [fleetApp(1), fleetApp(2, "stopped")]))
     expect(back.moments.get(appIdOf(2))?.outOfSyncSinceExact).toBe(false)
+  })
+
+  it("records when a webhook's re-read refreshed an app, and keeps it through later cycles", () => {
+    const first = advanceTimeline(null, snap(0, [fleetApp(1), fleetApp(2)]))
+    const kept = first.snapshot.apps[1] as AppReport
+    const byEvent = advanceTimeline(first, snap(1, [fleetApp(1, "stopped"), kept]), appIdOf(1))
+    expect(byEvent.moments.get(appIdOf(1))).toEqual({ lastObservedAt: ms(1), outOfSyncSince: ms(1), outOfSyncSinceExact: true, lastEventRefreshAt: ms(1) })
+    expect(byEvent.moments.get(appIdOf(2))?.lastEventRefreshAt).toBeNull()
+    const cycle = advanceTimeline(byEvent, snap(2, [fleetApp(1, "stopped"), fleetApp(2)]))
+    expect(cycle.moments.get(appIdOf(1))).toEqual({ lastObservedAt: ms(2), outOfSyncSince: ms(1), outOfSyncSinceExact: true, lastEventRefreshAt: ms(1) })
   })
 })

@@ -35,7 +35,7 @@ describe("loadConfig: valid files", () => {
       expect(config.api.concurrency).toBe(8)
       expect(config.api.maxResponseBytes).toBe(8 * 1024 * 1024)
       expect(config.poll).toEqual({ _tag: "Interval", interval: Duration.seconds(30) })
-      expect(config.server).toEqual({ host: "0.0.0.0", port: 9477, lifecycle: false, auth: null, tls: null })
+      expect(config.server).toEqual({ host: "0.0.0.0", port: 9477, lifecycle: false, auth: null, tls: null, phalaWebhook: null })
       expect(config.stateDir).toBe("./data")
       expect(config.apps).toEqual([{
         appId: APP,

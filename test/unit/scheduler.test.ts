@@ -11,7 +11,7 @@ const config = (interval: Duration.Duration): DaemonConfig => ({
   source: "test.yaml",
   api: { url: "http://127.0.0.1:1/api/v1", apiKey: Redacted.make("k"), apiVersion: "2025-10-28", timeout: Duration.seconds(1), retries: 0, concurrency: 1 },
   poll: { _tag: "Interval", interval },
-  server: { host: "127.0.0.1", port: 0, lifecycle: false, auth: null, tls: null },
+  server: { host: "127.0.0.1", port: 0, lifecycle: false, auth: null, tls: null, phalaWebhook: null },
   stateDir: "./data",
   apps: [],
   alerting: null

@@ -219,7 +219,7 @@ const config = (): DaemonConfig => ({
   source: "test.yaml",
   api: { url: "http://127.0.0.1:1/api/v1", apiKey: Redacted.make("k"), apiVersion: "2025-10-28", timeout: Duration.seconds(5), retries: 0, concurrency: 1 },
   poll: { _tag: "Interval", interval: Duration.seconds(20) },
-  server: { host: "127.0.0.1", port: 9477, lifecycle: false, auth: null, tls: null },
+  server: { host: "127.0.0.1", port: 9477, lifecycle: false, auth: null, tls: null, phalaWebhook: null },
   stateDir: ".",
   apps: [],
   alerting: null

@@ -441,7 +441,7 @@ const config = (poll: PollSchedule): DaemonConfig => ({
   source: "test.yaml",
   api: { url: "http://127.0.0.1:1/api/v1", apiKey: Redacted.make("k"), apiVersion: "2025-10-28", timeout: Duration.seconds(5), retries: 0, concurrency: 1 },
   poll,
-  server: { host: "127.0.0.1", port: 9477, lifecycle: false, auth: null, tls: null },
+  server: { host: "127.0.0.1", port: 9477, lifecycle: false, auth: null, tls: null, phalaWebhook: null },
   stateDir: ".",
   apps: [],
   alerting: null
@@ -493,4 +493,19 @@ describe("statusPageRoute", () => {
       Effect.provide(layer(Layer.succeed(AlertsView, { enabled: Effect.succeed(true), active: Effect.succeed([alert()]), stateDir: healthy }))),
       withQuery("")
     ))
+})
+
+describe("renderStatusPage: push", () => {
+  it("says when a Phala Cloud event last refreshed an app, on that app's row only", () => {
+    const before: Snapshot = { generatedAt: new Date("2026-11-28T15:00:00.000Z"), apps: [fleetApp(1), fleetApp(2)] }
+    const first = advanceTimeline(null, before)
+    const after: Snapshot = { generatedAt: new Date("2026-11-28T15:00:42.000Z"), apps: [fleetApp(1, "stopped"), before.apps[1] ?? fleetApp(2)] }
+    const timeline = advanceTimeline(first, after, appIdOf(1))
+    const page = renderStatusPage(input({ snapshot: after, moments: timeline.moments, now: new Date("2026-11-28T15:00:43.000Z") }))
+    const rows = appRows(page)
+    const refreshed = rows.filter((row) => row.includes("refreshed by a Phala Cloud event"))
+    expect(refreshed).toHaveLength(1)
+    expect(refreshed[0]).toContain(`app-${appIdOf(1)}`)
+    expect(refreshed[0]).toMatch(/refreshed by a Phala Cloud event <time datetime="2026-11-28T15:00:42(\.000)?Z"[^>]*>15:00:42 UTC<\/time>/)
+  })
 })

@@ -68,6 +68,13 @@ export interface ServerSettings {
   readonly lifecycle: boolean
   readonly auth: ServerAuth | null
   readonly tls: ServerTls | null
+  /** `POST {path}` for Phala Cloud workspace webhooks; null: no such route. */
+  readonly phalaWebhook: PhalaWebhookSettings | null
+}
+
+export interface PhalaWebhookSettings {
+  readonly path: string
+  readonly secret: Redacted.Redacted<string>
 }
 
 export interface DaemonConfig {
