@@ -5,6 +5,9 @@
 //   GET /api/v1/apps?page=&page_size=        the list as reference §2.5 pages it (page ≥ 1, page_size 1..100, default 20)
 //   GET /_standin/apps                       the app ids, in list order
 //   GET /_standin/stats, PUT /_standin/latency?ms=   requests served so far; the latency of every API answer
+//   PUT /_standin/apps/{app_id}/cvms/{vm_uuid}/status  {"status": "stopped"}: sets a CVM's status (steady, as the
+//                                            simulator's /_sim/ route of the same path does); later reads show it
+//   GET /_standin/apps/{app_id}/reads        {count, last_ms}: single-app reads of it so far, epoch ms of the last
 // Usage: node bench/standin.js --apps N [--cvms 2] [--latency-ms 20] [--port 0] [--seed 42]
 // Prints one JSON line {"port":…,"apps":…} on stdout once it listens. Loopback only.
 import { createServer } from "node:http"
@@ -42,6 +45,9 @@ const ids = records.map((a) => a.appId)
 const bodies = new Map(versions.map((v) => [v, new Map(records.map((a) => [a.appId, Buffer.from(JSON.stringify(Responses.appBody(a, v, world.settings.seed)))]))]))
 const inOrder = new Map(versions.map((v) => [v, ids.map((id) => bodies.get(v).get(id))]))
 const pages = new Map()
+const byId = new Map(records.map((a, i) => [a.appId, i]))
+/** app id → reads of `/api/v1/apps/{app_id}`, to see when a pushed event made the daemon re-read it. */
+const reads = new Map()
 
 const json = (value) => Buffer.from(JSON.stringify(value))
 const notFound = json({ detail: "App not found" })
@@ -75,6 +81,33 @@ const listPage = (version, page, size) => {
 }
 
 let served = 0
+
+const readBody = (req) => new Promise((resolveBody, reject) => {
+  let text = ""
+  req.setEncoding("utf8").on("data", (d) => { text += d }).once("end", () => resolveBody(text)).once("error", reject)
+})
+
+const setStatus = async (req, res, appId, vmUuid) => {
+  let status
+  try {
+    status = JSON.parse(await readBody(req)).status
+  } catch {
+    status = undefined
+  }
+  if (typeof status !== "string" || status === "") return send(res, 422, json({ detail: "body must be {\"status\": <non-empty string>}" }))
+  const index = byId.get(appId)
+  const app = index === undefined ? undefined : records[index]
+  if (app === undefined || !app.cvms.some((c) => c.vmUuid === vmUuid)) return send(res, 404, json({ detail: "No such CVM" }))
+  const next = { ...app, cvms: app.cvms.map((c) => (c.vmUuid === vmUuid ? { ...c, status, updatedAt: Date.now(), operation: null } : c)) }
+  records[index] = next
+  for (const v of versions) {
+    const body = Buffer.from(JSON.stringify(Responses.appBody(next, v, world.settings.seed)))
+    bodies.get(v).set(appId, body)
+    inOrder.get(v)[index] = body
+  }
+  pages.clear()
+  return send(res, 200, json({ app_id: appId, vm_uuid: vmUuid, status }))
+}
 const send = (res, status, body) => {
   res.writeHead(status, { "content-type": "application/json", "content-length": body.byteLength })
   res.end(body)
@@ -89,6 +122,9 @@ const answer = (req, res) => {
     latencyMs = Number(url.searchParams.get("ms") ?? 0)
     return send(res, 200, json({ latency_ms: latencyMs }))
   }
+  const admin = path.match(/^\/_standin\/apps\/([^/]+)\/(?:cvms\/([^/]+)\/status|(reads))$/)
+  if (admin !== null && admin[3] === undefined && req.method === "PUT") return void setStatus(req, res, admin[1], admin[2])
+  if (admin !== null && admin[3] === "reads" && req.method === "GET") return send(res, 200, json(reads.get(admin[1]) ?? { count: 0, last_ms: null }))
   if (req.method !== "GET" || !path.startsWith("/api/v1/apps")) return send(res, 404, routeNotFound)
   const key = String(req.headers["x-api-key"] ?? "").trim()
   if (key === "") return send(res, 401, unauthenticated)
@@ -105,6 +141,7 @@ const answer = (req, res) => {
     return reply(200, listPage(version, page.value, size.value))
   }
   const id = path.slice("/api/v1/apps/".length)
+  reads.set(id, { count: (reads.get(id)?.count ?? 0) + 1, last_ms: Date.now() })
   const body = bodies.get(version).get(id)
   return reply(body === undefined ? 404 : 200, body ?? notFound)
 }

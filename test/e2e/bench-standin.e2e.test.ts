@@ -98,4 +98,25 @@ describe("bench stand-in API", () => {
       expect(standin).toEqual(simulator)
     }
   })
+
+  it("sets a CVM's status like the simulator's admin route, and counts the reads of each app", async () => {
+    const ids = (await (await fetch(`${standinBase}/_standin/apps`)).json()) as ReadonlyArray<string>
+    const id = ids[2] ?? ""
+    const app = (await (await fetch(`${standinBase}/api/v1/apps/${id}`, { headers: { "x-api-key": KEY } })).json()) as { cvms: ReadonlyArray<{ vm_uuid: string }> }
+    const vm = app.cvms[1]?.vm_uuid ?? ""
+    const put = (base: string, prefix: string, cvm: string, body: unknown) =>
+      fetch(`${base}/${prefix}/apps/${id}/cvms/${cvm}/status`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+    expect((await put(sim.base, "_sim", vm, { status: "stopped" })).status).toBe(200)
+    expect((await put(standinBase, "_standin", vm, { status: "stopped" })).status).toBe(200)
+    expect((await put(standinBase, "_standin", "nope", { status: "stopped" })).status).toBe(404)
+    expect((await put(standinBase, "_standin", vm, { status: "" })).status).toBe(422)
+    for (const path of [`/api/v1/apps/${id}`, "/api/v1/apps?page=1&page_size=5"]) {
+      const { simulator, standin } = await both(path)
+      expect(JSON.stringify(standin?.body)).toContain("\"stopped\"")
+      expect(standin, path).toEqual(simulator)
+    }
+    const reads = (await (await fetch(`${standinBase}/_standin/apps/${id}/reads`)).json()) as { count: number; last_ms: number }
+    expect(reads.count).toBeGreaterThanOrEqual(2)
+    expect(Math.abs(Date.now() - reads.last_ms)).toBeLessThan(60_000)
+  })
 })
