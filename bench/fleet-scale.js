@@ -19,7 +19,7 @@ import { loadavg } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import {
-  API_KEY, freePort, HOST, machine, mib, procStats, ROOT, round, sleep, spawnCli, spawnNode, stopAll, tempDir, waitFor
+  API_KEY, freePort, HOST, machine, mib, procStats, ROOT, round, sleep, spawnCli, spawnNode, stopAll, tempDir, startStandin, waitFor
 } from "./lib.js"
 import { metricsPhase, storePhase } from "./store.js"
 
@@ -46,17 +46,6 @@ const finish = async (proc, since, ms) => {
   return { code, wall_ms: Date.now() - since, killed: proc.child.signalCode === "SIGKILL" }
 }
 
-const startStandin = async (apps) => {
-  const proc = spawnNode([join(ROOT, "bench", "standin.js"), "--apps", String(apps), "--latency-ms", String(LATENCY_MS)])
-  const info = await waitFor("stand-in", async () => {
-    if (proc.child.exitCode !== null) throw new Error(`stand-in exited: ${proc.stderr()}`)
-    const line = proc.stdout().split("\n").find((l) => l.startsWith("{"))
-    return line === undefined ? undefined : JSON.parse(line)
-  }, 120_000, 100)
-  const base = `http://${HOST}:${info.port}`
-  const ids = await (await fetch(`${base}/_standin/apps`)).json()
-  return { proc, base, apiUrl: `${base}/api/v1`, ids }
-}
 
 const writeConfig = (standin, { listen = null, interval = "1h" } = {}) => {
   const dir = tempDir()
@@ -194,7 +183,7 @@ const serve = async (standin, ms) => {
 }
 
 const fleetPhase = async (n) => {
-  const standin = await startStandin(n)
+  const standin = await startStandin(n, LATENCY_MS)
   const big = n >= 5000
   const row = { apps: n, cvms: n * 2 }
   log(`N=${n}: poller`)

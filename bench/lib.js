@@ -80,6 +80,19 @@ export const spawnNode = (args, extraEnv = {}) => {
   return proc
 }
 
+/** The fast stand-in API (`bench/standin.js`) with `apps` apps, answering after `latencyMs`. */
+export const startStandin = async (apps, latencyMs) => {
+  const proc = spawnNode([join(ROOT, "bench", "standin.js"), "--apps", String(apps), "--latency-ms", String(latencyMs)])
+  const info = await waitFor("stand-in", async () => {
+    if (proc.child.exitCode !== null) throw new Error(`stand-in exited: ${proc.stderr()}`)
+    const line = proc.stdout().split("\n").find((l) => l.startsWith("{"))
+    return line === undefined ? undefined : JSON.parse(line)
+  }, 120_000, 100)
+  const base = `http://${HOST}:${info.port}`
+  const ids = await (await fetch(`${base}/_standin/apps`)).json()
+  return { proc, base, apiUrl: `${base}/api/v1`, ids }
+}
+
 export const stopAll = async () => {
   await Promise.all([...children].map((p) => p.stop()))
 }

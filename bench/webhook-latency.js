@@ -17,8 +17,7 @@ import { loadavg } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import {
-  API_KEY, freePort, HOST, machine, mib, percentile, procStats, ROOT, round, sleep, spawnCli, spawnNode, stopAll, tempDir,
-  waitFor
+  API_KEY, freePort, HOST, machine, mib, percentile, procStats, ROOT, round, sleep, spawnCli, stopAll, tempDir, startStandin, waitFor
 } from "./lib.js"
 
 const FLEETS = (process.env.WEBHOOK_BENCH_APPS ?? "1000,10000").split(",").map(Number)
@@ -47,17 +46,6 @@ const rng = (seed) => () => {
   return seed / 2 ** 31
 }
 
-const startStandin = async (apps) => {
-  const proc = spawnNode([join(ROOT, "bench", "standin.js"), "--apps", String(apps), "--latency-ms", String(LATENCY_MS)])
-  const info = await waitFor("stand-in", async () => {
-    if (proc.child.exitCode !== null) throw new Error(`stand-in exited: ${proc.stderr()}`)
-    const line = proc.stdout().split("\n").find((l) => l.startsWith("{"))
-    return line === undefined ? undefined : JSON.parse(line)
-  }, 120_000, 100)
-  const base = `http://${HOST}:${info.port}`
-  const ids = await (await fetch(`${base}/_standin/apps`)).json()
-  return { proc, base, apiUrl: `${base}/api/v1`, ids }
-}
 
 const startServe = async (standin) => {
   const dir = tempDir()
@@ -240,7 +228,7 @@ const phase = async (standin, daemon, targets, { burst, offset }) => {
 
 const fleet = async (n) => {
   const row = { apps: n, cvms: n * 2, ready_s: null, sequential: null, burst: null, peak_rss_mib: null, note: null }
-  const standin = await startStandin(n)
+  const standin = await startStandin(n, LATENCY_MS)
   let daemon = null
   try {
     daemon = await startServe(standin)
