@@ -74,6 +74,12 @@ const nodeServer = (tls: ServerTls | null) =>
     return () => createHttpsServer({ ...limits, cert: Buffer.from(cert), key: Buffer.from(key) })
   })
 
+/**
+ * Connections the kernel queues before they are accepted (Node's default is 511): a burst of a thousand scrapes must
+ * wait in the queue, not have its SYNs dropped and retried for seconds. The kernel caps it at net.core.somaxconn.
+ */
+const acceptBacklog = 4096
+
 /** Requests in flight at shutdown get this long to finish before their connections are cut. */
 const shutdownGrace = 200
 
@@ -98,7 +104,7 @@ export const httpServerLayer = (address: ListenAddress, tls: ServerTls | null) =
       server.setTimeout(30_000)
       const serving = HttpServer.serve(app).pipe(
         HttpServer.withLogAddress,
-        Layer.provide(NodeHttpServer.layer(() => server, { host: address.host, port: address.port }))
+        Layer.provide(NodeHttpServer.layer(() => server, { host: address.host, port: address.port, backlog: acceptBacklog }))
       )
       // built after the server, so released before it: the platform's own release then finds it closed
       return Layer.scopedDiscard(Effect.addFinalizer(() => closeServer(server))).pipe(Layer.provideMerge(serving))

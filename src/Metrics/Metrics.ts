@@ -111,12 +111,14 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
           await store.publish()
         })
         m.apps.set(snapshot.apps.length)
+        changed()
         if (stats !== null) {
           const finishedAt = yield* Clock.currentTimeMillis
           m.pollDuration.observe((finishedAt - stats.startedAt) / 1000)
           m.pollPhaseDuration.observe({ phase: "observe" }, stats.phases.observe / 1000)
           m.pollPhaseDuration.observe({ phase: "alerts" }, stats.phases.alerts / 1000)
           m.lastPollSuccess.set(finishedAt / 1000)
+          changed()
         }
       })
 
@@ -127,16 +129,24 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
         return store.publish()
       })
 
-    // scrapes that arrive while the telemetry is being rendered share that rendering: a burst of them costs one
-    // collection (default metrics read /proc per collection), not one each
+    // A rendering serves the scrapes that arrive while it runs and, for a quarter second, those that follow: a burst
+    // of scrapes costs one collection of the default metrics (which read /proc), not one each. Any change to our own
+    // series ends the reuse, so a scrape never misses what was recorded before it.
+    const reuseMs = 250
     let rendering: Promise<Telemetry> | null = null
+    let renderedAt = 0
+    const changed = () => {
+      rendering = null
+    }
     const telemetry = (): Promise<Telemetry> => {
-      if (rendering === null) {
+      const now = Date.now()
+      if (rendering === null || now - renderedAt > reuseMs) {
+        renderedAt = now
         const started = registry.metrics().then((text) => new Telemetry(text))
         rendering = started
-        void started.finally(() => {
+        void started.catch(() => {
           if (rendering === started) rendering = null
-        }).catch(() => undefined)
+        })
       }
       return rendering
     }
@@ -154,6 +164,7 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
 
     const onEvent = (event: DaemonEvent): Effect.Effect<void> =>
       Effect.sync(() => {
+        changed()
         switch (event._tag) {
           case "ApiAttempt":
             m.apiRequests.inc({ code: event.code })
