@@ -7,9 +7,11 @@
 //   3. /healthz latency (every 20 ms) while the daemon reloads each of those two files through POST /-/reload, the
 //      reload's duration, and the daemon's peak RSS
 // Writes bench/results/config.json.
-import { mkdirSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { freePort, machine, mib, percentile, procStats, ROOT, round, sleep, spawnCli, stopAll, tempDir, waitFor } from "./lib.js"
+import {
+  freePort, machine, mib, percentile, procStats, ROOT, round, saveResults, sleep, spawnCli, stopAll, tempDir, waitFor
+} from "./lib.js"
 
 const { Effect } = await import("effect")
 const { parseConfig } = await import(join(ROOT, "dist", "Config", "Load.js"))
@@ -147,6 +149,5 @@ for (const file of parts.includes("reloads") ? files : []) {
 }
 await stopAll()
 
-mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
-writeFileSync(join(ROOT, "bench", "results", "config.json"), `${JSON.stringify(results, null, 2)}\n`)
+saveResults("config.json", results)
 console.log(JSON.stringify(results, null, 2))

@@ -13,13 +13,13 @@
 // Every phase has a time limit and the run a budget (FLEET_BUDGET_S, default 420 s); a phase that does not fit is
 // skipped and says so. Usage: npm run build && node bench/fleet-scale.js [N ...] (default 1000 10000).
 // Writes bench/results/fleet.json and prints a table.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { get } from "node:http"
 import { loadavg } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import {
-  API_KEY, freePort, HOST, machine, mib, procStats, ROOT, round, sleep, spawnCli, spawnNode, stopAll, tempDir, startStandin, waitFor
+  API_KEY, freePort, HOST, machine, machineText, mib, procStats, ROOT, round, saveResults, sleep, spawnCli, spawnNode, startStandin, stopAll, tableRow, tempDir, waitFor
 } from "./lib.js"
 import { metricsPhase, storePhase } from "./store.js"
 
@@ -227,13 +227,12 @@ try {
 }
 
 results.duration_s = round((Date.now() - started) / 1000, 1)
-mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
-writeFileSync(join(ROOT, "bench", "results", "fleet.json"), `${JSON.stringify(results, null, 2)}\n`)
+saveResults("fleet.json", results)
 
 const m = results.machine
-const line = (cells) => `| ${cells.map((c) => String(c ?? "–")).join(" | ")} |`
+const line = tableRow
 console.log([
-  `fleet scale: ${m.nproc} cores (${m.cpu_model}${m.hypervisor ? `, ${m.hypervisor}` : ""}), ${m.memory_gib} GiB, Node ${m.node}; load ${results.load_avg_at_start.join(" ")}; ${results.duration_s} s`,
+  `fleet scale: ${machineText(m)}; load ${results.load_avg_at_start.join(" ")}; ${results.duration_s} s`,
   `stand-in latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}`,
   "",
   line(["N", "poller s (1 pass, before/after)", "plan s", "plan/poller", "plan peak MiB", "serve ready s", "serve cycle s", "cycle/poller warm", "serve loop delay max ms (cycle)", "serve peak MiB"]),

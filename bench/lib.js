@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: child processes (simulator, daemon) on loopback, /proc sampling, machine info.
 // Plain ES module, no build step; it drives the built CLI in `dist/` (or PHALA_DRIFT_DIST, for a snapshot build).
 import { spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { cpus, tmpdir, totalmem } from "node:os"
 import { join, resolve } from "node:path"
@@ -237,6 +237,19 @@ export const machine = () => {
 }
 
 export const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
+
+/** Writes `bench/results/<name>`, the machine-readable record of a run. */
+export const saveResults = (name, results) => {
+  mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
+  writeFileSync(join(ROOT, "bench", "results", name), `${JSON.stringify(results, null, 2)}\n`)
+}
+
+/** One row of a Markdown table; a missing value shows as a dash. */
+export const tableRow = (cells) => `| ${cells.map((c) => String(c ?? "–")).join(" | ")} |`
+
+/** The machine a run was measured on, for the first line of a report. */
+export const machineText = (m) =>
+  `${m.nproc} cores (${m.cpu_model}${m.hypervisor ? `, ${m.hypervisor}` : ""}), ${m.memory_gib} GiB, Node ${m.node}`
 
 export const mib = (bytes) => Math.round((bytes / 2 ** 20) * 10) / 10
 export const round = (x, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits

@@ -6,11 +6,9 @@
 //   4. RSS at N = 1000 and 5000
 // Every wait and request loop is bounded in count and time, and the whole run by BENCH_BUDGET_S (default 260 s).
 // Prints a table and writes bench/results/latest.json.
-import { mkdirSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
 import { gunzipSync } from "node:zlib"
 import {
-  machine, mib, percentile, pollStats, procStats, ROOT, round, sample, setFaults, startDaemon, startSimulator, stopAll, waitFor
+  machine, machineText, mib, percentile, pollStats, procStats, round, sample, saveResults, setFaults, startDaemon, startSimulator, stopAll, waitFor
 } from "./lib.js"
 import { parseExposition, timeRender } from "./render.js"
 
@@ -187,13 +185,12 @@ try {
 }
 
 results.duration_s = round((Date.now() - started) / 1000, 1)
-mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
-writeFileSync(join(ROOT, "bench", "results", "latest.json"), `${JSON.stringify(results, null, 2)}\n`)
+saveResults("latest.json", results)
 
 const m = results.machine
 const s = results.scrape
 console.log([
-  `phala-drift bench: ${m.nproc} cores (${m.cpu_model}${m.hypervisor ? `, ${m.hypervisor}` : ""}), ${m.memory_gib} GiB, Node ${m.node}; ${results.duration_s} s`,
+  `phala-drift bench: ${machineText(m)}; ${results.duration_s} s`,
   "",
   table("Poll cycle vs. bound ceil(N/C) x L", results.cycle_vs_bound, [
     ["N", (r) => r.apps], ["C", (r) => r.concurrency], ["L ms", (r) => r.latency_ms], ["bound s", (r) => r.bound_s],

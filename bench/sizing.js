@@ -2,9 +2,9 @@
 // every second for SIZING_SECONDS (default 120) per fleet, with a Prometheus-like scrape every 15s.
 // Usage: npm run build && node bench/sizing.js [apps ...]   (default: 1000 5000; 2 CVMs per app)
 // The numbers feed the requests/limits in deploy/kubernetes/statefulset.yaml (see deploy/README.md).
-import { mkdirSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
-import { machine, mib, percentile, pollStats, procStats, ROOT, round, scrape, sleep, startDaemon, startSimulator, stopAll } from "./lib.js"
+import {
+  machine, mib, percentile, pollStats, procStats, round, saveResults, scrape, sleep, startDaemon, startSimulator, stopAll
+} from "./lib.js"
 
 const seconds = Number(process.env.SIZING_SECONDS ?? 120)
 const fleets = process.argv.slice(2).map(Number).filter((n) => n > 0)
@@ -80,5 +80,4 @@ try {
 } finally {
   await stopAll()
 }
-mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
-writeFileSync(join(ROOT, "bench", "results", "sizing.json"), `${JSON.stringify(results, null, 2)}\n`)
+saveResults("sizing.json", results)

@@ -6,10 +6,9 @@
 //   - filtered views (sync state + label, a search): the filter runs once per snapshot and filter, then cached
 // Every case carries the daemon's app timeline, so rows show "since …" and "observed …" as served.
 // Usage: npm run build && node bench/status-page.js [N]   (default 10000). Writes bench/results/status-page.json.
-import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { appIdOf, snapshot } from "./fleet.js"
-import { DIST, machine, percentile, ROOT, round } from "./lib.js"
+import { DIST, machine, percentile, round, saveResults } from "./lib.js"
 
 const { noFilter, prepareFleet, renderStatusPage } = await import(join(DIST, "Http", "StatusPage.js"))
 const { advanceTimeline } = await import(join(DIST, "Runtime", "AppTimeline.js"))
@@ -78,6 +77,5 @@ const rows = [
   measure("filtered: search \"app-01\" (name or id)", healthy, [], undefined, { ...noFilter, q: "app-01" })
 ]
 const results = { machine: machine(), started_at: new Date().toISOString(), rows }
-mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
-writeFileSync(join(ROOT, "bench", "results", "status-page.json"), `${JSON.stringify(results, null, 2)}\n`)
+saveResults("status-page.json", results)
 console.log(JSON.stringify(results, null, 2))

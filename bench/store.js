@@ -6,14 +6,13 @@
 //   3. building a scrape body (plain, gzip) and serving it over loopback HTTP, p50/p99
 //   4. group sizes: publish costs and gzip size against one gzip of the whole text
 // Usage: npm run build && node --expose-gc bench/store.js [N ...]   (default 1000 10000). Writes bench/results/store.json.
-import { mkdirSync, writeFileSync } from "node:fs"
 import { createServer, get } from "node:http"
 import { join } from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { pathToFileURL } from "node:url"
 import { gzipSync } from "node:zlib"
 import { snapshot, report } from "./fleet.js"
-import { DIST, machine, mib, percentile, ROOT, round } from "./lib.js"
+import { DIST, machine, mib, percentile, round, saveResults } from "./lib.js"
 
 const { MetricStore, plainChunks, deflatedChunks } = await import(join(DIST, "Metrics", "Store.js"))
 const { scrapeBody } = await import(join(DIST, "Metrics", "ScrapeBody.js"))
@@ -195,8 +194,7 @@ const main = async () => {
     results.metrics.push(row)
     log("metrics (prom-client)", JSON.stringify(row))
   }
-  mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
-  writeFileSync(join(ROOT, "bench", "results", "store.json"), `${JSON.stringify(results, null, 2)}\n`)
+  saveResults("store.json", results)
   console.log(JSON.stringify(results, null, 2))
 }
 

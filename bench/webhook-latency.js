@@ -12,12 +12,12 @@
 // over each phase. Env: WEBHOOK_BENCH_APPS (default "1000,10000"), WEBHOOK_BENCH_EVENTS (200), BENCH_BUDGET_S (900).
 // Writes bench/results/webhook-latency.json and prints a table.
 import { createHmac } from "node:crypto"
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { loadavg } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import {
-  API_KEY, freePort, HOST, machine, mib, percentile, procStats, ROOT, round, sleep, spawnCli, stopAll, tempDir, startStandin, waitFor
+  API_KEY, freePort, HOST, machine, machineText, mib, percentile, procStats, ROOT, round, saveResults, sleep, spawnCli, startStandin, stopAll, tableRow, tempDir, waitFor
 } from "./lib.js"
 
 const FLEETS = (process.env.WEBHOOK_BENCH_APPS ?? "1000,10000").split(",").map(Number)
@@ -274,18 +274,17 @@ try {
 }
 
 results.duration_s = round((Date.now() - started) / 1000, 1)
-mkdirSync(join(ROOT, "bench", "results"), { recursive: true })
-writeFileSync(join(ROOT, "bench", "results", "webhook-latency.json"), `${JSON.stringify(results, null, 2)}\n`)
+saveResults("webhook-latency.json", results)
 
 const m = results.machine
-const line = (cells) => `| ${cells.map((c) => String(c ?? "–")).join(" | ")} |`
+const line = tableRow
 const rows = results.fleets.flatMap((r) =>
   [["sequential", r.sequential], ["burst", r.burst]].filter(([, p]) => p != null).map(([kind, p]) => line([
     r.apps, kind, p.events, `${p.daemon_publish.p50_ms} / ${p.daemon_publish.p99_ms}`, p.daemon_publish.mean_ms,
     `${p.client_post.p50_ms} / ${p.client_post.p99_ms}`, `${p.client_reread.p50_ms} / ${p.client_reread.p99_ms}`, p.loop_delay_max_ms
   ])))
 console.log([
-  `webhook latency: ${m.nproc} cores (${m.cpu_model}${m.hypervisor ? `, ${m.hypervisor}` : ""}), ${m.memory_gib} GiB, Node ${m.node}; load ${results.load_avg_at_start.join(" ")}; API latency ${LATENCY_MS} ms; ${results.duration_s} s`,
+  `webhook latency: ${machineText(m)}; load ${results.load_avg_at_start.join(" ")}; API latency ${LATENCY_MS} ms; ${results.duration_s} s`,
   "",
   line(["N apps", "phase", "events", "daemon publish p50 / p99 ms", "mean ms", "POST p50 / p99 ms", "POST→re-read p50 / p99 ms", "loop delay max ms"]),
   line(["---", "---", "---", "---", "---", "---", "---", "---"]),
