@@ -12,7 +12,6 @@ import { DaemonEvent, Events } from "../Runtime/Events.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { Cycle } from "./Cycle.js"
 import { ReloadTriggersLayer } from "./ReloadTriggers.js"
-import { EventRefreshViewLive } from "./Freshness.js"
 import { Webhooks, WebhookInboxLive } from "./Webhooks.js"
 import { SchedulerLayer } from "./Scheduler.js"
 
@@ -46,7 +45,6 @@ export const daemonLayer = ({ config, env, patch }: DaemonOptions) => {
   const shared = Layer.mergeAll(
     CycleTriggerLive,
     WebhookInboxLive.pipe(Layer.provide(Webhooks.Default)),
-    EventRefreshViewLive,
     AlertsViewLive,
     MetricsViewLive,
     LatestSnapshot.Default,

@@ -1,7 +1,6 @@
-import { Clock, Effect, Layer, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import type { AppId } from "../Core/Domain/AppId.js"
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
-import { EventRefreshView } from "../Runtime/EventRefreshView.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { type CycleTiming, Publisher } from "./Publisher.js"
 
@@ -61,8 +60,3 @@ export class Freshness extends Effect.Service<Freshness>()("phala-drift/Freshnes
   dependencies: [Publisher.Default, LatestSnapshot.Default]
 }) {}
 
-/** The read side for pages and APIs (`Runtime/EventRefreshView.ts`). */
-export const EventRefreshViewLive = Layer.effect(
-  EventRefreshView,
-  Effect.map(Freshness, (f) => EventRefreshView.of({ lastEventRefresh: f.lastEventRefresh }))
-).pipe(Layer.provide(Freshness.Default))
