@@ -48,6 +48,13 @@ export class LatestSnapshot extends Effect.Service<LatestSnapshot>()("phala-drif
           return [Option.some(snapshot), Option.some({ index, timeline: advanceTimelineApp(timeline, snapshot, report, refreshedByEvent) })]
         }), (made): Effect.Effect<Option.Option<Snapshot>> =>
           Option.isNone(made) ? Effect.succeed(made) : Effect.as(SubscriptionRef.set(latest, made), made)),
+      /** The report of `appId` in the latest snapshot, found by index. */
+      report: (appId: string): Effect.Effect<Option.Option<AppReport>> =>
+        Effect.map(Ref.get(published), (p) =>
+          Option.flatMap(p, ({ index, timeline }) => {
+            const position = index.get(appId)
+            return Option.fromNullable(position === undefined ? undefined : timeline.snapshot.apps[position])
+          })),
       /** Whether `appId` is in the latest snapshot. */
       holds: (appId: string): Effect.Effect<boolean> =>
         Effect.map(Ref.get(published), (p) => Option.isSome(p) && p.value.index.has(appId))
