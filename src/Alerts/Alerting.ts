@@ -7,6 +7,7 @@ import { type DaemonConfig, pollPeriod } from "../Core/Domain/App.js"
 import type { Snapshot } from "../Core/Domain/Report.js"
 import { AlertsView } from "../Runtime/AlertsView.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"
+import { RemediationView } from "../Runtime/RemediationView.js"
 import { DaemonEvent, Events, type NotificationResult } from "../Runtime/Events.js"
 import { resolveExternalUrl } from "../Core/Alerting/Annotations.js"
 import { type DeliveryResult, makeHandover, makeOutbox, type Outbox, outboxDir } from "./Outbox.js"
@@ -78,6 +79,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
     const stateDir = initial.stateDir
     const serviceScope = yield* Effect.scope
     const lockOptions = yield* Effect.serviceOption(AlertingLockOptions)
+    const remediation = yield* Effect.serviceOption(RemediationView)
     const health = yield* makeStateHealth(stateDir, events.publish(DaemonEvent.StateWriteFailed()))
 
     const recordFailure = (what: string, path: string, error: string) => health.failed(what, path, error)
@@ -272,7 +274,8 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
           snapshot,
           previous: yield* Ref.get(alerts),
           now,
-          externalUrl: resolveExternalUrl(settings.externalUrl, config.server)
+          externalUrl: resolveExternalUrl(settings.externalUrl, config.server),
+          remediationFailed: remediation._tag === "Some" ? yield* remediation.value.failed : []
         })
         // One step that shutdown cannot cut: the events are queued (held back from receivers), the alert state that
         // goes with them is saved, then they are released. Killed in between (kill -9), the events are on disk and
@@ -321,7 +324,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
 
     return { onSnapshot, view, current: Ref.get(alerts) } as const
   }).pipe(Effect.annotateLogs({ service: "Alerting" })),
-  dependencies: [Events.Default]
+  dependencies: [Events.Default, RemediationView.Default]
 }) {}
 
 /** AlertsView backed by the engine. */

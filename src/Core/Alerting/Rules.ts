@@ -3,7 +3,16 @@ import type { Alert, AlertEvent, AlertName, FiringAlert, PendingAlert } from "..
 import type { DesiredApp } from "../Domain/App.js"
 import type { AppReport, Drift, Snapshot } from "../Domain/Report.js"
 import type { Text } from "./Annotations.js"
-import { attributeText, missingText, planUrl, replicasText, statusText, unobservableText } from "./Annotations.js"
+import type { FailedRemediation } from "../Remediation.js"
+import {
+  attributeText,
+  missingText,
+  planUrl,
+  remediationFailedText,
+  replicasText,
+  statusText,
+  unobservableText
+} from "./Annotations.js"
 import { fingerprint } from "./Fingerprint.js"
 import { inMaintenance } from "./Routing.js"
 
@@ -17,6 +26,8 @@ export interface Condition {
   readonly name: AlertName
   readonly labels: Readonly<Record<string, string>>
   readonly annotations: Readonly<Record<string, string>>
+  /** Fires as soon as it holds, whatever the app's `for` (the condition itself already waited). */
+  readonly immediate?: boolean
 }
 
 const condition = (
@@ -48,12 +59,24 @@ const condition = (
 
 type AttributeDrift = Extract<Drift, { readonly kind: "attribute" }>
 
-/** The conditions that hold for one app report; an `unknown` app yields only `PhalaAppUnobservable`. */
-export const conditionsOf = (report: AppReport, externalUrl: string): ReadonlyArray<Condition> => {
+/**
+ * The conditions that hold for one app report; an `unknown` app yields only `PhalaAppUnobservable`.
+ * `remediationFailed`: CVMs of this app on which self-healing gave up (`PhalaRemediationFailed`).
+ */
+export const conditionsOf = (
+  report: AppReport,
+  externalUrl: string,
+  remediationFailed: ReadonlyArray<FailedRemediation> = []
+): ReadonlyArray<Condition> => {
   if (report.sync === "unknown") {
     return [condition(report, "PhalaAppUnobservable", unobservableText(report), externalUrl)]
   }
   const out: Array<Condition> = []
+  for (const failed of remediationFailed) {
+    if (failed.appId !== report.appId) continue
+    const c = condition(report, "PhalaRemediationFailed", remediationFailedText(report, failed), externalUrl, failed)
+    out.push({ ...c, immediate: true })
+  }
   const attributes = new Map<string, Array<AttributeDrift>>()
   for (const drift of report.drifts) {
     switch (drift.kind) {
@@ -106,7 +129,8 @@ const active = (previous: Alert | undefined, c: Condition, app: DesiredApp, now:
       silenced: false,
       announced: false
     }
-  return now - pending.activeAt >= Duration.toMillis(app.for) ? { ...pending, state: "firing", firedAt: now } : pending
+  const holdMs = c.immediate === true ? 0 : Duration.toMillis(app.for)
+  return now - pending.activeAt >= holdMs ? { ...pending, state: "firing", firedAt: now } : pending
 }
 
 const inactive = (previous: Alert, keepFiringFor: Duration.Duration | null, now: number): Alert | null => {
@@ -133,6 +157,8 @@ export interface EvaluateInput {
   readonly now: number
   /** Base URL of the daemon for `plan_url`, see `resolveExternalUrl`. */
   readonly externalUrl: string
+  /** CVMs on which self-healing gave up (from the last remediation round). */
+  readonly remediationFailed?: ReadonlyArray<FailedRemediation>
 }
 
 export interface Evaluation {
@@ -195,7 +221,7 @@ export const evaluate = (input: EvaluateInput): Evaluation => {
         settle(alert, retained(alert, now), silenced)
       }
     }
-    for (const c of conditionsOf(report, externalUrl)) {
+    for (const c of conditionsOf(report, externalUrl, input.remediationFailed)) {
       const before = previous.get(c.fingerprint)
       handled.add(c.fingerprint)
       settle(before, active(before, c, report.desired, now), silenced)

@@ -2,8 +2,8 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Either, Option, Schema } from "effect"
 import { join } from "node:path"
-import { isNotFound } from "../Alerts/OutboxStore.js"
-import { syncDirectory } from "../Alerts/AtomicFile.js"
+import { isNotFound } from "./OutboxStore.js"
+import { syncDirectory } from "./AtomicFile.js"
 import { type ActionRecord, ActionRecordJson } from "../Core/Domain/ActionRecord.js"
 
 /**
