@@ -97,6 +97,8 @@ export const appendRecords = (
       Effect.catchIf(isNotFound, () => Effect.succeed(-1))
     )
     let created = size < 0
+    // state_dir may not exist yet (alerting, which creates it at start, may be off)
+    if (created) yield* fs.makeDirectory(stateDir, { recursive: true })
     if (size > 0 && size + Buffer.byteLength(body) > maxBytes) {
       yield* fs.rename(path, rotatedFilePath(stateDir))
       created = true

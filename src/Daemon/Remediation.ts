@@ -118,13 +118,21 @@ export class Remediation extends Effect.Service<Remediation>()("phala-drift/Reme
         return client
       })
 
-    /** Appends and fsyncs; false when the disk refused (logged, counted; the records are still shown). */
-    const write = (records: ReadonlyArray<ActionRecord>): Effect.Effect<boolean> =>
+    const remember = (records: ReadonlyArray<ActionRecord>) =>
+      Effect.suspend(() => {
+        recent = [...recent, ...records].slice(-recentLimit)
+        return view.setRecords(recent)
+      })
+
+    /**
+     * Appends and fsyncs; false when the disk refused (logged, counted). Decisions are shown even then (in memory
+     * only); an intent only once it is on disk, since an action without it is not taken.
+     */
+    const write = (records: ReadonlyArray<ActionRecord>, shownIfUnwritten: boolean): Effect.Effect<boolean> =>
       Effect.gen(function*() {
         if (records.length === 0) return true
-        recent = [...recent, ...records].slice(-recentLimit)
-        yield* view.setRecords(recent)
         const written = yield* Effect.either(appendRecords(stateDir, records).pipe(Effect.provideService(FileSystem.FileSystem, fs)))
+        if (Either.isRight(written) || shownIfUnwritten) yield* remember(records)
         if (Either.isRight(written)) return true
         yield* Effect.logError("cannot append to the self-healing record").pipe(
           Effect.annotateLogs({ path, error: written.left.message })
@@ -156,14 +164,13 @@ export class Remediation extends Effect.Service<Remediation>()("phala-drift/Reme
       Effect.uninterruptible(Effect.gen(function*() {
         const id = randomUUID()
         const intent = toRecord(d, yield* Clock.currentTimeMillis, id, "intent", null, `attempt ${d.attempt}`)
-        if (!(yield* write([intent]))) {
+        if (!(yield* write([intent], false))) {
           // not on record, so not taken: the attempt is given back, the cooldown holds so a broken disk is not hammered
           const key = memoryKey(d.candidate.app_id, d.candidate.vm_uuid)
           const m = state.get(key)
           if (m !== undefined) state = new Map(state).set(key, { ...m, attempts: Math.max(0, m.attempts - 1) })
           const skipped = toRecord(d, yield* Clock.currentTimeMillis, id, "skipped", "record_failed", `cannot write ${path}: not acting without a record`)
-          recent = [...recent, skipped].slice(-recentLimit)
-          yield* view.setRecords(recent)
+          yield* remember([skipped])
           yield* counted(skipped)
           return yield* logged(skipped)
         }
@@ -173,7 +180,7 @@ export class Remediation extends Effect.Service<Remediation>()("phala-drift/Reme
         const result = Either.isRight(outcome)
           ? toRecord(d, at, id, "ok", null, `accepted${outcome.right.status === null ? "" : `, now ${outcome.right.status}`}`)
           : toRecord(d, at, id, "failed", outcome.left.reason, outcome.left.message)
-        yield* write([result])
+        yield* write([result], true)
         yield* counted(result)
         yield* logged(result)
       }))
@@ -193,7 +200,7 @@ export class Remediation extends Effect.Service<Remediation>()("phala-drift/Reme
             ? toRecord(d, now, randomUUID(), "skipped", d.outcome.reason, d.outcome.detail)
             : toRecord(d, now, randomUUID(), "dry_run", null, `would ${d.candidate.action}; dry_run: nothing called`)
         )
-        yield* Effect.uninterruptible(write(records))
+        yield* Effect.uninterruptible(write(records, true))
         for (const record of records) {
           yield* counted(record)
           yield* logged(record)
