@@ -179,5 +179,39 @@ describe("self-healing in serve", () => {
     const text = readFileSync(join(stateDir, "actions.jsonl"), "utf8")
     // the next record starts on a line of its own
     expect(text.split("\n").filter((l) => l.includes("\"skipped\"")).every((l) => l.startsWith("{"))).toBe(true)
+    await second.proc.stop("SIGTERM")
+  })
+
+  it("refused actions count as attempts; after max_attempts it stops and PhalaRemediationFailed fires", { timeout: 90_000 }, async () => {
+    await sim.admin("PUT", `/_sim/apps/${MANUAL}/faults`, { actions: [403, 403, 403, 403] })
+    await setStatus(MANUAL, MANUAL_CVM, "stopped")
+    const text = [
+      ...testConfigHead,
+      "alerting: { resend_interval: 1m }",
+      "remediation: { enabled: true, cooldown: 1s, max_attempts: 2 }",
+      "defaults:",
+      "  for: 0s",
+      "apps:",
+      `  - app_id: ${MANUAL}`,
+      "    remediate: true",
+      ""
+    ].join("\n")
+    const third = await startServe(writeTemp("give-up.yaml", text, dir), env(), { args: ["--state-dir", join(dir, "give-up")] })
+    const gaveUp = await waitFor("max_attempts", async () =>
+      (await actions(third)).find((a) => a.vm_uuid === MANUAL_CVM && a.reason === "max_attempts"), 60_000, 200)
+    expect(gaveUp.result).toBe("skipped")
+    const failed = (await actions(third)).filter((a) => a.vm_uuid === MANUAL_CVM && a.result === "failed")
+    expect(failed.map((a) => [a.reason, a.attempt])).toEqual([["forbidden", 2], ["forbidden", 1]])
+    const alert = await waitFor("PhalaRemediationFailed firing", async () => {
+      const body = (await (await fetch(`${third.base}/api/v1/alerts`)).json()) as {
+        alerts: ReadonlyArray<{ alertname: string; state: string; labels: Record<string, string> }>
+      }
+      return body.alerts.find((a) => a.alertname === "PhalaRemediationFailed" && a.state === "firing")
+    }, 30_000, 200)
+    expect(alert.labels["vm_uuid"]).toBe(MANUAL_CVM)
+    await afterCycles(third.base, 3)
+    expect((await actions(third)).filter((a) => a.result === "intent")).toHaveLength(2)
+    expect(await metric(third, `phala_drift_remediation_actions_total{action="start",result="failed"}`)).toBe(2)
+    expect(await metric(third, `phala_drift_remediation_actions_total{action="start",result="skipped"}`)).toBeGreaterThanOrEqual(1)
   })
 })
