@@ -98,7 +98,7 @@ describe("--app", () => {
 
 describe("plan exit", () => {
   const plan = (reasons: ReadonlyArray<string | null>, summary: Partial<PlanJson["summary"]>): PlanJson => ({
-    format_version: "1",
+    format_version: "1.1",
     generated_at: "2026-12-01T00:00:00.000Z",
     summary: { apps: reasons.length, in_sync: 0, out_of_sync: 0, unknown: 0, drifts: 0, ...summary },
     apps: reasons.map((reason, i) => ({
@@ -108,7 +108,8 @@ describe("plan exit", () => {
       error: reason === null ? null : { reason, status: reason === "auth" ? 401 : 503, message: "x" },
       observed: null,
       drifts: []
-    }))
+    })),
+    actions: []
   } as unknown as PlanJson)
 
   it("an API key the API rejects is exit 1 and says so; other unknown apps stay exit 3", () => {
