@@ -188,7 +188,7 @@ export const make = (settings: ApiSettings, retry: ActionRetry): Effect.Effect<C
         })
       return loop(1).pipe(
         Effect.tap((accepted) =>
-          Effect.logInfo("CVM action accepted").pipe(
+          Effect.logDebug("CVM action accepted").pipe(
             Effect.annotateLogs({ action, vm_uuid: vmUuid, status: accepted.status ?? "", attempts: accepted.attempts })
           )
         )
