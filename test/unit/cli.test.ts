@@ -27,6 +27,15 @@ describe("argument parsing", () => {
     expect(textOf(run(["plan", "--output=json"]), "output")).toBe("json")
   })
 
+  it("apply takes an optional saved plan, show a required one", () => {
+    expect(run(["apply"]).positional).toBeUndefined()
+    expect(run(["apply", "--auto-approve"]).values.get("max-actions")).toBe(10)
+    expect(run(["apply", "saved.json", "--force"]).positional).toBe("saved.json")
+    expect(run(["show", "saved.json"]).positional).toBe("saved.json")
+    expect(parseArgs(["show"])).toMatchObject({ _tag: "Invalid", message: "missing FILE" })
+    expect(parseArgs(["apply", "a.json", "b.json"])._tag).toBe("Invalid")
+  })
+
   it("applies declared defaults and collects repeated options", () => {
     expect(textOf(run(["validate"]), "output")).toBe("text")
     expect(run(["simulate", "--scenario", "s.yaml"]).values.get("port")).toBe(8787)
@@ -64,6 +73,8 @@ describe("help", () => {
       expect(text).not.toContain("main.js")
     }
     expect(helpText(commands.find((c) => c.name === "serve"))).toMatch(/^Usage: phala-drift serve \[options\]$/m)
+    expect(helpText(commands.find((c) => c.name === "apply"))).toMatch(/^Usage: phala-drift apply \[FILE\] \[options\]$/m)
+    expect(helpText(commands.find((c) => c.name === "show"))).toMatch(/^Usage: phala-drift show FILE \[options\]$/m)
     expect(helpText(commands.find((c) => c.name === "simulate"))).toMatch(/^Usage: phala-drift simulate --scenario FILE \[options\]$/m)
   })
 
