@@ -1,13 +1,14 @@
 import { FetchHttpClient, Headers, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import type { ApiSettings } from "../Core/Domain/App.js"
+import type { FetchFailureReason } from "../Core/Domain/Observation.js"
 import type { ActionKind } from "../Core/Plan/Actions.js"
 import { cvmIdOf } from "../Core/Plan/Actions.js"
 import { userAgent } from "../Support/Version.js"
 import { readBounded } from "./BoundedBody.js"
 import { edgeText, makeRedactor, truncate } from "./EdgeText.js"
 import { apiErrorText } from "./ErrorBody.js"
-import { describeCause, maxMessageLength } from "./FailureMessage.js"
+import { describeCause, maxMessageLength, reasonOfStatus } from "./FailureMessage.js"
 import { isRedirect, manualRedirects, redirectMessage } from "./RedirectPolicy.js"
 import { honoursRetryAfter, parseRetryAfter } from "./RetryPolicy.js"
 
@@ -19,18 +20,9 @@ import { honoursRetryAfter, parseRetryAfter } from "./RetryPolicy.js"
  * may have been carried out.
  */
 
-/** Why an action failed. `conflict`: still busy after the retries; `not_found`: the API does not know the CVM. */
-export type ActionFailureReason =
-  | "auth"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "rate_limited"
-  | "server"
-  | "client"
-  | "timeout"
-  | "network"
-  | "invalid_id"
+/** Why an action failed: the read path's reasons, plus `conflict` (still busy after the retries), `not_found` (the API
+ * does not know the CVM) and `invalid_id` (nothing was sent). */
+export type ActionFailureReason = FetchFailureReason | "not_found" | "conflict" | "invalid_id"
 
 export class ActionFailure extends Data.TaggedError("ActionFailure")<{
   readonly reason: ActionFailureReason
@@ -81,16 +73,9 @@ export const isBusyConflict = (body: string): boolean =>
     onSome: (text) => /another operation in progress/i.test(text) && !/"error_code"/.test(body)
   })
 
-const reasonOf = (status: number): ActionFailureReason => {
-  if (status === 401) return "auth"
-  if (status === 403) return "forbidden"
-  if (status === 404) return "not_found"
-  if (status === 408) return "timeout"
-  if (status === 409) return "conflict"
-  if (status === 429) return "rate_limited"
-  if (status >= 500) return "server"
-  return "client"
-}
+// the read path's classification, plus the two answers that mean something of their own on an action
+const reasonOf = (status: number): ActionFailureReason =>
+  status === 404 ? "not_found" : status === 409 ? "conflict" : reasonOfStatus(status)
 
 const bodyLimit = 64 * 1024
 
@@ -188,7 +173,7 @@ export const make = (settings: ApiSettings, retry: ActionRetry): Effect.Effect<C
         })
       return loop(1).pipe(
         Effect.tap((accepted) =>
-          Effect.logInfo("CVM action accepted").pipe(
+          Effect.logDebug("CVM action accepted").pipe(
             Effect.annotateLogs({ action, vm_uuid: vmUuid, status: accepted.status ?? "", attempts: accepted.attempts })
           )
         )

@@ -67,7 +67,8 @@ const remediable = (desired: DesiredStatus, actual: string): "start" | "shutdown
 
 const quoted = (v: string | number | null): string => (v === null ? "(none)" : JSON.stringify(v))
 
-const decide = (report: AppReport, drift: Drift, options: ActionOptions): Decision => {
+/** The decision about one drift of a report (what the text plan shows next to it). */
+export const decideDrift = (report: AppReport, drift: Drift, options: ActionOptions): Decision => {
   const appId = report.appId
   const manual = (reason: ManualReason, vmUuid: string | null, cvmName: string | null, detail: string): Decision => ({
     _tag: "Manual",
@@ -133,7 +134,7 @@ export const planActions = (report: AppReport, options: ActionOptions): Readonly
       }
     }]
   }
-  return report.drifts.map((drift) => decide(report, drift, options))
+  return report.drifts.map((drift) => decideDrift(report, drift, options))
 }
 
 export interface ActionPlan {
