@@ -7,6 +7,8 @@ import { type DaemonConfig, pollPeriod } from "../Core/Domain/App.js"
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
 import { AlertsView } from "../Runtime/AlertsView.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"
+import { RemediationView } from "../Runtime/RemediationView.js"
+import type { FailedRemediation } from "../Core/Remediation.js"
 import { DaemonEvent, Events, type NotificationResult } from "../Runtime/Events.js"
 import { resolveExternalUrl } from "../Core/Alerting/Annotations.js"
 import { type DeliveryResult, makeHandover, makeOutbox, type Outbox, outboxDir } from "./Outbox.js"
@@ -78,6 +80,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
     const stateDir = initial.stateDir
     const serviceScope = yield* Effect.scope
     const lockOptions = yield* Effect.serviceOption(AlertingLockOptions)
+    const remediation = yield* Effect.serviceOption(RemediationView)
     const health = yield* makeStateHealth(stateDir, events.publish(DaemonEvent.StateWriteFailed()))
 
     const recordFailure = (what: string, path: string, error: string) => health.failed(what, path, error)
@@ -261,14 +264,26 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
       })
 
     /** Evaluate the rules (a whole snapshot, or one app's new report) and hand every state change to its receivers. */
-    const onEvaluation = (run: (input: { previous: ReadonlyMap<string, Alert>; now: number; externalUrl: string }) => Evaluation) =>
+    const onEvaluation = (
+      run: (input: {
+        previous: ReadonlyMap<string, Alert>
+        now: number
+        externalUrl: string
+        remediationFailed: ReadonlyArray<FailedRemediation>
+      }) => Evaluation
+    ) =>
       gate.withPermits(1)(Effect.gen(function*() {
         const config = yield* store.current
         const settings = config.alerting
         if (settings === null) return
         const now = yield* Clock.currentTimeMillis
         const box = yield* currentOutbox(config)
-        const result = run({ previous: yield* Ref.get(alerts), now, externalUrl: resolveExternalUrl(settings.externalUrl, config.server) })
+        const result = run({
+          previous: yield* Ref.get(alerts),
+          now,
+          externalUrl: resolveExternalUrl(settings.externalUrl, config.server),
+          remediationFailed: remediation._tag === "Some" ? yield* remediation.value.failed : []
+        })
         // One step that shutdown cannot cut: the events are queued (held back from receivers), the alert state that
         // goes with them is saved, then they are released. Killed in between (kill -9), the events are on disk and
         // the state is not: `adoptQueued` takes them in at the next start. Never is an event delivered that the
@@ -320,7 +335,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
 
     return { onSnapshot, onApp, view, current: Ref.get(alerts) } as const
   }).pipe(Effect.annotateLogs({ service: "Alerting" })),
-  dependencies: [Events.Default]
+  dependencies: [Events.Default, RemediationView.Default]
 }) {}
 
 /** AlertsView backed by the engine. */

@@ -116,8 +116,9 @@ export const parseArgs = (argv: ReadonlyArray<string>): Parsed => {
       continue
     }
     if (command.positional !== undefined && positional === undefined) {
-      if (!command.positional.choices.includes(arg)) {
-        errors.push(`${command.positional.name}: ${JSON.stringify(arg)} is not one of ${command.positional.choices.join(", ")}`)
+      const choices = command.positional.choices
+      if (choices !== undefined && !choices.includes(arg)) {
+        errors.push(`${command.positional.name}: ${JSON.stringify(arg)} is not one of ${choices.join(", ")}`)
       }
       positional = arg
       continue
@@ -136,8 +137,9 @@ export const parseArgs = (argv: ReadonlyArray<string>): Parsed => {
       if ("value" in parsed) values.set(option.name, parsed.value)
     }
   }
-  if (command.positional !== undefined && positional === undefined) {
-    errors.push(`missing ${command.positional.name} (${command.positional.choices.join(", ")})`)
+  if (command.positional !== undefined && command.positional.optional !== true && positional === undefined) {
+    const choices = command.positional.choices
+    errors.push(`missing ${command.positional.name}${choices === undefined ? "" : ` (${choices.join(", ")})`}`)
   }
   if (errors.length > 0) return invalid(errors.join("\n"), command)
   return { _tag: "Run", invocation: { command, values, positional, logLevel } }

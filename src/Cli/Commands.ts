@@ -25,8 +25,11 @@ export interface OptionSpec {
 
 export interface PositionalSpec {
   readonly name: string
-  readonly choices: ReadonlyArray<string>
+  /** The accepted values; absent: a file name (completion offers files). */
+  readonly choices?: ReadonlyArray<string>
   readonly description: string
+  /** May be left out (shown as `[NAME]` in help). */
+  readonly optional?: boolean
 }
 
 export interface CommandSpec {
@@ -62,6 +65,14 @@ const config: OptionSpec = {
   file: true
 }
 
+const appOption: OptionSpec = {
+  name: "app",
+  kind: "text",
+  value: "ID|NAME",
+  description: "only this declared app, by app_id or name (repeatable)",
+  repeatable: true
+}
+
 const output: OptionSpec = { name: "output", alias: "o", kind: "text", choices: ["text", "json"], value: "FORMAT", description: "output format", default: "text" }
 
 const shard: ReadonlyArray<OptionSpec> = [
@@ -92,9 +103,41 @@ export const commands: ReadonlyArray<CommandSpec> = [
     options: [
       config,
       output,
-      { name: "app", kind: "text", value: "ID|NAME", description: "only this declared app, by app_id or name (repeatable)", repeatable: true },
+      appOption,
+      { name: "out", kind: "text", value: "FILE", description: "also save the plan to FILE (mode 0600) for `apply FILE` and `show FILE`", file: true },
       ...shard
     ]
+  },
+  {
+    name: "show",
+    summary: "Print a plan saved by `plan --out FILE`.",
+    details: "Exit codes: 0 shown, 1 when the file cannot be read or is not a saved plan.",
+    options: [output],
+    positional: { name: "FILE", description: "a file written by `plan --out`" }
+  },
+  {
+    name: "apply",
+    summary: "Start or shut down CVMs so they match their desired status, like `terraform apply`.",
+    details: "Without FILE it plans first. It lists the actions and asks for 'yes' on a terminal; without a terminal it\n" +
+      "refuses unless --auto-approve. Only stopped/exited CVMs that should run are started and running CVMs that\n" +
+      "should be stopped shut down; anything else needs a person. Each app is re-read right before acting: a CVM\n" +
+      "that changed since the plan is skipped. A saved plan whose config file changed is refused as stale.\n" +
+      "Exit codes: 0 every action succeeded or was skipped (or nothing to do), 1 refused or an action failed.",
+    options: [
+      config,
+      appOption,
+      { name: "auto-approve", kind: "flag", description: "act without asking (needed without a terminal)" },
+      {
+        name: "max-actions",
+        kind: "integer",
+        value: "N",
+        description: "refuse everything when more than N actions are planned (blast radius)",
+        default: "10"
+      },
+      { name: "force", kind: "flag", description: "hard `stop` (power off) instead of the graceful `shutdown`" },
+      output
+    ],
+    positional: { name: "FILE", description: "a plan saved by `plan --out` (default: plan now)", optional: true }
   },
   {
     name: "validate",

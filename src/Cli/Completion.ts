@@ -28,9 +28,11 @@ const bash = (): string => {
   const commandCases = commands.map((c) => {
     const options = [words(c.options), words(globalOptions)].filter((w) => w !== "").join(" ")
     const reply = (candidates: string) => `COMPREPLY=($(compgen -W "${candidates}" -- "$cur"))`
-    return c.positional === undefined
-      ? `    ${c.name}) ${reply(options)} ;;`
-      : `    ${c.name}) if [[ $cur == -* ]]; then ${reply(options)}; else ${reply(c.positional.choices.join(" "))}; fi ;;`
+    if (c.positional === undefined) return `    ${c.name}) ${reply(options)} ;;`
+    const argument = c.positional.choices === undefined
+      ? `COMPREPLY=($(compgen -f -- "$cur"))`
+      : reply(c.positional.choices.join(" "))
+    return `    ${c.name}) if [[ $cur == -* ]]; then ${reply(options)}; else ${argument}; fi ;;`
   })
   return [
     "# phala-drift completion for bash: source <(phala-drift completion bash)",
@@ -75,6 +77,8 @@ const fish = (): string => {
       ...c.options.map((o) => option(o, `__fish_seen_subcommand_from ${c.name}`)),
       ...(c.positional === undefined
         ? []
+        : c.positional.choices === undefined
+        ? [`complete -c phala-drift -n ${quoteFish(`__fish_seen_subcommand_from ${c.name}`)} -F`]
         : [`complete -c phala-drift -n ${quoteFish(`__fish_seen_subcommand_from ${c.name}`)} -a ${quoteFish(c.positional.choices.join(" "))}`])
     ]),
     ""

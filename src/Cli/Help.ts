@@ -23,7 +23,9 @@ const table = (rows: ReadonlyArray<readonly [string, string]>): string => {
 
 const usageOf = (command: CommandSpec): string => {
   const required = command.options.filter((o) => o.required === true).map((o) => `--${o.name} ${o.value ?? "VALUE"}`)
-  const positional = command.positional === undefined ? [] : [command.positional.name]
+  const positional = command.positional === undefined
+    ? []
+    : [command.positional.optional === true ? `[${command.positional.name}]` : command.positional.name]
   return [program, command.name, ...required, ...positional, "[options]"].join(" ")
 }
 

@@ -4,7 +4,10 @@ import { Events } from "../Runtime/Events.js"
 import { PhalaClient } from "../Cloud/PhalaClient.js"
 import { formatConfigError } from "../Config/Diagnostics.js"
 import { normaliseAppId } from "../Core/Domain/AppId.js"
-import { loadConfigIsolated } from "../Config/Isolated.js"
+import { parseConfigIsolated } from "../Config/Isolated.js"
+import { readConfigText } from "../Config/Load.js"
+import { writeFileAtomic } from "../Alerts/AtomicFile.js"
+import { configDigest, encodeSavedPlan } from "../Core/Plan/SavedPlan.js"
 import { type DaemonConfig, type DesiredApp, pollPeriod } from "../Core/Domain/App.js"
 import { type PlanJson, planExitCode, planJson } from "../Core/Plan/PlanJson.js"
 import { planText } from "../Core/Plan/PlanText.js"
@@ -56,15 +59,23 @@ export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>) =
     Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, Events.Default))))
   )
 
+/** The config and the digest of the very text it was parsed from (what a saved plan is checked against). */
+export const loadConfigWithDigest = (path: string) =>
+  Effect.either(
+    Effect.flatMap(readConfigText(path), (text) =>
+      Effect.map(parseConfigIsolated(text, path, process.env), (config) => ({ config, digest: configDigest(text) })))
+  )
+
 export const run = (invocation: Invocation) =>
   Effect.gen(function*() {
     const path = configPathOf(invocation)
-    const loaded = yield* Effect.either(loadConfigIsolated(path, process.env))
+    const loaded = yield* loadConfigWithDigest(path)
     if (loaded._tag === "Left") {
       yield* printErr(formatConfigError(loaded.left))
       return yield* setExitCode(1)
     }
-    const selected = selectApps(loaded.right.apps, listOfOption(invocation, "app"))
+    const { config, digest } = loaded.right
+    const selected = selectApps(config.apps, listOfOption(invocation, "app"))
     if (selected._tag === "Invalid") {
       yield* printErr(`--app: ${selected.message} (in ${path})`)
       return yield* setExitCode(1)
@@ -75,12 +86,22 @@ export const run = (invocation: Invocation) =>
       return yield* setExitCode(1)
     }
     const apps = sharding === null ? selected.apps : selected.apps.filter(inShard(sharding))
-    const snapshot = yield* runPlan(loaded.right, apps)
+    const snapshot = yield* runPlan(config, apps)
     const plan = planJson(snapshot)
+    const out = textOf(invocation, "out")
+    if (out !== undefined) {
+      const saved = encodeSavedPlan(plan, planText(snapshot, { color: false }), { path, digest }, listOfOption(invocation, "app"))
+      const written = yield* Effect.either(writeFileAtomic(out, saved, { mode: 0o600 }))
+      if (written._tag === "Left") {
+        yield* printErr(`phala-drift: cannot save the plan to ${out}: ${written.left.message}`)
+        return yield* setExitCode(1)
+      }
+    }
     yield* printOut(
       textOf(invocation, "output") === "json"
         ? JSON.stringify(plan, null, 2)
-        : planText(snapshot, { color: useColor(process.env, process.stdout.isTTY === true) })
+        : planText(snapshot, { color: useColor(process.env, process.stdout.isTTY === true) }) +
+          (out === undefined ? "" : `\nSaved the plan to ${out}. To perform exactly these actions, run: phala-drift apply ${out}\n`)
     )
     const outcome = planOutcome(plan)
     if (outcome.note !== null) yield* printErr(`phala-drift: ${outcome.note}`)

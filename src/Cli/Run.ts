@@ -13,6 +13,8 @@ export type Handler = (invocation: Invocation) => Effect.Effect<void, unknown, E
 const handlers: Readonly<Record<string, () => Promise<{ readonly run: Handler }>>> = {
   serve: () => import("./Serve.js"),
   plan: () => import("./Plan.js"),
+  show: () => import("./Show.js"),
+  apply: () => import("./Apply.js"),
   validate: () => import("./Validate.js"),
   simulate: () => import("./Simulate.js"),
   demo: () => import("./Demo.js")

@@ -5,6 +5,7 @@ import {
   type ApiSettings,
   type DaemonConfig,
   defaultMaxResponseBytes,
+  defaultRemediation,
   type DesiredApp,
   type PhalaWebhookSettings,
   type PollSchedule,
@@ -60,7 +61,8 @@ export const mergeApp = (defaults: AppDefaults | undefined, app: AppEntry): Desi
   severity: app.severity ?? defaults?.severity ?? builtIn.severity,
   for: app.for ?? defaults?.for ?? builtIn.for,
   keepFiringFor: app.keep_firing_for ?? defaults?.keep_firing_for ?? null,
-  maintenance: app.maintenance ?? []
+  maintenance: app.maintenance ?? [],
+  remediate: app.remediate ?? false
 })
 
 /** A part of the config, or the problems that keep it from being built (all of them, not the first). */
@@ -179,7 +181,14 @@ export const buildConfig = (
     },
     stateDir: file.state_dir ?? builtIn.stateDir,
     apps: file.apps.map((app) => mergeApp(file.defaults, app)),
-    alerting
+    alerting,
+    remediation: {
+      enabled: file.remediation?.enabled ?? defaultRemediation.enabled,
+      dryRun: file.remediation?.dry_run ?? defaultRemediation.dryRun,
+      maxActionsPerCycle: file.remediation?.max_actions_per_cycle ?? defaultRemediation.maxActionsPerCycle,
+      cooldown: file.remediation?.cooldown ?? defaultRemediation.cooldown,
+      maxAttempts: file.remediation?.max_attempts ?? defaultRemediation.maxAttempts
+    }
   })))
 }
 

@@ -33,7 +33,7 @@ export const secret = leaf(Schema.RedactedFromSelf(Schema.String), (u) =>
   .annotations({ ...secretText, jsonSchema: { type: "string", minLength: 1, description: "secret; usually ${VAR}" } })
 
 /** Paths `serve` answers itself; a webhook path must not shadow one of them. */
-const reservedPaths: ReadonlySet<string> = new Set(["/", "/healthz", "/readyz", "/metrics", "/api/v1/plan", "/api/v1/alerts", "/-/reload", "/-/reconcile"])
+const reservedPaths: ReadonlySet<string> = new Set(["/", "/healthz", "/readyz", "/metrics", "/api/v1/plan", "/api/v1/alerts", "/api/v1/actions", "/-/reload", "/-/reconcile"])
 
 /** An absolute URL path without query or fragment, such as `/hooks/phala`. */
 export const webhookPath = leaf(Schema.String, (u) =>

@@ -145,7 +145,8 @@ export const appFields = {
   app_id: F.appId,
   name: opt(F.nonEmptyString),
   ...defaultsFields,
-  maintenance: section(Maintenance)
+  maintenance: section(Maintenance),
+  remediate: opt(F.boolean)
 }
 
 const Apps = Schema.Array(mapping(appFields)).annotations({
@@ -270,6 +271,14 @@ export const alertingFields = {
   routes: section(Routes)
 }
 
+export const remediationFields = {
+  enabled: opt(F.boolean),
+  dry_run: opt(F.boolean),
+  max_actions_per_cycle: opt(F.integer(1, 1000)),
+  cooldown: opt(F.duration({ min: Duration.zero, max: maxDuration.alertHold })),
+  max_attempts: opt(F.integer(1, 100))
+}
+
 const version = F.leaf<1>(Schema.Literal(1), (u) =>
   u === 1 ? Either.right(u) : Either.left(`must be 1 (the only supported version), got ${F.show(u)}`))
   .annotations({ jsonSchema: { type: "integer", enum: [1] } })
@@ -282,6 +291,7 @@ export const topFields = {
   state_dir: opt(F.nonEmptyString),
   defaults: section(mapping(defaultsFields)),
   alerting: section(mapping(alertingFields)),
+  remediation: section(mapping(remediationFields)),
   apps: Apps
 }
 

@@ -9,6 +9,7 @@ import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { Events } from "../Runtime/Events.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { Freshness } from "./Freshness.js"
+import { Remediation } from "./Remediation.js"
 
 /** One line when an app turns unknown (WARN, with the reason) and one when it is observed again (INFO). */
 const logTransition = (transition: UnknownTransition) =>
@@ -25,7 +26,10 @@ const logTransition = (transition: UnknownTransition) =>
       Effect.annotateLogs({ app_id: transition.app.appId, app: transition.app.name, sync: transition.app.sync })
     )
 
-/** One reconcile cycle of the daemon: observe and diff every app, publish (alerts, metrics, snapshot), log one line. */
+/**
+ * One reconcile cycle of the daemon: observe and diff every app, publish (alerts, metrics, snapshot), self-heal,
+ * log one line.
+ */
 export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
   effect: Effect.gen(function*() {
     const store = yield* ConfigStore
@@ -33,6 +37,7 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
     const freshness = yield* Freshness
     const http = yield* HttpClient.HttpClient
     const events = yield* Events
+    const remediation = yield* Remediation
 
     // the client holds the concurrency semaphore; rebuild it only when the API settings change (reload)
     const clientCache = yield* Ref.make<{ readonly settings: ApiSettings; readonly client: PhalaClientService } | null>(null)
@@ -63,6 +68,8 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
       )
       const observedAt = yield* Clock.currentTimeMillis
       const snapshot = yield* freshness.publishCycle(observed, { startedAt, observedAt })
+      // after the publish: metrics, alerts and the page show the drift before anything acts on it
+      yield* remediation.afterPublish(snapshot)
       yield* Effect.forEach(unknownTransitions(previous, snapshot), logTransition, { discard: true })
       const s = summarize(snapshot.apps)
       yield* Effect.logInfo("reconcile cycle finished").pipe(
@@ -83,5 +90,5 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
 
     return { run, client } as const
   }),
-  dependencies: [Freshness.Default, LatestSnapshot.Default, Events.Default]
+  dependencies: [Freshness.Default, LatestSnapshot.Default, Events.Default, Remediation.Default]
 }) {}

@@ -10,6 +10,7 @@ import type { ConfigPatch } from "../Runtime/ConfigStore.js"
 import { CycleTrigger } from "../Runtime/CycleTrigger.js"
 import { DaemonEvent, Events } from "../Runtime/Events.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
+import { RemediationView } from "../Runtime/RemediationView.js"
 import { Cycle } from "./Cycle.js"
 import { ReloadTriggersLayer } from "./ReloadTriggers.js"
 import { Webhooks, WebhookInboxLive } from "./Webhooks.js"
@@ -48,6 +49,7 @@ export const daemonLayer = ({ config, env, patch }: DaemonOptions) => {
     AlertsViewLive,
     MetricsViewLive,
     LatestSnapshot.Default,
+    RemediationView.Default,
     Metrics.Default,
     Events.Default
   )

@@ -5,6 +5,7 @@ import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { CycleTrigger } from "../Runtime/CycleTrigger.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { MetricsView } from "../Runtime/MetricsView.js"
+import { RemediationView } from "../Runtime/RemediationView.js"
 import type { Alert } from "../Core/Domain/Alert.js"
 import { summarize } from "../Core/Domain/Report.js"
 import { planJson } from "../Core/Plan/PlanJson.js"
@@ -12,6 +13,9 @@ import { planText } from "../Core/Plan/PlanText.js"
 import { statusPageRoute } from "./StatusPageRoute.js"
 
 const noStore = { "cache-control": "no-store" }
+
+/** Most records `GET /api/v1/actions` returns (the daemon keeps as many in memory). */
+const actionsLimit = 200
 
 const notReady = (what: string) =>
   HttpServerResponse.unsafeJson({ error: `${what}: the first reconcile cycle has not finished yet` }, { status: 503, headers: noStore })
@@ -82,6 +86,25 @@ const alertsRoute = Effect.gen(function*() {
   )
 })
 
+const ActionsQuery = Schema.Struct({
+  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, actionsLimit)))
+})
+
+/** Self-healing records, newest first: decisions (skipped, dry_run) and actions (intent, then ok or failed). */
+const actionsRoute = Effect.gen(function*() {
+  const query = yield* HttpServerRequest.schemaSearchParams(ActionsQuery).pipe(Effect.option)
+  if (Option.isNone(query)) {
+    return HttpServerResponse.unsafeJson({ error: `limit must be an integer from 1 to ${actionsLimit}` }, { status: 400 })
+  }
+  const view = yield* RemediationView
+  const config = yield* (yield* ConfigStore).current
+  return HttpServerResponse.unsafeJson({
+    enabled: yield* view.enabled,
+    dry_run: config.remediation?.dryRun ?? false,
+    actions: yield* view.recent(query.value.limit ?? 100)
+  }, { headers: noStore })
+})
+
 /** POST /-/reload and /-/reconcile exist only when `server.lifecycle: true` (as Prometheus' --web.enable-lifecycle). */
 const lifecycle = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
   Effect.gen(function*() {
@@ -128,6 +151,7 @@ export const router = HttpRouter.empty.pipe(
   HttpRouter.get("/metrics", metricsRoute),
   HttpRouter.get("/api/v1/plan", planRoute),
   HttpRouter.get("/api/v1/alerts", alertsRoute),
+  HttpRouter.get("/api/v1/actions", actionsRoute),
   HttpRouter.post("/-/reload", reloadRoute),
   HttpRouter.post("/-/reconcile", reconcileRoute)
 )

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto"
 import type { StateDirHealth } from "../Runtime/AlertsView.js"
 import type { AppMoments, MomentsLookup } from "../Runtime/AppTimeline.js"
+import type { ActionRecord } from "../Core/Domain/ActionRecord.js"
 import type { Alert } from "../Core/Domain/Alert.js"
 import { formatReplicaRange } from "../Core/Domain/ReplicaRange.js"
 import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Core/Domain/Report.js"
@@ -29,6 +30,14 @@ export interface StatusPageInput {
   readonly moments?: MomentsLookup | null
   /** Which apps to list (`?q=`, `?sync=`, `?label=`, `?app=`); all of them when absent. */
   readonly filter?: AppFilter
+  /** Self-healing: whether it is on, and its recent records (newest first). */
+  readonly remediation?: RemediationPanel | null
+}
+
+export interface RemediationPanel {
+  readonly enabled: boolean
+  readonly dryRun: boolean
+  readonly recent: ReadonlyArray<ActionRecord>
 }
 
 // ---- text helpers
@@ -595,6 +604,41 @@ ${alertTable("pending-heading", "Pending alerts", pending, "No alerts pending.",
 </section>`
 }
 
+/** Records listed on the page; the rest are in `GET /api/v1/actions`. */
+export const actionsOnPage = 20
+
+const resultTone: Record<ActionRecord["result"], Tone> = { intent: "info", ok: "ok", failed: "bad", skipped: "neutral", dry_run: "info" }
+
+const actionRow = (r: ActionRecord, now: Date): Html => {
+  const at = Date.parse(r.at)
+  return html`<tr>
+<td>${timeEl(r.at, formatAge(now.getTime() - at))}</td>
+<td>${badge(resultTone[r.result], r.result === "intent" ? "sent" : r.result.replace("_", " "))}${r.reason === null ? null : html` <code>${r.reason}</code>`}</td>
+<th scope="row">${r.action}</th>
+<td>${r.app_name}<br><code class="app-id">${r.app_id}</code></td>
+<td>${r.cvm_name}<br><code class="app-id">${r.vm_uuid}</code></td>
+<td>${r.from} → ${r.to}, attempt ${r.attempt}${r.detail === "" ? null : html`<br>${shortError(r.detail)}`}</td>
+</tr>`
+}
+
+const remediationSection = (panel: RemediationPanel | null | undefined, now: Date): HtmlChild => {
+  if (panel === null || panel === undefined || (!panel.enabled && panel.recent.length === 0)) return null
+  const state = !panel.enabled ? "off (records of earlier runs below)" : panel.dryRun ? "on, dry run: nothing is called" : "on"
+  const shown = panel.recent.slice(0, actionsOnPage)
+  return html`<section aria-labelledby="actions-heading"><h2 id="actions-heading">Self-healing</h2>
+<p class="muted">Self-healing is ${state}. Every decision is in <a href="/api/v1/actions">/api/v1/actions</a>.</p>
+${
+    shown.length === 0
+      ? html`<p class="empty">No self-healing decisions yet.</p>`
+      : html`<div class="table-wrap" role="region" aria-labelledby="actions-heading" tabindex="0"><table class="alerts">
+<caption class="sr-only">Recent self-healing decisions and actions, newest first</caption>
+<thead><tr><th scope="col">When</th><th scope="col">Result</th><th scope="col">Action</th><th scope="col">App</th><th scope="col">CVM</th><th scope="col">Detail</th></tr></thead>
+<tbody>${shown.map((r) => actionRow(r, now))}</tbody>
+</table></div>`
+  }
+</section>`
+}
+
 const shortError = (text: string): string => (text.length > 300 ? `${text.slice(0, 300)}…` : text)
 
 const ageEl = (ms: number, now: Date): HtmlChild => {
@@ -823,6 +867,7 @@ ${view === null ? null : filterForm(view, filter)}
 ${input.stateDir !== null && input.stateDir !== undefined && input.stateDir.failing.length > 0 ? stateDirNotice(input.stateDir, input.now) : null}
 ${appsSection(view, refresh, input.page, filter)}
 ${alertsSection(input)}
+${remediationSection(input.remediation, input.now)}
 </div>
 </main>
 <footer class="page wrap">

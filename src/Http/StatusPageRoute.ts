@@ -3,9 +3,10 @@ import { Clock, Duration, Effect, Option, ParseResult, Schema } from "effect"
 import { AlertsView } from "../Runtime/AlertsView.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
+import { RemediationView } from "../Runtime/RemediationView.js"
 import type { PollSchedule } from "../Core/Domain/App.js"
 import { version } from "../Support/Version.js"
-import { type AppFilter, refreshScriptHash, renderStatusPage } from "./StatusPage.js"
+import { actionsOnPage, type AppFilter, refreshScriptHash, renderStatusPage } from "./StatusPage.js"
 
 // the page runs one script (its in-place refresh, by hash), fetches only itself and submits its filter form to itself
 export const statusPageHeaders = {
@@ -81,7 +82,14 @@ export const statusPageRoute: Effect.Effect<
     const stateDir = alertingEnabled ? yield* alertsView.stateDir : null
     const config = yield* (yield* ConfigStore).current
     const now = new Date(yield* Clock.currentTimeMillis)
+    // optional: a page served without self-healing (tests of the page alone) shows no such section
+    const remediationView = yield* Effect.serviceOption(RemediationView)
     const body = renderStatusPage({
+      remediation: Option.isNone(remediationView) ? null : {
+        enabled: yield* remediationView.value.enabled,
+        dryRun: config.remediation?.dryRun ?? false,
+        recent: yield* remediationView.value.recent(actionsOnPage)
+      },
       snapshot: timeline?.snapshot ?? null,
       moments: timeline?.moments ?? null,
       page: query.right.page ?? 1,

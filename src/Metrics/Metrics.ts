@@ -1,5 +1,6 @@
 import { Clock, Effect, Layer } from "effect"
 import * as Prom from "prom-client"
+import { countedResults } from "../Core/Domain/ActionRecord.js"
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
 import { type DaemonEvent, Events } from "../Runtime/Events.js"
 import { MetricsView, type ScrapeBody } from "../Runtime/MetricsView.js"
@@ -77,6 +78,12 @@ const makeRegistry = () => {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers
     }),
+    remediationActions: new Prom.Counter({
+      name: "phala_drift_remediation_actions_total",
+      help: "Self-healing decisions and actions by action (start, shutdown) and result (ok, failed: the API refused or did not answer, skipped: not acted on now, see GET /api/v1/actions, dry_run).",
+      labelNames: ["action", "result"],
+      registers
+    }),
     skippedTicks: new Prom.Counter({
       name: "phala_drift_poll_ticks_skipped_total",
       help: "Scheduled ticks skipped because the previous cycle was still running.",
@@ -84,6 +91,10 @@ const makeRegistry = () => {
     })
   }
   m.buildInfo.set({ version }, 1)
+  // every series from the start, so that increase() sees the first self-healing action
+  for (const action of ["start", "shutdown"]) {
+    for (const result of countedResults) m.remediationActions.inc({ action, result }, 0)
+  }
   Prom.collectDefaultMetrics({ register: registry })
   // gauges named *_total break the naming rules `promtool check metrics` enforces; the per-type series stay
   for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
@@ -191,6 +202,9 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
             return
           case "WebhookPublished":
             m.webhookLatency.observe(event.seconds)
+            return
+          case "RemediationRecorded":
+            m.remediationActions.inc({ action: event.action, result: event.result })
             return
           case "QueueLengths":
             for (const [receiver, length] of event.lengths) m.queueLength.set({ receiver }, length)

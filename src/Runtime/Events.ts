@@ -31,6 +31,8 @@ export type DaemonEvent = Data.TaggedEnum<{
   WebhookPublished: { readonly seconds: number }
   /** Notifications waiting per receiver. */
   QueueLengths: { readonly lengths: ReadonlyMap<string, number> }
+  /** One self-healing decision or action recorded: `result` ok, failed, skipped or dry_run. */
+  RemediationRecorded: { readonly action: string; readonly result: string }
 }>
 export const DaemonEvent = Data.taggedEnum<DaemonEvent>()
 

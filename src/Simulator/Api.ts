@@ -181,6 +181,26 @@ const listApps = (state: SimulatorState) =>
 
 // == POST /api/v1/cvms/{cvm_id}/{action}
 
+/** What the reference says each status means on a lifecycle endpoint (§4.1, §4.2). */
+const actionFaultResponse = (fault: World.StatusFault, action: World.LifecycleAction, requestId: string) => {
+  const { status } = fault
+  const response = status === 409
+    ? json(Responses.detail("Another operation in progress"), 409)
+    : status === 403
+    ? json(Responses.detail(action === "start" ? "CVM not in workspace" : "CVM managed by on-demand GPU rental"), 403)
+    : status === 404
+    ? json(Responses.structuredError("ERR-03-001", "The requested CVM was not found", requestId), 404)
+    : status === 400
+    ? json(Responses.detail("Insufficient balance. You need at least $1 to launch a CVM."), 400)
+    : status === 500 && action === "start"
+    ? json(Responses.detail("GPU allocation failed"), 500)
+    : (() => {
+      const { body, contentType } = Responses.faultStatusBody(status)
+      return HttpServerResponse.text(body, { status, contentType })
+    })()
+  return fault.retryAfter === null ? response : HttpServerResponse.setHeader(response, "retry-after", fault.retryAfter)
+}
+
 const isAction = (text: string): text is World.LifecycleAction =>
   (World.lifecycleActions as ReadonlyArray<string>).includes(text)
 
@@ -202,6 +222,8 @@ const lifecycle = (state: SimulatorState) =>
         return json(Responses.structuredError("ERR-03-010", "Multiple CVMs match this identifier", requestId), 409)
       case "Conflict":
         return json(Responses.detail("Another operation in progress"), 409)
+      case "Fault":
+        return actionFaultResponse(result.fault, action, requestId)
       case "Found": {
         const version = Responses.requestedVersion(header(request.headers, "x-phala-version"), settings)
         return json(Responses.vmBody(result.cvm, version, settings.seed))

@@ -245,7 +245,8 @@ export const faultsView = (f: Faults): JsonObject => ({
   rate_limit: f.rateLimit === null ? null : { remaining: f.rateLimit.remaining, retry_after: f.rateLimit.retryAfter },
   malformed: f.malformed,
   wrong_types: f.wrongTypes,
-  hang: f.hang
+  hang: f.hang,
+  actions: f.actions.map((s) => ({ status: s.status, retry_after: s.retryAfter }))
 })
 
 export const cvmView = (cvm: CvmRecord): JsonObject => ({

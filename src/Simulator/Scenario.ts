@@ -54,7 +54,9 @@ export const FaultsSpec = Schema.Struct({
   rate_limit: opt(Schema.Struct({ count: PositiveInt, retry_after: opt(RetryAfter) })),
   malformed: opt(Schema.Boolean),
   wrong_types: opt(Schema.Boolean),
-  hang: opt(Schema.Boolean)
+  hang: opt(Schema.Boolean),
+  /** Answers of `POST /cvms/{id}/start|stop|shutdown|restart` for the app's CVMs, one per request, in order. */
+  actions: opt(Schema.Array(StatusFault))
 }).annotations({ identifier: "Faults" })
 export type FaultsSpec = typeof FaultsSpec.Type
 

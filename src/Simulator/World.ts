@@ -66,6 +66,8 @@ export interface Faults {
   readonly malformed: boolean
   readonly wrongTypes: boolean
   readonly hang: boolean
+  /** Answers of the lifecycle endpoints for this app's CVMs, consumed one per action request. */
+  readonly actions: ReadonlyArray<StatusFault>
 }
 
 export interface Profile {
@@ -139,7 +141,8 @@ export const noFaults: Faults = {
   rateLimit: null,
   malformed: false,
   wrongTypes: false,
-  hang: false
+  hang: false,
+  actions: []
 }
 
 export const normalizeAppId = (text: string): string => text.replace(/^app_/, "").toLowerCase()
@@ -157,7 +160,10 @@ export const faultsFrom = (spec: FaultsSpec | undefined): Faults =>
       : { remaining: spec.rate_limit.count, retryAfter: spec.rate_limit.retry_after ?? null },
     malformed: spec.malformed ?? false,
     wrongTypes: spec.wrong_types ?? false,
-    hang: spec.hang ?? false
+    hang: spec.hang ?? false,
+    actions: (spec.actions ?? []).map((s) =>
+      typeof s === "number" ? { status: s, retryAfter: null } : { status: s.status, retryAfter: s.retry_after ?? null }
+    )
   }
 
 interface CvmContext {
@@ -541,6 +547,7 @@ const actionStatus: Record<LifecycleAction, string> = {
 export type LifecycleResult =
   | CvmLookup
   | { readonly _tag: "Conflict" }
+  | { readonly _tag: "Fault"; readonly fault: StatusFault }
 
 /**
  * Puts the CVM into the action's transitional status, resolved after the transition delay. A CVM with an operation
@@ -549,6 +556,10 @@ export type LifecycleResult =
 export const lifecycle = (world: World, ref: string, action: LifecycleAction, now: number): readonly [LifecycleResult, World] => {
   const found = findCvm(world, ref)
   if (found._tag !== "Found") return [found, world]
+  const [fault, ...rest] = found.app.faults.actions
+  if (fault !== undefined) {
+    return [{ _tag: "Fault", fault }, withApp(world, { ...found.app, faults: { ...found.app.faults, actions: rest } })]
+  }
   if (action !== "stop" && isTransitional(found.cvm.status)) return [{ _tag: "Conflict" }, world]
   const next = changeStatus(world, found.app.appId, found.cvm.vmUuid, actionStatus[action], now, {
     then: null,

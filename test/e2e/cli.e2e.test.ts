@@ -94,9 +94,13 @@ describe("shell completion", () => {
   }
 
   it("bash completes commands, a command's options and their values", () => {
-    expect(complete(["phala-drift", ""])).toEqual(expect.arrayContaining(["serve", "plan", "validate", "simulate", "demo", "version", "completion"]))
+    expect(complete(["phala-drift", ""])).toEqual(
+      expect.arrayContaining(["serve", "plan", "show", "apply", "validate", "simulate", "demo", "version", "completion"])
+    )
     expect(complete(["phala-drift", "pl"])).toEqual(["plan"])
-    expect(complete(["phala-drift", "plan", "--o"])).toEqual(["--output"])
+    expect(complete(["phala-drift", "plan", "--o"])).toEqual(["--output", "--out"])
+    expect(complete(["phala-drift", "apply", "--a"])).toEqual(["--app", "--auto-approve"])
+    expect([...complete(["phala-drift", "show", "packa"])].sort()).toEqual(["package-lock.json", "package.json"])
     expect(complete(["phala-drift", "validate", "--s"])).toEqual(["--strict"])
     expect(complete(["phala-drift", "plan", "--output", ""])).toEqual(["text", "json"])
     expect(complete(["phala-drift", "serve", "--log-level", "d"])).toEqual(["debug"])

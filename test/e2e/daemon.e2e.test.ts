@@ -47,7 +47,7 @@ describe("serve", () => {
 
   it("serves the plan as JSON and as text", async () => {
     const json = (await (await fetch(`${base}/api/v1/plan`)).json()) as { format_version: string; summary: { apps: number } }
-    expect(json.format_version).toBe("1")
+    expect(json.format_version).toBe("1.1")
     expect(json.summary.apps).toBe(3)
     const text = await (await fetch(`${base}/api/v1/plan?format=text`)).text()
     expect(text).toContain(`app "payments" (${PAYMENTS})`)

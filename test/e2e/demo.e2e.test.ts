@@ -78,6 +78,28 @@ describe("phala-drift demo", () => {
     expect(await demo.stop("SIGTERM")).toBe(0)
   }, 60_000)
 
+  it("shows one self-healed CVM: the scenario stops checkout-worker-0, the daemon starts it again", async () => {
+    const { base, demo, simPort } = await startDemo()
+    type Action = { cvm_name: string; action: string; result: string; at: string }
+    const healed = await waitFor("a successful self-healing start", async () => {
+      const body = (await (await fetch(`${base}/api/v1/actions`)).json()) as { enabled: boolean; actions: ReadonlyArray<Action> }
+      return body.actions.find((a) => a.cvm_name === "checkout-worker-0" && a.action === "start" && a.result === "ok")
+    }, 120_000, 250)
+    expect(Date.parse(healed.at)).toBeGreaterThan(0)
+    type State = { apps: ReadonlyArray<{ name: string; cvms: ReadonlyArray<{ name: string; status: string }> }> }
+    await waitFor("checkout-worker-0 running again", async () => {
+      const state = (await (await fetch(`http://127.0.0.1:${simPort}/_sim/state`)).json()) as State
+      return state.apps.flatMap((a) => a.cvms).find((c) => c.name === "checkout-worker-0")?.status === "running" ? true : undefined
+    }, 30_000, 250)
+    const page = await (await fetch(`${base}/`)).text()
+    expect(page).toContain("Self-healing")
+    expect(page).toContain("checkout-worker-0")
+    // no other app is remediated
+    const all = (await (await fetch(`${base}/api/v1/actions`)).json()) as { actions: ReadonlyArray<Action> }
+    expect(all.actions.every((a) => a.cvm_name === "checkout-worker-0")).toBe(true)
+    expect(await demo.stop("SIGTERM")).toBe(0)
+  }, 180_000)
+
   it("names --sim-port when the simulator's port is taken, and --port when the daemon's is", async () => {
     const simTaken = await takenPort()
     const first = spawnCli(["demo", "--port", String(await freePort()), "--sim-port", String(simTaken)])

@@ -18,6 +18,7 @@ interface Plan {
   generated_at: string
   summary: Record<string, number>
   apps: ReadonlyArray<PlanApp>
+  actions: ReadonlyArray<Record<string, unknown>>
 }
 
 let sim: Simulator
@@ -43,7 +44,7 @@ describe("plan against the simulator", () => {
     const result = await plan(["--output", "json"])
     expect(result.code).toBe(2)
     const p = JSON.parse(result.stdout) as Plan
-    expect(p.format_version).toBe("1")
+    expect(p.format_version).toBe("1.1")
     expect(Number.isNaN(Date.parse(p.generated_at))).toBe(false)
     expect(p.apps.map((a) => a.app_id)).toEqual(["01", "02", "03", "04", "05", "06", "07", "08", "09", "0a"].map(id))
     expect(p.summary).toEqual({ apps: 10, in_sync: 4, out_of_sync: 2, unknown: 4, drifts: 3 })
@@ -55,6 +56,9 @@ describe("plan against the simulator", () => {
     expect(drifted.drifts).toEqual([
       { kind: "status", vm_uuid: "00000000-0000-4000-8000-000000000202", cvm_name: "drifted-1", field: "status", desired: "running", actual: "stopped" },
       { kind: "attribute", vm_uuid: "00000000-0000-4000-8000-000000000202", cvm_name: "drifted-1", field: "instance_type", desired: "tdx.large", actual: "tdx.medium" }
+    ])
+    expect(p.actions).toEqual([
+      { app_id: id("02"), vm_uuid: "00000000-0000-4000-8000-000000000202", cvm_name: "drifted-1", action: "start", from: "stopped", to: "running" }
     ])
     expect(app(p, id("03"))).toMatchObject({ name: "flaky", sync: "in_sync" })
     expect(app(p, id("04"))).toMatchObject({ name: id("04"), sync: "unknown", error: { reason: "timeout", status: null }, observed: null, drifts: [] })
@@ -98,7 +102,7 @@ describe("plan against the simulator", () => {
     const result = await plan([])
     expect(result.code).toBe(2)
     expect(result.stdout).toContain(`~ app "drifted-app" (${id("02")}) is out of sync`)
-    expect(result.stdout).toMatch(/~ status\s+= "running" -> "stopped" \(degraded\)/)
+    expect(result.stdout).toMatch(/~ status\s+= "running" -> "stopped" \(degraded\)  # apply: start/)
     expect(result.stdout).toMatch(/~ instance_type = "tdx.large" -> "tdx.medium"/)
     expect(result.stdout).toContain(`- app "gone" (${id("06")}) is missing`)
     expect(result.stdout).toContain(`? app "${id("04")}" (${id("04")}) could not be observed: timeout`)

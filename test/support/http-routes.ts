@@ -9,6 +9,7 @@ import { AppRefresh } from "../../src/Daemon/AppRefresh.js"
 import { WebhookInboxLive, Webhooks } from "../../src/Daemon/Webhooks.js"
 import type { DaemonConfig } from "../../src/Core/Domain/App.js"
 import type { Snapshot } from "../../src/Core/Domain/Report.js"
+import { RemediationView } from "../../src/Runtime/RemediationView.js"
 import { httpServerLayer } from "../../src/Http/Server.js"
 import { Metrics, MetricsViewLive } from "../../src/Metrics/Metrics.js"
 import { AlertsView } from "../../src/Runtime/AlertsView.js"
@@ -54,7 +55,7 @@ export const serveRoutes = (
     const requested = yield* Ref.make<ReadonlyArray<string>>([])
     const refresh = Layer.succeed(AppRefresh, AppRefresh.make({ request: (appId) => Ref.update(requested, (all) => [...all, appId]) }))
     const webhooks = WebhookInboxLive.pipe(Layer.provide(Webhooks.DefaultWithoutDependencies), Layer.provide(Layer.merge(refresh, ConfigStore.fixed(config))))
-    const services = Layer.mergeAll(ConfigStore.fixed(config), LatestSnapshot.Default, MetricsViewLive, AlertsView.Disabled, trigger, webhooks).pipe(
+    const services = Layer.mergeAll(ConfigStore.fixed(config), LatestSnapshot.Default, MetricsViewLive, AlertsView.Disabled, RemediationView.Default, trigger, webhooks).pipe(
       Layer.provideMerge(Layer.mergeAll(Metrics.Default, Events.Default))
     )
     const context = yield* Layer.build(httpServerLayer({ host: config.server.host, port }, null).pipe(Layer.provideMerge(services)))

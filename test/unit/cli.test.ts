@@ -27,6 +27,15 @@ describe("argument parsing", () => {
     expect(textOf(run(["plan", "--output=json"]), "output")).toBe("json")
   })
 
+  it("apply takes an optional saved plan, show a required one", () => {
+    expect(run(["apply"]).positional).toBeUndefined()
+    expect(run(["apply", "--auto-approve"]).values.get("max-actions")).toBe(10)
+    expect(run(["apply", "saved.json", "--force"]).positional).toBe("saved.json")
+    expect(run(["show", "saved.json"]).positional).toBe("saved.json")
+    expect(parseArgs(["show"])).toMatchObject({ _tag: "Invalid", message: "missing FILE" })
+    expect(parseArgs(["apply", "a.json", "b.json"])._tag).toBe("Invalid")
+  })
+
   it("applies declared defaults and collects repeated options", () => {
     expect(textOf(run(["validate"]), "output")).toBe("text")
     expect(run(["simulate", "--scenario", "s.yaml"]).values.get("port")).toBe(8787)
@@ -64,6 +73,8 @@ describe("help", () => {
       expect(text).not.toContain("main.js")
     }
     expect(helpText(commands.find((c) => c.name === "serve"))).toMatch(/^Usage: phala-drift serve \[options\]$/m)
+    expect(helpText(commands.find((c) => c.name === "apply"))).toMatch(/^Usage: phala-drift apply \[FILE\] \[options\]$/m)
+    expect(helpText(commands.find((c) => c.name === "show"))).toMatch(/^Usage: phala-drift show FILE \[options\]$/m)
     expect(helpText(commands.find((c) => c.name === "simulate"))).toMatch(/^Usage: phala-drift simulate --scenario FILE \[options\]$/m)
   })
 
@@ -98,7 +109,7 @@ describe("--app", () => {
 
 describe("plan exit", () => {
   const plan = (reasons: ReadonlyArray<string | null>, summary: Partial<PlanJson["summary"]>): PlanJson => ({
-    format_version: "1",
+    format_version: "1.1",
     generated_at: "2026-12-01T00:00:00.000Z",
     summary: { apps: reasons.length, in_sync: 0, out_of_sync: 0, unknown: 0, drifts: 0, ...summary },
     apps: reasons.map((reason, i) => ({
@@ -108,7 +119,8 @@ describe("plan exit", () => {
       error: reason === null ? null : { reason, status: reason === "auth" ? 401 : 503, message: "x" },
       observed: null,
       drifts: []
-    }))
+    })),
+    actions: []
   } as unknown as PlanJson)
 
   it("an API key the API rejects is exit 1 and says so; other unknown apps stay exit 3", () => {

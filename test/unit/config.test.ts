@@ -56,7 +56,8 @@ describe("loadConfig: valid files", () => {
         severity: "critical",
         for: Duration.minutes(1),
         keepFiringFor: null,
-        maintenance: []
+        maintenance: [],
+        remediate: false
       }])
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
@@ -73,7 +74,8 @@ describe("loadConfig: valid files", () => {
         severity: "warning",
         for: Duration.minutes(2),
         keepFiringFor: null,
-        maintenance: []
+        maintenance: [],
+        remediate: false
       }])
       expect(config.poll).toEqual({ _tag: "Interval", interval: Duration.seconds(30) })
       expect(config.server.port).toBe(9477)

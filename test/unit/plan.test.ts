@@ -78,6 +78,19 @@ describe("plan JSON", () => {
     expect(drifts).toContainEqual({ kind: "replicas", vm_uuid: null, cvm_name: null, field: "replicas", desired: { min: 2, max: 4 }, actual: 1 })
   })
 
+  it("format 1.1 lists what apply would do in top-level actions", () => {
+    const plan = planJson(fleet())
+    expect(plan.format_version).toBe("1.1")
+    expect(plan.actions).toEqual([{
+      app_id: ids.payments,
+      vm_uuid: "16d247ca-23f5-4ffa-b590-7f732eddbf51",
+      cvm_name: "payments-api-replica-1",
+      action: "start",
+      from: "stopped",
+      to: "running"
+    }])
+  })
+
   it("an unknown app carries its error and no drift", () => {
     const billing = planJson(fleet()).apps.find((a) => a.name === "billing")
     expect(billing).toEqual({
@@ -114,6 +127,25 @@ describe("plan text", () => {
     expect(text).toContain("\u001b[33m~\u001b[0m")
   })
 
+  it("marks a shutdown, a forced stop and the footer counts", () => {
+    const snapshot: Snapshot = {
+      generatedAt: new Date(0),
+      apps: [
+        diffApp(
+          desiredApp({ name: "batch", status: "stopped", replicas: { min: 1, max: 1 } }),
+          Observation.found(observedApp([cvm({ name: "batch-0" })]))
+        )
+      ]
+    }
+    const text = planText(snapshot, { color: false })
+    expect(text).toContain(`~ status = "stopped" -> "running" (degraded)  # apply: shut down`)
+    expect(text.trimEnd().split("\n").at(-1)).toBe("Plan: 1 to shut down.")
+    const forced = planText(snapshot, { color: false, force: true })
+    expect(forced).toContain("# apply: stop (forced)")
+    expect(forced).toContain("Plan: 1 to stop (forced).")
+    expect(planJson(snapshot, { force: true }).actions).toMatchObject([{ action: "stop", from: "running", to: "stopped" }])
+  })
+
   it("says so when everything is in sync", () => {
     const text = planText({
       generatedAt: new Date(0),
@@ -121,5 +153,6 @@ describe("plan text", () => {
     }, { color: false })
     expect(text).toContain("No drift. Every app matches its desired state.")
     expect(text).toContain("Plan: 1 in sync, 0 out of sync, 0 unknown, 0 drifts (1 app).")
+    expect(text).toContain("Plan: nothing to do.")
   })
 })

@@ -485,6 +485,44 @@ describe("simulator lifecycle", () => {
     }))
 })
 
+describe("simulator faults on lifecycle endpoints", () => {
+  it.scoped("faults.actions answers the app's lifecycle calls in order with the reference's bodies, then the CVM acts", () =>
+    Effect.gen(function*() {
+      const sim = yield* start()
+      const put = yield* admin(sim, "PUT", `/_sim/apps/${APP}/faults`, { actions: [403, { status: 429, retry_after: 3 }, 409, 404] })
+      expect(put.body).toHaveProperty("actions", [
+        { status: 403, retry_after: null },
+        { status: 429, retry_after: "3" },
+        { status: 409, retry_after: null },
+        { status: 404, retry_after: null }
+      ])
+      const forbidden = yield* call(sim, `/api/v1/cvms/${VM1}/start`, { method: "POST" })
+      expect([forbidden.status, forbidden.body]).toEqual([403, { detail: "CVM not in workspace" }])
+      const limited = yield* call(sim, `/api/v1/cvms/${VM1}/start`, { method: "POST" })
+      expect([limited.status, limited.headers.get("retry-after")]).toEqual([429, "3"])
+      const busy = yield* call(sim, `/api/v1/cvms/${VM0}/shutdown`, { method: "POST" })
+      expect([busy.status, busy.body]).toEqual([409, { detail: "Another operation in progress" }])
+      const gone = yield* call(sim, `/api/v1/cvms/${VM0}/stop`, { method: "POST" })
+      expect(gone.status).toBe(404)
+      expect(gone.body).toHaveProperty("error_code", "ERR-03-001")
+      // faults spent: the API acts, and reads were never affected
+      expect((yield* call(sim, `/api/v1/apps/${APP}`)).status).toBe(200)
+      const ok = yield* call(sim, `/api/v1/cvms/${VM1}/start`, { method: "POST" })
+      expect([ok.status, (ok.body as { readonly status: string }).status]).toEqual([200, "starting"])
+    }))
+
+  it.scoped("a GPU-rental 403 on shutdown and stop", () =>
+    Effect.gen(function*() {
+      const sim = yield* start()
+      yield* admin(sim, "PUT", `/_sim/apps/${APP}/faults`, { actions: [403, 403] })
+      for (const action of ["shutdown", "stop"]) {
+        const reply = yield* call(sim, `/api/v1/cvms/${VM0}/${action}`, { method: "POST" })
+        expect([reply.status, reply.body]).toEqual([403, { detail: "CVM managed by on-demand GPU rental" }])
+      }
+      expect((yield* admin(sim, "GET", "/_sim/state")).body).toHaveProperty("apps.0.cvms.0.status", "running")
+    }))
+})
+
 describe("simulator admin API", () => {
   it.scoped("state, status changes with then, attribute patches", () =>
     Effect.gen(function*() {

@@ -75,3 +75,13 @@ export const unobservableText = (report: AppReport): Text => {
       "Its drift alerts keep their state until it is observed again."
   }
 }
+
+export const remediationFailedText = (
+  report: AppReport,
+  failed: { readonly cvmName: string; readonly vmUuid: string; readonly attempts: number }
+): Text => ({
+  summary: `Self-healing gave up on CVM ${failed.cvmName} of ${report.name} after ${failed.attempts} attempts`,
+  description: `${capital(cvm(failed))} of ${app(report)} is still drifting after ${failed.attempts} self-healing ` +
+    "actions in this incident (remediation.max_attempts); no more actions are taken until the drift clears. " +
+    "See GET /api/v1/actions."
+})

@@ -3,7 +3,16 @@ import type { Alert, AlertEvent, AlertName, FiringAlert, PendingAlert } from "..
 import type { DesiredApp } from "../Domain/App.js"
 import type { AppReport, Drift, Snapshot } from "../Domain/Report.js"
 import type { Text } from "./Annotations.js"
-import { attributeText, missingText, planUrl, replicasText, statusText, unobservableText } from "./Annotations.js"
+import type { FailedRemediation } from "../Remediation.js"
+import {
+  attributeText,
+  missingText,
+  planUrl,
+  remediationFailedText,
+  replicasText,
+  statusText,
+  unobservableText
+} from "./Annotations.js"
 import { fingerprint } from "./Fingerprint.js"
 import { inMaintenance } from "./Routing.js"
 
@@ -17,6 +26,8 @@ export interface Condition {
   readonly name: AlertName
   readonly labels: Readonly<Record<string, string>>
   readonly annotations: Readonly<Record<string, string>>
+  /** Fires as soon as it holds, whatever the app's `for` (the condition itself already waited). */
+  readonly immediate?: boolean
 }
 
 const condition = (
@@ -48,12 +59,24 @@ const condition = (
 
 type AttributeDrift = Extract<Drift, { readonly kind: "attribute" }>
 
-/** The conditions that hold for one app report; an `unknown` app yields only `PhalaAppUnobservable`. */
-export const conditionsOf = (report: AppReport, externalUrl: string): ReadonlyArray<Condition> => {
+/**
+ * The conditions that hold for one app report; an `unknown` app yields only `PhalaAppUnobservable`.
+ * `remediationFailed`: CVMs of this app on which self-healing gave up (`PhalaRemediationFailed`).
+ */
+export const conditionsOf = (
+  report: AppReport,
+  externalUrl: string,
+  remediationFailed: ReadonlyArray<FailedRemediation> = []
+): ReadonlyArray<Condition> => {
   if (report.sync === "unknown") {
     return [condition(report, "PhalaAppUnobservable", unobservableText(report), externalUrl)]
   }
   const out: Array<Condition> = []
+  for (const failed of remediationFailed) {
+    if (failed.appId !== report.appId) continue
+    const c = condition(report, "PhalaRemediationFailed", remediationFailedText(report, failed), externalUrl, failed)
+    out.push({ ...c, immediate: true })
+  }
   const attributes = new Map<string, Array<AttributeDrift>>()
   for (const drift of report.drifts) {
     switch (drift.kind) {
@@ -106,7 +129,8 @@ const active = (previous: Alert | undefined, c: Condition, app: DesiredApp, now:
       silenced: false,
       announced: false
     }
-  return now - pending.activeAt >= Duration.toMillis(app.for) ? { ...pending, state: "firing", firedAt: now } : pending
+  const holdMs = c.immediate === true ? 0 : Duration.toMillis(app.for)
+  return now - pending.activeAt >= holdMs ? { ...pending, state: "firing", firedAt: now } : pending
 }
 
 const inactive = (previous: Alert, keepFiringFor: Duration.Duration | null, now: number): Alert | null => {
@@ -133,6 +157,8 @@ export interface EvaluateInput {
   readonly now: number
   /** Base URL of the daemon for `plan_url`, see `resolveExternalUrl`. */
   readonly externalUrl: string
+  /** CVMs on which self-healing gave up (from the last remediation round). */
+  readonly remediationFailed?: ReadonlyArray<FailedRemediation>
 }
 
 export interface Evaluation {
@@ -158,7 +184,7 @@ export interface Evaluation {
  */
 export const evaluate = (input: EvaluateInput): Evaluation => {
   const { now, previous, snapshot } = input
-  const step = makeStep(input.externalUrl, now, previous)
+  const step = makeStep(input.externalUrl, now, previous, input.remediationFailed ?? [])
 
   const byApp = new Map<string, Array<Alert>>()
   for (const alert of previous.values()) {
@@ -183,6 +209,7 @@ export interface EvaluateAppInput {
   readonly previous: ReadonlyMap<string, Alert>
   readonly now: number
   readonly externalUrl: string
+  readonly remediationFailed?: ReadonlyArray<FailedRemediation>
 }
 
 /**
@@ -193,7 +220,7 @@ export interface EvaluateAppInput {
 export const evaluateApp = (input: EvaluateAppInput): Evaluation => {
   const { now, previous, report } = input
   const own: Array<Alert> = []
-  const step = makeStep(input.externalUrl, now, previous)
+  const step = makeStep(input.externalUrl, now, previous, input.remediationFailed ?? [])
   for (const alert of previous.values()) {
     if (alert.labels["app_id"] === report.appId) own.push(alert)
     else step.next.set(alert.fingerprint, alert)
@@ -203,7 +230,12 @@ export const evaluateApp = (input: EvaluateAppInput): Evaluation => {
 }
 
 /** The evaluation of reports one at a time into `next` and `events`. */
-const makeStep = (externalUrl: string, now: number, previous: ReadonlyMap<string, Alert>) => {
+const makeStep = (
+  externalUrl: string,
+  now: number,
+  previous: ReadonlyMap<string, Alert>,
+  remediationFailed: ReadonlyArray<FailedRemediation>
+) => {
   const next = new Map<string, Alert>()
   const events: Array<AlertEvent> = []
   const handled = new Set<string>()
@@ -233,7 +265,7 @@ const makeStep = (externalUrl: string, now: number, previous: ReadonlyMap<string
         settle(alert, retained(alert, now), silenced)
       }
     }
-    for (const c of conditionsOf(report, externalUrl)) {
+    for (const c of conditionsOf(report, externalUrl, remediationFailed)) {
       const before = previous.get(c.fingerprint)
       handled.add(c.fingerprint)
       settle(before, active(before, c, report.desired, now), silenced)

@@ -32,6 +32,8 @@ export interface DesiredApp {
   readonly keepFiringFor: Duration.Duration | null
   /** Windows during which this app's alerts are silenced (not sent). */
   readonly maintenance: ReadonlyArray<MaintenanceWindow>
+  /** Self-healing may act on this app's CVMs (also needs `remediation.enabled`); absent: false. */
+  readonly remediate?: boolean
 }
 
 export interface ApiSettings {
@@ -87,6 +89,29 @@ export interface DaemonConfig {
   readonly apps: ReadonlyArray<DesiredApp>
   /** Built-in alerting; null when the file has no `alerting:` block. */
   readonly alerting: AlertingSettings | null
+  /** Self-healing in `serve`; absent: off (as `remediation.enabled: false`). */
+  readonly remediation?: RemediationSettings
+}
+
+/** The `remediation:` block (DESIGN §13). Off unless `enabled`, and then only for apps with `remediate: true`. */
+export interface RemediationSettings {
+  readonly enabled: boolean
+  /** Decide and record, call nothing. */
+  readonly dryRun: boolean
+  /** Actions taken in one cycle at most; the rest waits for a later cycle. */
+  readonly maxActionsPerCycle: number
+  /** Per CVM, between two actions. */
+  readonly cooldown: Duration.Duration
+  /** Per CVM and incident; then no more actions and `PhalaRemediationFailed` fires. */
+  readonly maxAttempts: number
+}
+
+export const defaultRemediation: RemediationSettings = {
+  enabled: false,
+  dryRun: false,
+  maxActionsPerCycle: 5,
+  cooldown: Duration.minutes(10),
+  maxAttempts: 3
 }
 
 /** The time between cycles: the interval, or a minute for cron schedules (whose period varies). */

@@ -1,6 +1,7 @@
 import type { ReplicaRange } from "../Domain/ReplicaRange.js"
 import type { AppError, AppReport, Drift, Snapshot, Summary } from "../Domain/Report.js"
 import { summarize } from "../Domain/Report.js"
+import { type Action, type ActionOptions, fleetActions } from "./Actions.js"
 
 export interface PlanDriftJson {
   readonly kind: Drift["kind"]
@@ -21,10 +22,12 @@ export interface PlanAppJson {
 }
 
 export interface PlanJson {
-  readonly format_version: "1"
+  readonly format_version: "1.1"
   readonly generated_at: string
   readonly summary: Summary
   readonly apps: ReadonlyArray<PlanAppJson>
+  /** What `apply` would do (DESIGN §13), in app then drift order. */
+  readonly actions: ReadonlyArray<Action>
 }
 
 export const driftJson = (drift: Drift): PlanDriftJson => {
@@ -70,12 +73,13 @@ export const appJson = (app: AppReport): PlanAppJson => ({
   drifts: app.drifts.map(driftJson)
 })
 
-/** The plan document of DESIGN.md §5, `format_version` "1". */
-export const planJson = (snapshot: Snapshot): PlanJson => ({
-  format_version: "1",
+/** The plan document of DESIGN.md §5 and §13, `format_version` "1.1" (version "1" plus `actions`). */
+export const planJson = (snapshot: Snapshot, options: ActionOptions = { force: false }): PlanJson => ({
+  format_version: "1.1",
   generated_at: snapshot.generatedAt.toISOString(),
   summary: summarize(snapshot.apps),
-  apps: snapshot.apps.map(appJson)
+  apps: snapshot.apps.map(appJson),
+  actions: fleetActions(snapshot.apps, options).actions
 })
 
 /** 0 all in sync · 2 drift found · 3 no drift but some apps unknown. */
