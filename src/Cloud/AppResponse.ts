@@ -50,7 +50,8 @@ export const CvmInfo = Schema.Struct({
     Schema.Struct({ name: nullish(Schema.String), region: nullish(Schema.String) }).annotations({ identifier: "NodeRef" })
   ),
   os: nullish(Schema.Struct({ name: nullish(Schema.String) }).annotations({ identifier: "CvmOs" })),
-  kms_type: nullish(Schema.String)
+  kms_type: nullish(Schema.String),
+  compose_hash: nullish(Schema.String)
 }).annotations({ identifier: "CvmInfo" })
 export type CvmInfo = typeof CvmInfo.Type
 
@@ -97,7 +98,8 @@ const cvmToDomain = (cvm: Cvm, appKmsType: string | null): ObservedCvm => {
       region: cvm.node_info?.region ?? null,
       baseImage: cvm.os?.name ?? null,
       kmsType,
-      node: cvm.node_info?.name ?? null
+      node: cvm.node_info?.name ?? null,
+      composeHash: cvm.compose_hash ?? null
     }
   }
   const machine = cvm.machine_info
@@ -112,7 +114,8 @@ const cvmToDomain = (cvm: Cvm, appKmsType: string | null): ObservedCvm => {
     region: cvm.region_identifier ?? null,
     baseImage: cvm.base_image ?? null,
     kmsType,
-    node: cvm.teepod_name ?? null
+    node: cvm.teepod_name ?? null,
+    composeHash: null
   }
 }
 

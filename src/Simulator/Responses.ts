@@ -90,7 +90,7 @@ export const cvmInfo = (cvm: CvmRecord, app: AppRecord, seed: number): JsonObjec
     progress: inProgress && cvm.operation !== null
       ? { target: cvm.operation.target, started_at: iso(cvm.operation.startedAt), correlation_id: cvm.operation.correlationId }
       : null,
-    compose_hash: Ids.hex(Ids.rngFor(seed, `compose:${cvm.vmUuid}`), 64),
+    compose_hash: cvm.composeHash,
     docker_compose_hash: null,
     pre_launch_script_hash: null,
     gateway: { base_domain: base, cname: null },
@@ -268,6 +268,7 @@ export const cvmView = (cvm: CvmRecord): JsonObject => ({
   kms_slug: cvm.kmsSlug,
   instance_id: cvm.instanceId,
   listed: cvm.listed,
+  compose_hash: cvm.composeHash,
   updated_at: iso(cvm.updatedAt)
 })
 

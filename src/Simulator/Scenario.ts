@@ -75,7 +75,8 @@ export const CvmAttributes = Schema.Struct({
   kms_type: opt(KmsType),
   kms_slug: opt(NonEmpty),
   instance_id: opt(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[0-9a-f]{40}$/)))),
-  listed: opt(Schema.Boolean)
+  listed: opt(Schema.Boolean),
+  compose_hash: opt(Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/, { message: () => "Expected 64 lower-case hex characters" })))
 }).annotations({ identifier: "CvmAttributes" })
 export type CvmAttributes = typeof CvmAttributes.Type
 

@@ -48,6 +48,8 @@ export interface CvmRecord {
   readonly kmsId: string
   readonly instanceId: string | null
   readonly listed: boolean
+  /** `compose_hash` of the 2026 shapes: deterministic per CVM unless a scenario sets it. */
+  readonly composeHash: string
   readonly createdAt: number
   readonly updatedAt: number
   readonly operation: Operation | null
@@ -176,10 +178,11 @@ const buildCvm = (spec: CvmSpec, ctx: CvmContext): CvmRecord => {
   const sizes = instanceTypes[instanceType] ?? instanceTypes[defaultInstanceType]
   const node = spec.node ?? defaultNode
   const status = spec.status ?? "running"
+  const vmUuid = spec.vm_uuid ?? Ids.vmUuid(ctx.seed, ctx.key)
   return {
     dbId: ctx.dbId,
     id: spec.id ?? Ids.cvmId(ctx.seed, ctx.key),
-    vmUuid: spec.vm_uuid ?? Ids.vmUuid(ctx.seed, ctx.key),
+    vmUuid,
     appId: ctx.appId,
     name: spec.name ?? `${ctx.appName}-${ctx.index}`,
     status,
@@ -197,6 +200,7 @@ const buildCvm = (spec: CvmSpec, ctx: CvmContext): CvmRecord => {
     kmsId: Ids.kmsId(ctx.seed, node),
     instanceId: spec.instance_id === undefined ? Ids.instanceId(ctx.seed, ctx.key) : spec.instance_id,
     listed: spec.listed ?? false,
+    composeHash: spec.compose_hash ?? Ids.hex(Ids.rngFor(ctx.seed, `compose:${vmUuid}`), 64),
     createdAt: ctx.now,
     updatedAt: ctx.now,
     operation: isTransitional(status)
@@ -421,6 +425,7 @@ export const patchAttributes = (cvm: CvmRecord, patch: CvmAttributes, at: number
     kmsSlug: patch.kms_slug ?? cvm.kmsSlug,
     instanceId: patch.instance_id === undefined ? cvm.instanceId : patch.instance_id,
     listed: patch.listed ?? cvm.listed,
+    composeHash: patch.compose_hash ?? cvm.composeHash,
     updatedAt: at
   }
 }

@@ -15,6 +15,8 @@ export interface ObservedCvm {
   readonly baseImage: string | null
   readonly kmsType: string | null
   readonly node: string | null
+  /** Hash of the app compose the CVM runs; only the `2026-01-21` shape reports it (null otherwise). */
+  readonly composeHash: string | null
 }
 
 export interface ObservedApp {
