@@ -167,6 +167,19 @@ export const wrongTypesBody = (app: AppRecord, version: ApiVersion, seed: number
 export const malformedBody = (app: AppRecord): string =>
   `{"id":${JSON.stringify(app.id)},"name":${JSON.stringify(app.name)},"app_id":${JSON.stringify(app.appId)},"cvms":[{"vm_uuid":`
 
+/** A list page cut short in its first entry. */
+export const malformedListBody = (page: number): string =>
+  `{"page":${page},"dstack_apps":[{"app_id":`
+
+/** A list page with valid JSON whose fields have the wrong types. */
+export const wrongTypesListBody = (page: number, pageSize: number): JsonObject => ({
+  dstack_apps: "oops",
+  page: String(page),
+  page_size: pageSize,
+  total: "many",
+  total_pages: null
+})
+
 // == lifecycle VM (§5.2)
 
 export const vmBody = (cvm: CvmRecord, version: ApiVersion, seed: number): JsonObject => {

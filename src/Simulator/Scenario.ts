@@ -162,6 +162,21 @@ export const WebhookTargetSpec = Schema.Struct({
   secret: NonEmpty
 }).annotations({ identifier: "Webhook" })
 
+/**
+ * `GET /apps` misbehaving: faults on every page, faults of one page (e.g. only page 2 fails), and apps added or
+ * removed right after a page was served, so the next pages shift under a reader.
+ */
+export const ListSpec = Schema.Struct({
+  faults: opt(FaultsSpec),
+  pages: opt(Schema.Array(Schema.Struct({ page: PositiveInt, faults: FaultsSpec }))),
+  shifts: opt(Schema.Array(
+    Schema.Struct({ after_page: PositiveInt, add: opt(AppSpec), remove: opt(AppIdText) }).pipe(
+      Schema.filter((s) => s.add !== undefined || s.remove !== undefined || "a shift needs add or remove")
+    )
+  ))
+}).annotations({ identifier: "List" })
+export type ListSpec = typeof ListSpec.Type
+
 export const Scenario = Schema.Struct({
   api_keys: opt(Schema.NonEmptyArray(NonEmpty)),
   webhooks: opt(Schema.Array(WebhookTargetSpec)),
@@ -171,7 +186,8 @@ export const Scenario = Schema.Struct({
   team: opt(Schema.NullOr(Team)),
   apps: opt(Schema.Array(AppSpec)),
   timeline: opt(Timeline),
-  synthetic: opt(SyntheticSpec)
+  synthetic: opt(SyntheticSpec),
+  list: opt(ListSpec)
 }).annotations({ identifier: "Scenario" })
 export type Scenario = typeof Scenario.Type
 export type ScenarioInput = typeof Scenario.Encoded

@@ -71,3 +71,11 @@ export const Observation = {
   notFound,
   failed: (failure: FetchFailure): Observation => ({ _tag: "Failed", failure })
 }
+
+/** A page of the workspace listing that could not be read after retries: the apps it held are read one by one. */
+export class ListPageFailure extends Data.TaggedError("ListPageFailure")<{
+  readonly page: number
+  readonly reason: FetchFailureReason
+  readonly status: number | null
+  readonly message: string
+}> {}
