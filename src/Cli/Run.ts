@@ -14,6 +14,7 @@ const handlers: Readonly<Record<string, () => Promise<{ readonly run: Handler }>
   serve: () => import("./Serve.js"),
   plan: () => import("./Plan.js"),
   validate: () => import("./Validate.js"),
+  import: () => import("./Import.js"),
   simulate: () => import("./Simulate.js"),
   demo: () => import("./Demo.js")
 }

@@ -48,7 +48,7 @@ export interface CvmRecord {
   readonly kmsId: string
   readonly instanceId: string | null
   readonly listed: boolean
-  /** `compose_hash` of the 2026 shapes: deterministic per CVM unless a scenario sets it. */
+  /** `compose_hash` of the 2026 shapes: by default one per app (its CVMs run one compose); a scenario or PATCH sets it per CVM. */
   readonly composeHash: string
   readonly createdAt: number
   readonly updatedAt: number
@@ -229,7 +229,7 @@ const buildCvm = (spec: CvmSpec, ctx: CvmContext): CvmRecord => {
     kmsId: Ids.kmsId(ctx.seed, node),
     instanceId: spec.instance_id === undefined ? Ids.instanceId(ctx.seed, ctx.key) : spec.instance_id,
     listed: spec.listed ?? false,
-    composeHash: spec.compose_hash ?? Ids.hex(Ids.rngFor(ctx.seed, `compose:${vmUuid}`), 64),
+    composeHash: spec.compose_hash ?? Ids.hex(Ids.rngFor(ctx.seed, `compose:${ctx.appId}`), 64),
     createdAt: ctx.now,
     updatedAt: ctx.now,
     operation: isTransitional(status)
