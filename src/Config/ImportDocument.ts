@@ -1,9 +1,11 @@
 /**
  * The desired-state YAML that `import` writes: a new file, or new apps appended to an existing one through the yaml
- * Document API, so that what is already there (entries, comments, order, quoting) stays as written.
+ * Document API (positions, rendering, and a re-read that checks the result), so that what is already there (entries,
+ * comments, order, quoting, alignment) stays as written.
  */
 import { Either } from "effect"
-import { Document, isSeq, parseDocument, Scalar, type YAMLSeq } from "yaml"
+import { isDeepStrictEqual } from "node:util"
+import { Document, isNode, isSeq, parseDocument, Scalar, type YAMLSeq } from "yaml"
 import { normaliseAppId } from "../Core/Domain/AppId.js"
 import type { ImportedApp } from "../Core/Import/ImportedApp.js"
 import { displayPath } from "./Diagnostics.js"
@@ -93,8 +95,43 @@ export const mergeDocument = (text: string, apps: ReadonlyArray<ImportedApp>): E
   const added = apps.filter((app) => !declared.has(app.appId))
   const alreadyDeclared = apps.length - added.length
   if (added.length === 0) return Either.right({ text, added, alreadyDeclared })
+  const expected = { ...asRecord(doc.toJS({ maxAliasCount: -1 })), apps: [...(Array.isArray(items) ? items : []), ...added.map(entryOf)] }
+  const inserted = insertAfterLastItem(text, seq, added)
+  if (inserted !== null && sameData(inserted, expected)) return Either.right({ text: inserted, added, alreadyDeclared })
   appendTo(doc, seq, added)
-  return Either.right({ text: render(doc), added, alreadyDeclared })
+  const rendered = render(doc)
+  return sameData(rendered, expected)
+    ? Either.right({ text: rendered, added, alreadyDeclared })
+    : Either.left("appending to apps: would change what the file says; nothing appended")
+}
+
+const asRecord = (u: unknown): Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u) ? { ...u } : {}
+
+/** The text reads back as exactly `expected`: the declared data unchanged, the new entries after it. */
+const sameData = (text: string, expected: unknown): boolean => {
+  const doc = parseDocument(text, { prettyErrors: false })
+  return doc.errors.length === 0 && isDeepStrictEqual(doc.toJS({ maxAliasCount: -1 }), expected)
+}
+
+/**
+ * The new entries rendered by the Document API and placed where the parsed list's last item ends, at the list's
+ * indentation: every byte of the file stays as written (a re-render of the whole document would realign end-of-line
+ * comments and respace flow collections). Null for a flow list (`apps: [...]`), which is re-rendered instead.
+ */
+const insertAfterLastItem = (text: string, seq: YAMLSeq, apps: ReadonlyArray<ImportedApp>): string | null => {
+  const last = seq.items[seq.items.length - 1]
+  if (seq.flow === true || seq.range == null || last === undefined || !isNode(last) || last.range == null) return null
+  const start = seq.range[0]
+  const indent = start - (text.lastIndexOf("\n", start - 1) + 1)
+  if (text.slice(start - indent, start).trim() !== "" || text[start] !== "-") return null
+  const fragment = new Document(apps.map(entryOf))
+  if (isSeq(fragment.contents)) for (const item of fragment.contents.items) if (isNode(item)) item.spaceBefore = true
+  const pad = " ".repeat(indent)
+  const lines = render(fragment).split("\n").map((line) => (line === "" ? line : `${pad}${line}`)).join("\n")
+  const at = last.range[1]
+  const before = text.slice(0, at)
+  return `${before}${before.endsWith("\n") ? "" : "\n"}${lines}${text.slice(at)}`
 }
 
 /**

@@ -151,6 +151,22 @@ describe("mergeDocument", () => {
     }
     // the new entry comes after the declared ones
     expect(text.indexOf(DIGITS)).toBeGreaterThan(text.indexOf("labels: { team: search }"))
+    // byte for byte: the file as written, with the new entry inserted where the list ends
+    const end = "# end of fleet\n"
+    expect(text.startsWith(existing.slice(0, -end.length))).toBe(true)
+    expect(text.endsWith(`    status: running\n    cvm:\n      instance_type: tdx.large\n      vcpu: 4\n      compose_hash: "${HASH}"\n${end}`)).toBe(true)
+  })
+
+  it("inserts at the list's own indentation, before later keys, also at the end of a file without a final newline", () => {
+    const text = `version: 1\napps:\n- app_id: ${A}   # aligned   \n  name: a\nalerting: {}   # after the list`
+    const result = merged(text, [app(DIGITS, "new-one", { cvm: {} })])
+    expect(result.text).toBe(
+      `version: 1\napps:\n- app_id: ${A}   # aligned   \n  name: a\n\n- app_id: "${DIGITS}"\n  name: new-one\n  replicas: 2\n  status: running\n` +
+        "alerting: {}   # after the list"
+    )
+    const atEnd = merged(`version: 1\napps:\n  - app_id: ${A}`, [app(DIGITS, "new-one", { cvm: {} })])
+    expect(parse(atEnd.text).apps.map((a: { app_id: string }) => a.app_id)).toEqual([A, DIGITS])
+    expect(atEnd.text.startsWith(`version: 1\napps:\n  - app_id: ${A}\n\n  - app_id: "${DIGITS}"\n`)).toBe(true)
   })
 
   it.effect("the merged file validates, the key is not in it, and declared apps keep their settings", () =>
