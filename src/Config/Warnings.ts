@@ -67,6 +67,26 @@ export const composeHashWarnings = (file: ConfigFile): ReadonlyArray<Problem> =>
   return declared.map((path) => problem(path, message))
 }
 
+const shownApps = 3
+
+/**
+ * `configWarnings` and, for the daemon's log, compose_hash that will never be compared, in one warning for all the
+ * apps that declare it (`validate` places each in the file instead: `composeHashWarnings`).
+ */
+export const daemonWarnings = (config: DaemonConfig): ReadonlyArray<ConfigWarning> => {
+  const declaring = reportsComposeHash(config.api.apiVersion)
+    ? []
+    : config.apps.flatMap((app, i) => (app.cvm.compose_hash === undefined ? [] : [`apps[${i}]`]))
+  if (declaring.length === 0) return configWarnings(config)
+  const listed = declaring.slice(0, shownApps).join(", ") + (declaring.length > shownApps ? ", …" : "")
+  return [...configWarnings(config), {
+    path: "cvm.compose_hash",
+    message: `declared by ${declaring.length} ${declaring.length === 1 ? "app" : "apps"} (${listed}) but never compared: ` +
+      `api_version ${JSON.stringify(config.api.apiVersion)} answers in the legacy shape, which has no compose_hash; ` +
+      `set api.api_version to "${composeHashSince}" or later`
+  }]
+}
+
 /** A placed warning for `validate` text output, `file:line:col: path: warning: message`. */
 export const formatPlacedWarning = (d: ConfigDiagnostic): string =>
   `${d.file}:${d.line}:${d.column}: ${d.path === "" ? "" : `${d.path}: `}warning: ${d.message}`

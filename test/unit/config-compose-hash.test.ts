@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import type { ReadSecretFile } from "../../src/Config/Build.js"
 import { formatDiagnostic } from "../../src/Config/Diagnostics.js"
 import { checkConfig, validReport } from "../../src/Config/Load.js"
-import { formatPlacedWarning } from "../../src/Config/Warnings.js"
+import { configWarnings, daemonWarnings, formatPlacedWarning } from "../../src/Config/Warnings.js"
 
 const APP = "2a7b4d0d0c0883d0d3119c36eb25a1f72122a7c4"
 const APP2 = "0123456789abcdef0123456789abcdef01234567"
@@ -44,6 +44,19 @@ describe("cvm.compose_hash in the config", () => {
         const report = validReport("desired.yaml", checked)
         expect(JSON.stringify(report)).toContain("apps[0].cvm.compose_hash")
       }
+    }))
+
+  it.effect("serve logs one warning for every app that declares it, and none when the api_version reports it", () =>
+    Effect.gen(function*() {
+      const legacy = (yield* check(file("api: {}"))).config
+      const current = (yield* check(file("api: { api_version: \"2026-05-22\" }"))).config
+      if (legacy === null || current === null) throw new Error("expected configs")
+      expect(daemonWarnings(legacy)).toEqual([...configWarnings(legacy), {
+        path: "cvm.compose_hash",
+        message: "declared by 1 app (apps[0]) but never compared: api_version \"2025-10-28\" answers in the legacy shape, " +
+          "which has no compose_hash; set api.api_version to \"2026-01-21\" or later"
+      }])
+      expect(daemonWarnings(current)).toEqual(configWarnings(current))
     }))
 
   it.effect("places a warning on defaults.cvm.compose_hash too", () =>
