@@ -96,6 +96,8 @@ describe("shell completion", () => {
   it("bash completes commands, a command's options and their values", () => {
     expect(complete(["phala-drift", ""])).toEqual(expect.arrayContaining(["serve", "plan", "validate", "simulate", "demo", "version", "completion"]))
     expect(complete(["phala-drift", "pl"])).toEqual(["plan"])
+    expect(complete(["phala-drift", "im"])).toEqual(["import"])
+    expect(complete(["phala-drift", "import", "--"])).toEqual(expect.arrayContaining(["--config", "--app", "--output"]))
     expect(complete(["phala-drift", "plan", "--o"])).toEqual(["--output"])
     expect(complete(["phala-drift", "validate", "--s"])).toEqual(["--strict"])
     expect(complete(["phala-drift", "plan", "--output", ""])).toEqual(["text", "json"])
