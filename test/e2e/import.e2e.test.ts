@@ -188,3 +188,26 @@ describe("import against the simulator", () => {
     ])
   })
 })
+
+describe("import of a workspace larger than one page", () => {
+  it("reads every page of GET /apps: 230 apps over 3 pages, written once each, and the result plans clean", async () => {
+    const big = await startSimulator(writeTemp("big.scenario.yaml", [
+      `api_keys: [${KEY}]`,
+      "synthetic: { apps: 230, cvms_per_app: 2, seed: 11 }",
+      ""
+    ].join("\n")))
+    const bigEnv = cleanEnv({ PHALA_CLOUD_API_URL: big.apiUrl, PHALA_CLOUD_API_KEY: KEY })
+    await big.admin("DELETE", "/_sim/requests")
+    const file = join(tempDir(), "imported.yaml")
+    const imported = await runCli(["import", "--output", file], bigEnv)
+    expect(imported.code).toBe(0)
+    const log = (await (await big.admin("GET", "/_sim/requests")).json()) as { requests: ReadonlyArray<{ path: string; query: string }> }
+    expect(log.requests.filter((r) => r.path === "/api/v1/apps").map((r) => new URLSearchParams(r.query).get("page")).sort())
+      .toEqual(["1", "2", "3"])
+    const doc = parse(readFileSync(file, "utf8")) as Imported
+    expect(doc.apps).toHaveLength(230)
+    expect(new Set(doc.apps.map((a) => a.app_id)).size).toBe(230)
+    expect(doc.apps.every((a) => a.replicas === 2 && a.status === "running")).toBe(true)
+    expect((await runCli(["plan", "--config", file], bigEnv)).code).toBe(0)
+  })
+})
