@@ -150,6 +150,33 @@ export const commands: ReadonlyArray<CommandSpec> = [
     ]
   },
   {
+    name: "import",
+    summary: "Write a desired-state file from what runs in the workspace (to review, validate and commit).",
+    details: "Reads every app with GET /apps (API settings from --config's api: block, else PHALA_CLOUD_API_KEY and\n" +
+      "PHALA_CLOUD_API_URL) and pins each to its current replicas, status and the cvm: attributes all its CVMs share.\n" +
+      "With --config, apps already declared are kept as written and only new ones are appended (comments kept).\n" +
+      "The API key is never written: api_key is ${PHALA_CLOUD_API_KEY}.\nExit codes: 0 written, 1 error.",
+    options: [
+      {
+        name: "config",
+        alias: "c",
+        kind: "text",
+        value: "FILE",
+        description: "desired-state file to take the API settings from and to merge new apps into",
+        file: true
+      },
+      { name: "app", kind: "text", value: "ID", description: "only this app_id (repeatable)", repeatable: true },
+      {
+        name: "output",
+        alias: "o",
+        kind: "text",
+        value: "FILE",
+        description: "write the YAML to FILE (mode 0644) instead of stdout",
+        file: true
+      }
+    ]
+  },
+  {
     name: "simulate",
     summary: "Serve the local Phala Cloud API simulator from a scenario file.",
     options: [

@@ -16,6 +16,7 @@ const handlers: Readonly<Record<string, () => Promise<{ readonly run: Handler }>
   show: () => import("./Show.js"),
   apply: () => import("./Apply.js"),
   validate: () => import("./Validate.js"),
+  import: () => import("./Import.js"),
   simulate: () => import("./Simulate.js"),
   demo: () => import("./Demo.js")
 }

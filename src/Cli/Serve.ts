@@ -2,7 +2,7 @@ import { Effect, Layer } from "effect"
 import { formatConfigError } from "../Config/Diagnostics.js"
 import { formatHostPort, type ListenAddress, listenHint, parseListen } from "../Core/Domain/ListenAddress.js"
 import { loadConfigIsolated } from "../Config/Isolated.js"
-import { configWarnings } from "../Config/Warnings.js"
+import { daemonWarnings } from "../Config/Warnings.js"
 import { daemonLayer } from "../Daemon/Daemon.js"
 import type { DaemonConfig } from "../Core/Domain/App.js"
 import { inShard, type Shard } from "../Core/Domain/Shard.js"
@@ -63,7 +63,7 @@ export const runDaemon = (path: string, env: Record<string, string | undefined>,
         ...(parsed.shard === null ? {} : { shard: `${parsed.shard.index}/${parsed.shard.total}` })
       })
     )
-    for (const warning of configWarnings(config)) {
+    for (const warning of daemonWarnings(config)) {
       yield* Effect.logWarning(`config warning: ${warning.path}: ${warning.message}`).pipe(Effect.annotateLogs({ config: path }))
     }
     const where = formatHostPort(config.server.host, config.server.port)

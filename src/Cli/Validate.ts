@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import { errorCount, formatConfigError, invalidReport } from "../Config/Diagnostics.js"
 import { validateConfigIsolated } from "../Config/Isolated.js"
 import { formatNote, formatValid, validReport } from "../Config/Load.js"
-import { configWarnings, formatWarning } from "../Config/Warnings.js"
+import { configWarnings, formatPlacedWarning, formatWarning } from "../Config/Warnings.js"
 import { flagOf, type Invocation, textOf } from "./Args.js"
 import { setExitCode } from "./ExitCode.js"
 import { configPathOf } from "./Flags.js"
@@ -21,7 +21,9 @@ export const run = (invocation: Invocation) =>
     if (result._tag === "Right") {
       const { config, notes } = result.right
       if (json) return yield* printOut(JSON.stringify(validReport(path, result.right)))
-      const warnings = config === null ? [] : configWarnings(config).map((w) => formatWarning(path, w))
+      const warnings = config === null
+        ? []
+        : [...configWarnings(config).map((w) => formatWarning(path, w)), ...result.right.warnings.map(formatPlacedWarning)]
       const summary = config === null
         ? `${path}: valid (${plural(notes.length, "note", "notes")}; values from unset variables were not checked)`
         : formatValid(config)

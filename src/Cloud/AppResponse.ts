@@ -50,7 +50,8 @@ export const CvmInfo = Schema.Struct({
     Schema.Struct({ name: nullish(Schema.String), region: nullish(Schema.String) }).annotations({ identifier: "NodeRef" })
   ),
   os: nullish(Schema.Struct({ name: nullish(Schema.String) }).annotations({ identifier: "CvmOs" })),
-  kms_type: nullish(Schema.String)
+  kms_type: nullish(Schema.String),
+  compose_hash: nullish(Schema.String)
 }).annotations({ identifier: "CvmInfo" })
 export type CvmInfo = typeof CvmInfo.Type
 
@@ -97,7 +98,8 @@ const cvmToDomain = (cvm: Cvm, appKmsType: string | null): ObservedCvm => {
       region: cvm.node_info?.region ?? null,
       baseImage: cvm.os?.name ?? null,
       kmsType,
-      node: cvm.node_info?.name ?? null
+      node: cvm.node_info?.name ?? null,
+      composeHash: cvm.compose_hash ?? null
     }
   }
   const machine = cvm.machine_info
@@ -112,7 +114,8 @@ const cvmToDomain = (cvm: Cvm, appKmsType: string | null): ObservedCvm => {
     region: cvm.region_identifier ?? null,
     baseImage: cvm.base_image ?? null,
     kmsType,
-    node: cvm.teepod_name ?? null
+    node: cvm.teepod_name ?? null,
+    composeHash: null
   }
 }
 
@@ -191,3 +194,75 @@ export const isAppListBody = (body: string): boolean => Either.isRight(decodeApp
 /** Parses a 2xx body about `appId`. */
 export const parseAppBody = (appId: AppId, body: string): Either.Either<ObservedApp, BodyProblem> =>
   Either.flatMap(decodeAppBody(body), (response) => toObservedApp(appId, response))
+
+// == `GET /apps?page=P&page_size=S` (reference §2.5)
+
+/** One app of a list page. `app` is null when the entry has no `cvms` array: only a read of the app itself can say. */
+export interface ListEntry {
+  readonly appId: AppId
+  readonly name: string | null
+  readonly app: ObservedApp | null
+}
+
+export interface ListPage {
+  readonly page: number
+  readonly pageSize: number
+  /** Apps in the workspace when the page was read. */
+  readonly total: number
+  readonly totalPages: number
+  readonly entries: ReadonlyArray<ListEntry>
+  /** Entries that could not be read (wrong types, an id that is not one); their apps are read one by one. */
+  readonly rejected: number
+}
+
+const ListBody = Schema.Struct({
+  dstack_apps: Schema.Array(Schema.Unknown),
+  page: Schema.Int,
+  page_size: Schema.Int,
+  total: Schema.NonNegativeInt,
+  total_pages: Schema.NonNegativeInt
+}).annotations({ identifier: "AppList" })
+
+const decodeListBody = Schema.decodeUnknownEither(ListBody)
+const decodeEntry = Schema.decodeUnknownEither(AppResponse)
+
+const listEntry = (raw: unknown): ListEntry | null => {
+  const decoded = decodeEntry(raw)
+  if (Either.isLeft(decoded)) return null
+  const entry = decoded.right
+  const appId = normaliseAppId(entry.app_id)
+  if (Either.isLeft(appId)) return null
+  const name = entry.name ?? null
+  // a list entry counts only with its `cvms` array: a count without the CVMs cannot be diffed
+  if ((entry.cvms ?? null) === null) return { appId: appId.right, name, app: null }
+  return { appId: appId.right, name, app: Either.getOrNull(toObservedApp(appId.right, entry)) }
+}
+
+/** Decodes a 2xx body as a list page; entries are decoded one by one, so one bad entry costs only itself. */
+export const decodeListPage = (body: string): Either.Either<ListPage, BodyProblem> => {
+  const bad = (message: string): BodyProblem => ({ reason: "bad_response", message })
+  if (!nestsAtMost(body)) return Either.left(bad(`JSON nested deeper than ${maxJsonDepth} levels`))
+  return decodeJson(body).pipe(
+    Either.mapLeft(() => bad("invalid JSON")),
+    Either.flatMap((json) =>
+      decodeListBody(json).pipe(Either.mapLeft((error) => bad(`unexpected list page: ${summarizeParseError(error)}`)))
+    ),
+    Either.map((list) => {
+      const entries: Array<ListEntry> = []
+      let rejected = 0
+      for (const raw of list.dstack_apps) {
+        const entry = listEntry(raw)
+        if (entry === null) rejected++
+        else entries.push(entry)
+      }
+      return {
+        page: list.page,
+        pageSize: list.page_size,
+        total: list.total,
+        totalPages: list.total_pages,
+        entries,
+        rejected
+      }
+    })
+  )
+}

@@ -37,7 +37,8 @@ export const sanitizeObservedApp = (app: ObservedApp, redact: Redactor): Observe
     region: orNull(clean, c.region),
     baseImage: orNull(clean, c.baseImage),
     kmsType: orNull(clean, c.kmsType),
-    node: orNull(clean, c.node)
+    node: orNull(clean, c.node),
+    composeHash: orNull(clean, c.composeHash)
   })
   return { appId: app.appId, name: orNull(clean, app.name), replicas: app.replicas, cvms: app.cvms.map(cvm) }
 }

@@ -3,12 +3,18 @@ import { type Cause, Clock, Context, Data, Duration, Effect, Either, Layer, Opti
 import { type ApiSettings, defaultMaxResponseBytes } from "../Core/Domain/App.js"
 import type { AppId } from "../Core/Domain/AppId.js"
 import { isTransientStatus } from "../Core/Domain/HttpStatus.js"
-import { AppNotFound, FetchFailure, type FetchFailureReason, type ObservedApp } from "../Core/Domain/Observation.js"
+import {
+  AppNotFound,
+  FetchFailure,
+  type FetchFailureReason,
+  ListPageFailure,
+  type ObservedApp
+} from "../Core/Domain/Observation.js"
 import { userAgent } from "../Support/Version.js"
 import { DaemonEvent, Events } from "../Runtime/Events.js"
-import { decodeAppBody, isAppListBody, toObservedApp } from "./AppResponse.js"
+import { decodeAppBody, decodeListPage, isAppListBody, type ListPage, toObservedApp } from "./AppResponse.js"
 import { type BoundedBody, formatBytes, readBounded } from "./BoundedBody.js"
-import { makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
+import { edgeText, makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
 import { apiErrorText } from "./ErrorBody.js"
 import { describeCause, maxMessageLength, reasonOfStatus } from "./FailureMessage.js"
 import { classifyNotFound, type Confirmation, makeBaseUrlConfirmation, notTheApiMessage, unconfirmedMessage } from "./NotFound.js"
@@ -22,6 +28,8 @@ export interface GetAppOptions {
 
 export interface PhalaClientService {
   readonly getApp: (appId: AppId, options?: GetAppOptions) => Effect.Effect<ObservedApp, FetchFailure | AppNotFound>
+  /** One page of `GET /apps` (reference §2.5), with the same retries, bounds and concurrency as `getApp`. */
+  readonly listPage: (page: number, pageSize: number, options?: GetAppOptions) => Effect.Effect<ListPage, ListPageFailure>
 }
 
 export class PhalaClient extends Context.Tag("phala-drift/PhalaClient")<PhalaClient, PhalaClientService>() {
@@ -187,6 +195,19 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
             : failure(appId, "client", status, notTheApiMessage(kind.what))
         ))
       }
+      const problem = statusProblem(response, now)
+      return Effect.fail(
+        new AttemptFailure({
+          failure: failure(appId, problem.reason, status, problem.message),
+          transient: problem.transient,
+          retryAfter: problem.retryAfter
+        })
+      )
+    }
+
+    // an error status other than a redirect or 404: what it means, whether to retry, and how long to wait
+    const statusProblem = (response: RawResponse, now: number) => {
+      const { status, body } = response
       const said = body._tag === "Complete" ? apiErrorText(body.text) : Option.none()
       const text = Option.match(said, { onNone: () => "", onSome: (text) => `: ${text}` })
       const retryAfter = honoursRetryAfter(status)
@@ -195,31 +216,28 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
           Option.getOrNull
         )
         : null
-      return Effect.fail(
-        new AttemptFailure({
-          failure: failure(appId, reasonOfStatus(status), status, `HTTP ${status}${text}`),
-          transient: isTransientStatus(status),
-          retryAfter
-        })
-      )
+      return { reason: reasonOfStatus(status), message: `HTTP ${status}${text}`, transient: isTransientStatus(status), retryAfter }
     }
 
     const interpret = (appId: AppId, outcome: AttemptOutcome, now: number): Effect.Effect<ObservedApp, AttemptFailure> =>
       Either.match(outcome, {
         onRight: (response) => fromResponse(appId, response, now),
         onLeft: (error) => {
-          const transient = (reason: FetchFailureReason, message: string) =>
-            new AttemptFailure({ failure: failure(appId, reason, null, message), transient: true, retryAfter: null })
-          switch (error._tag) {
-            case "TimeoutException":
-              return Effect.fail(transient("timeout", `no response within ${Duration.format(settings.timeout)}`))
-            case "RequestError":
-              return Effect.fail(transient("network", `network error: ${describeCause(error.cause)}`))
-            case "ResponseError":
-              return Effect.fail(transient("network", `network error reading the body: ${describeCause(error.cause)}`))
-          }
+          const { reason, message } = transportProblem(error)
+          return Effect.fail(new AttemptFailure({ failure: failure(appId, reason, null, message), transient: true, retryAfter: null }))
         }
       })
+
+    const transportProblem = (error: HttpClientError.HttpClientError | Cause.TimeoutException) => {
+      switch (error._tag) {
+        case "TimeoutException":
+          return { reason: "timeout" as const, message: `no response within ${Duration.format(settings.timeout)}` }
+        case "RequestError":
+          return { reason: "network" as const, message: `network error: ${describeCause(error.cause)}` }
+        case "ResponseError":
+          return { reason: "network" as const, message: `network error reading the body: ${describeCause(error.cause)}` }
+      }
+    }
 
     /** A failed attempt with what the shared retry policy reads per call: which attempt it was, and the deadline. */
     interface Tried extends Retryable {
@@ -279,5 +297,97 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
       )
     }
 
-    return { getApp }
+    // == list pages: same transport, bounds, permits and retry schedule; no 404 rule (a list has no missing app)
+
+    interface PageTried extends Retryable {
+      readonly failure: ListPageFailure
+      readonly page: number
+      readonly attempt: number
+    }
+
+    const pageFailure = (page: number, reason: FetchFailureReason, status: number | null, message: string) =>
+      new ListPageFailure({ page, reason, status, message: truncate(redact(message), maxMessageLength) })
+
+    const pageUrl = (page: number, pageSize: number) => `${baseUrl}/apps?page=${page}&page_size=${pageSize}`
+
+    type PageProblem = Omit<PageTried, "page" | "attempt" | "deadline">
+    const pagePermanent = (failed: ListPageFailure): PageProblem => ({ failure: failed, transient: false, retryAfter: null })
+
+    const interpretPage = (page: number, outcome: AttemptOutcome, now: number): Effect.Effect<ListPage, PageProblem> =>
+      Either.match(outcome, {
+        onLeft: (error) => {
+          const { reason, message } = transportProblem(error)
+          return Effect.fail({ failure: pageFailure(page, reason, null, message), transient: true, retryAfter: null })
+        },
+        onRight: (response): Effect.Effect<ListPage, PageProblem> => {
+          const { status, body } = response
+          if (isSuccess(status)) {
+            if (body._tag === "TooLarge") {
+              return Effect.fail(pagePermanent(pageFailure(
+                page,
+                "bad_response",
+                status,
+                `HTTP ${status}: body larger than ${formatBytes(body.limit)} (api.max_response_bytes), reading stopped`
+              )))
+            }
+            return Either.match(decodeListPage(body.text), {
+              onLeft: (problem) => Effect.fail(pagePermanent(pageFailure(page, problem.reason, status, `HTTP ${status}: ${problem.message}`))),
+              onRight: (listed) =>
+                Effect.as(baseUrlConfirmation.confirm, {
+                  ...listed,
+                  entries: listed.entries.map((entry) => ({
+                    appId: entry.appId,
+                    name: entry.name === null ? null : edgeText(redact)(entry.name),
+                    app: entry.app === null ? null : sanitizeObservedApp(entry.app, redact)
+                  }))
+                })
+            })
+          }
+          if (isRedirect(status)) {
+            const location = Option.getOrNull(Headers.get(response.headers, "location"))
+            return Effect.fail(pagePermanent(pageFailure(page, "client", status, redirectMessage(status, response.url, location))))
+          }
+          const problem = statusProblem(response, now)
+          return Effect.fail({
+            failure: pageFailure(page, problem.reason, status, problem.message),
+            transient: problem.transient,
+            retryAfter: problem.retryAfter
+          })
+        }
+      })
+
+    const pagePolicy = retryPolicy<PageTried>({
+      retries: settings.retries,
+      onRetry: (tried, wait) =>
+        Effect.logDebug("retrying Phala API list page").pipe(
+          Effect.annotateLogs({
+            page: tried.page,
+            attempt: tried.attempt,
+            reason: tried.failure.reason,
+            status: tried.failure.status,
+            wait_ms: Math.round(Duration.toMillis(wait))
+          })
+        )
+    })
+
+    const listPage = (page: number, pageSize: number, options?: GetAppOptions): Effect.Effect<ListPage, ListPageFailure> => {
+      const deadline = options?.deadline
+      let attempts = 0
+      return Effect.suspend(() => {
+        const attempt = ++attempts
+        return permits.withPermits(1)(
+          Effect.flatMap(timed(pageUrl(page, pageSize)), ({ finished, outcome }) => interpretPage(page, outcome, finished))
+        ).pipe(Effect.mapError((problem): PageTried => ({ ...problem, page, attempt, deadline })))
+      }).pipe(
+        Effect.retry(pagePolicy),
+        Effect.mapError((tried) =>
+          tried.attempt < 2 ? tried.failure : new ListPageFailure({
+            ...tried.failure,
+            message: `${truncate(tried.failure.message, maxMessageLength - 14)} (${tried.attempt} attempts)`
+          })
+        )
+      )
+    }
+
+    return { getApp, listPage }
   })

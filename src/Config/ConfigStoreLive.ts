@@ -10,7 +10,7 @@ import { parseConfigIsolated } from "./Isolated.js"
 import { maxConfigBytes } from "./Limits.js"
 import type { ReadOptions } from "./Load.js"
 import { describeDefect, readBounded, readConfigText } from "./Load.js"
-import { configWarnings } from "./Warnings.js"
+import { daemonWarnings } from "./Warnings.js"
 
 /** Checks a config text; the daemon does a big one in a worker thread (`parseConfigIsolated`). */
 export type ConfigParser = (
@@ -105,7 +105,7 @@ export const configStoreLive = (options: {
           yield* SubscriptionRef.set(ref, next)
           yield* events.publish(DaemonEvent.ConfigLoaded({ success: true, at: yield* Clock.currentTimeMillis }))
           yield* Effect.logInfo("config reloaded").pipe(Effect.annotateLogs({ reason, config: path, apps: next.apps.length }))
-          for (const warning of configWarnings(next)) {
+          for (const warning of daemonWarnings(next)) {
             yield* Effect.logWarning(`config warning: ${warning.path}: ${warning.message}`).pipe(Effect.annotateLogs({ config: path }))
           }
           return { _tag: "Reloaded", apps: next.apps.length }

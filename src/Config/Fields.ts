@@ -20,6 +20,13 @@ export const nonEmptyString = leaf(Schema.String, (u) =>
   typeof u === "string" && u.trim() !== "" ? Either.right(u) : Either.left(`must be a non-empty string, got ${show(u)}`))
   .annotations({ ...text, jsonSchema: { type: "string", minLength: 1 } })
 
+/** The SHA-256 of an app compose, as the API reports `compose_hash`: 64 hex characters. */
+export const composeHash = leaf(Schema.String, (u) =>
+  typeof u === "string" && /^[0-9a-fA-F]{64}$/.test(u)
+    ? Either.right(u)
+    : Either.left(`must be 64 hex characters (the compose_hash the API reports), got ${show(u)}`))
+  .annotations({ ...text, jsonSchema: { type: "string", pattern: "^[0-9a-fA-F]{64}$" } })
+
 /** Label values and the like: any string, including empty. */
 export const anyString = leaf(Schema.String, (u) =>
   typeof u === "string" ? Either.right(u) : Either.left(`must be a string, got ${show(u)}`))

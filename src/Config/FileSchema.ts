@@ -113,7 +113,8 @@ export const cvmFields = {
   region: opt(F.nonEmptyString),
   base_image: opt(F.nonEmptyString),
   kms_type: opt(F.nonEmptyString),
-  node: opt(F.nonEmptyString)
+  node: opt(F.nonEmptyString),
+  compose_hash: opt(F.composeHash)
 }
 
 const Labels = Schema.Record({ key: Schema.String, value: F.anyString }).annotations({

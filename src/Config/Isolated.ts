@@ -19,7 +19,12 @@ const Diagnostic = Schema.Struct({
 
 const Reply = Schema.Union(
   Schema.Struct({ _tag: Schema.Literal("Invalid"), diagnostics: Schema.Array(Diagnostic), omitted: Schema.Number }),
-  Schema.Struct({ _tag: Schema.Literal("Valid"), config: Schema.Unknown, notes: Schema.Array(Diagnostic) })
+  Schema.Struct({
+    _tag: Schema.Literal("Valid"),
+    config: Schema.Unknown,
+    notes: Schema.Array(Diagnostic),
+    warnings: Schema.Array(Diagnostic)
+  })
 )
 const decodeReply = Schema.decodeUnknownEither(Reply)
 
@@ -64,7 +69,7 @@ const inWorker = (
       }
       // The worker built this value from a config that passed every check; it only changed shape to travel.
       const config = reply.right.config === null ? null : fromWire(reply.right.config) as DaemonConfig
-      finish(Effect.succeed({ config, notes: reply.right.notes }))
+      finish(Effect.succeed({ config, notes: reply.right.notes, warnings: reply.right.warnings }))
     })
     worker.on("error", (error) => finish(Effect.fail(failure(file, `cannot check the config: ${describeWorkerError(error)}`))))
     worker.on("exit", (code) => finish(Effect.fail(failure(file, `cannot check the config: the loader stopped (exit ${code})`))))

@@ -24,7 +24,12 @@ const program = Effect.gen(function*() {
   return yield* checkConfig(request.text, request.file, request.env, readSecretFile, request.unsetVariables).pipe(
     Effect.match({
       onFailure: (error) => ({ _tag: "Invalid", diagnostics: error.diagnostics, omitted: error.omitted }),
-      onSuccess: ({ config, notes }) => ({ _tag: "Valid", config: config === null ? null : toWire(config), notes })
+      onSuccess: ({ config, notes, warnings }) => ({
+        _tag: "Valid",
+        config: config === null ? null : toWire(config),
+        notes,
+        warnings
+      })
     })
   )
 }).pipe(Effect.provide(NodeFileSystem.layer))

@@ -20,7 +20,7 @@ import { secretPaths, shapeAt } from "./Shape.js"
 import { toTree } from "./Tree.js"
 import { stripUnknownKeys } from "./UnknownKeys.js"
 import type { ConfigWarning } from "./Warnings.js"
-import { configWarnings } from "./Warnings.js"
+import { composeHashWarnings, configWarnings } from "./Warnings.js"
 
 export const defaultConfigPath = "config/desired.yaml"
 
@@ -63,6 +63,8 @@ export interface CheckedConfig {
   readonly config: DaemonConfig | null
   /** Unset `${VAR}`s and a missing API key, when they are notes; in file order. */
   readonly notes: ReadonlyArray<ConfigDiagnostic>
+  /** Valid settings that will not do what they seem to, placed in the file (see Warnings.ts). */
+  readonly warnings: ReadonlyArray<ConfigDiagnostic>
 }
 
 /**
@@ -141,7 +143,8 @@ export const checkConfig = (
     // without secrets (validate in CI), no key at all is only worth a note: the daemon will refuse to start
     checkApiKeyPresent(root, env).forEach(unsetVariables === "note" ? note : report)
     if (collector.count() > 0) return yield* fail()
-    if (Either.isLeft(decoded)) return { config: null, notes: notes() }
+    if (Either.isLeft(decoded)) return { config: null, notes: notes(), warnings: [] }
+    const warnings = composeHashWarnings(decoded.right).map((p) => locate(source, p))
 
     const config = yield* buildConfig(decoded.right, { file, env, readSecretFile }).pipe(
       Effect.mapError((buildProblems) => {
@@ -149,7 +152,7 @@ export const checkConfig = (
         return fail()
       })
     )
-    return { config, notes: notes() }
+    return { config, notes: notes(), warnings }
   }).pipe(
     Effect.catchAllDefect((defect) =>
       Effect.fail(failWith(file, `cannot check the config: internal error (${describeDefect(defect)})`))
@@ -271,11 +274,21 @@ const listenOf = (config: DaemonConfig): string => formatHostPort(config.server.
  */
 export const validReport = (
   file: string,
-  checked: { readonly config: DaemonConfig | null; readonly notes: ReadonlyArray<ConfigDiagnostic> }
+  checked: {
+    readonly config: DaemonConfig | null
+    readonly notes: ReadonlyArray<ConfigDiagnostic>
+    readonly warnings?: ReadonlyArray<ConfigDiagnostic>
+  }
 ): ValidReport | { readonly valid: true; readonly file: string; readonly notes: ReadonlyArray<ConfigDiagnostic> } =>
-  checked.config === null ? { valid: true, file, notes: checked.notes } : summaryOf(checked.config, checked.notes)
+  checked.config === null
+    ? { valid: true, file, notes: checked.notes }
+    : summaryOf(checked.config, checked.notes, checked.warnings ?? [])
 
-const summaryOf = (config: DaemonConfig, notes: ReadonlyArray<ConfigDiagnostic>): ValidReport => ({
+const summaryOf = (
+  config: DaemonConfig,
+  notes: ReadonlyArray<ConfigDiagnostic>,
+  placed: ReadonlyArray<ConfigDiagnostic>
+): ValidReport => ({
   valid: true,
   file: config.source,
   notes,
@@ -284,7 +297,7 @@ const summaryOf = (config: DaemonConfig, notes: ReadonlyArray<ConfigDiagnostic>)
   poll: config.poll._tag === "Interval" ? { interval: formatDuration(config.poll.interval) } : { cron: config.poll.expression },
   listen: listenOf(config),
   state_dir: config.stateDir,
-  warnings: configWarnings(config)
+  warnings: [...configWarnings(config), ...placed]
 })
 
 /** A note for `validate` text output, `file:line:col: path: note: message`. */

@@ -1,6 +1,9 @@
 import { Duration } from "effect"
 import type { DaemonConfig } from "../Core/Domain/App.js"
 import { formatDuration } from "../Core/Domain/Duration.js"
+import type { ConfigDiagnostic, ConfigPath, Problem } from "./Diagnostics.js"
+import { problem } from "./Diagnostics.js"
+import type { ConfigFile } from "./FileSchema.js"
 
 /** A valid setting that will not do what its author expects; `validate` exits 0 but shows it, `serve` logs it. */
 export interface ConfigWarning {
@@ -38,6 +41,55 @@ const timeoutWarning = (config: DaemonConfig): ReadonlyArray<ConfigWarning> => {
 }
 
 export const configWarnings = (config: DaemonConfig): ReadonlyArray<ConfigWarning> => [...timeoutWarning(config)]
+
+/** The first `api_version` whose CVMs carry `compose_hash` (the CVMInfo shape); the legacy CvmBasicInfo has none. */
+export const composeHashSince = "2026-01-21"
+/** `api.api_version` when the file does not set it (Build.ts). */
+const builtInApiVersion = "2025-10-28"
+
+export const reportsComposeHash = (apiVersion: string): boolean => apiVersion >= composeHashSince
+
+/**
+ * `cvm.compose_hash` is compared only when the API reports it: declared under an `api_version` that answers in the
+ * legacy shape, it is never checked, and the file would read as if it were. Placed in the file by the caller.
+ */
+export const composeHashWarnings = (file: ConfigFile): ReadonlyArray<Problem> => {
+  const apiVersion = file.api?.api_version ?? builtInApiVersion
+  if (reportsComposeHash(apiVersion)) return []
+  const message = `never compared: api_version ${JSON.stringify(apiVersion)} answers in the legacy shape, which ` +
+    `has no compose_hash; set api.api_version to "${composeHashSince}" or later`
+  const declared: ReadonlyArray<ConfigPath> = [
+    ...(file.defaults?.cvm?.compose_hash === undefined ? [] : [["defaults", "cvm", "compose_hash"]]),
+    ...file.apps.flatMap((app, i): ReadonlyArray<ConfigPath> =>
+      app.cvm?.compose_hash === undefined ? [] : [["apps", i, "cvm", "compose_hash"]]
+    )
+  ]
+  return declared.map((path) => problem(path, message))
+}
+
+const shownApps = 3
+
+/**
+ * `configWarnings` and, for the daemon's log, compose_hash that will never be compared, in one warning for all the
+ * apps that declare it (`validate` places each in the file instead: `composeHashWarnings`).
+ */
+export const daemonWarnings = (config: DaemonConfig): ReadonlyArray<ConfigWarning> => {
+  const declaring = reportsComposeHash(config.api.apiVersion)
+    ? []
+    : config.apps.flatMap((app, i) => (app.cvm.compose_hash === undefined ? [] : [`apps[${i}]`]))
+  if (declaring.length === 0) return configWarnings(config)
+  const listed = declaring.slice(0, shownApps).join(", ") + (declaring.length > shownApps ? ", …" : "")
+  return [...configWarnings(config), {
+    path: "cvm.compose_hash",
+    message: `declared by ${declaring.length} ${declaring.length === 1 ? "app" : "apps"} (${listed}) but never compared: ` +
+      `api_version ${JSON.stringify(config.api.apiVersion)} answers in the legacy shape, which has no compose_hash; ` +
+      `set api.api_version to "${composeHashSince}" or later`
+  }]
+}
+
+/** A placed warning for `validate` text output, `file:line:col: path: warning: message`. */
+export const formatPlacedWarning = (d: ConfigDiagnostic): string =>
+  `${d.file}:${d.line}:${d.column}: ${d.path === "" ? "" : `${d.path}: `}warning: ${d.message}`
 
 export const formatWarning = (file: string, warning: ConfigWarning): string =>
   `${file}: warning: ${warning.path}: ${warning.message}`

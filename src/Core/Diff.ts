@@ -23,6 +23,8 @@ const actualAttribute = (cvm: ObservedCvm, key: AttributeKey): string | number |
       return cvm.kmsType
     case "node":
       return cvm.node
+    case "compose_hash":
+      return cvm.composeHash
   }
 }
 
@@ -37,6 +39,8 @@ const attributeDrifts = (cvm: ObservedCvm, wanted: CvmAttributes): ReadonlyArray
     const desired = wanted[field]
     if (desired === undefined) return []
     const actual = actualAttribute(cvm, field)
+    // only the 2026-01-21 shape reports compose_hash: a CVM that did not say is not one that runs something else
+    if (field === "compose_hash" && actual === null) return []
     return sameValue(desired, actual)
       ? []
       : [{ kind: "attribute", vmUuid: cvm.vmUuid, cvmName: cvm.name, field, desired, actual }]
@@ -67,7 +71,8 @@ const cvmKey = (cvm: ObservedCvm): string =>
     cvm.region,
     cvm.baseImage,
     cvm.kmsType,
-    cvm.node
+    cvm.node,
+    cvm.composeHash
   ])
 
 const byKey = (a: ObservedCvm, b: ObservedCvm): number => {

@@ -2,7 +2,7 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Clock, Effect, ParseResult, Schema } from "effect"
 import * as Responses from "./Responses.js"
-import { AppSpec, CvmAttributes, CvmSpec, FaultsSpec, Then, WebhookTargetSpec } from "./Scenario.js"
+import { AppSpec, CvmAttributes, CvmSpec, FaultsSpec, ListSpec, Then, WebhookTargetSpec } from "./Scenario.js"
 import type { SimulatorState } from "./State.js"
 import * as World from "./World.js"
 
@@ -122,6 +122,17 @@ export const adminRouter = (state: SimulatorState) =>
         const appId = yield* param("app_id")
         return respond(yield* state.modify(World.setFaults(appId, World.noFaults)), noContent)
       })
+    ),
+    HttpRouter.put(
+      "/_sim/list",
+      Effect.merge(Effect.gen(function*() {
+        const input = yield* body(ListSpec)
+        return respond(yield* state.modify(World.setListBehaviour(World.listBehaviourFrom(input))), noContent)
+      }))
+    ),
+    HttpRouter.del(
+      "/_sim/list",
+      Effect.flatMap(state.modify(World.setListBehaviour(World.noListBehaviour)), () => Effect.succeed(noContent()))
     ),
     HttpRouter.get(
       "/_sim/requests",

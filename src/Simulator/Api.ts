@@ -34,17 +34,21 @@ const pathParam = (name: string) => Effect.map(HttpRouter.params, (params) => pa
 
 // == GET /api/v1/apps/{app_id}
 
+const injectedStatus = (status: number) => {
+  const { body, contentType } = Responses.faultStatusBody(status)
+  return HttpServerResponse.text(body, { status, contentType })
+}
+
+const statusFault = (action: Extract<World.FaultAction, { readonly _tag: "Status" | "RateLimited" }>) => {
+  const response = action._tag === "Status" ? injectedStatus(action.status) : json(Responses.detail("Rate limit exceeded"), 429)
+  return action.retryAfter === null ? response : HttpServerResponse.setHeader(response, "retry-after", action.retryAfter)
+}
+
 const faultResponse = (action: World.FaultAction, app: World.AppRecord, version: ApiVersion, seed: number) => {
   switch (action._tag) {
-    case "Status": {
-      const { body, contentType } = Responses.faultStatusBody(action.status)
-      const response = HttpServerResponse.text(body, { status: action.status, contentType })
-      return action.retryAfter === null ? response : HttpServerResponse.setHeader(response, "retry-after", action.retryAfter)
-    }
-    case "RateLimited": {
-      const response = json(Responses.detail("Rate limit exceeded"), 429)
-      return action.retryAfter === null ? response : HttpServerResponse.setHeader(response, "retry-after", action.retryAfter)
-    }
+    case "Status":
+    case "RateLimited":
+      return statusFault(action)
     case "Malformed":
       return HttpServerResponse.text(Responses.malformedBody(app), { contentType: "application/json" })
     case "WrongTypes":
@@ -167,17 +171,41 @@ const listApps = (state: SimulatorState) =>
     if (!("value" in page) || !("value" in pageSize) || issues.length > 0) {
       return json(Responses.validationError(issues), 422)
     }
-    const matching = [...world.apps.values()].filter((a) => !a.forbidden && matchesFilters(a, q))
+    const decision = yield* state.modify((w) => World.takeListFault(w, page.value))
+    if (decision.latencyMs !== null) yield* Effect.sleep(Duration.millis(decision.latencyMs))
+    if (decision.action._tag === "Hang") return yield* Effect.never
+    const fault = listFaultResponse(decision.action, page.value, pageSize.value)
+    if (fault !== null) return fault
+    // read after the latency: the workspace may have changed meanwhile, as a real listing would show
+    const now = yield* state.current
+    const matching = [...now.apps.values()].filter((a) => !a.forbidden && matchesFilters(a, q))
     const start = (page.value - 1) * pageSize.value
-    const version = Responses.requestedVersion(header(request.headers, "x-phala-version"), world.settings)
-    return json({
-      dstack_apps: matching.slice(start, start + pageSize.value).map((app) => Responses.appBody(app, version, world.settings.seed)),
+    const version = Responses.requestedVersion(header(request.headers, "x-phala-version"), now.settings)
+    const body = {
+      dstack_apps: matching.slice(start, start + pageSize.value).map((app) => Responses.appBody(app, version, now.settings.seed)),
       page: page.value,
       page_size: pageSize.value,
       total: matching.length,
       total_pages: Math.ceil(matching.length / pageSize.value)
-    })
+    }
+    yield* state.modify(World.shiftAfterPage(page.value))
+    return json(body)
   })
+
+const listFaultResponse = (action: World.FaultAction, page: number, pageSize: number) => {
+  switch (action._tag) {
+    case "Status":
+    case "RateLimited":
+      return statusFault(action)
+    case "Malformed":
+      return HttpServerResponse.text(Responses.malformedListBody(page), { contentType: "application/json" })
+    case "WrongTypes":
+      return json(Responses.wrongTypesListBody(page, pageSize))
+    case "Hang":
+    case "None":
+      return null
+  }
+}
 
 // == POST /api/v1/cvms/{cvm_id}/{action}
 

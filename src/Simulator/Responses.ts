@@ -90,7 +90,7 @@ export const cvmInfo = (cvm: CvmRecord, app: AppRecord, seed: number): JsonObjec
     progress: inProgress && cvm.operation !== null
       ? { target: cvm.operation.target, started_at: iso(cvm.operation.startedAt), correlation_id: cvm.operation.correlationId }
       : null,
-    compose_hash: Ids.hex(Ids.rngFor(seed, `compose:${cvm.vmUuid}`), 64),
+    compose_hash: cvm.composeHash,
     docker_compose_hash: null,
     pre_launch_script_hash: null,
     gateway: { base_domain: base, cname: null },
@@ -166,6 +166,19 @@ export const wrongTypesBody = (app: AppRecord, version: ApiVersion, seed: number
 /** 200 whose body stops in the middle of the JSON, as a proxy that cut the connection short would send. */
 export const malformedBody = (app: AppRecord): string =>
   `{"id":${JSON.stringify(app.id)},"name":${JSON.stringify(app.name)},"app_id":${JSON.stringify(app.appId)},"cvms":[{"vm_uuid":`
+
+/** A list page cut short in its first entry. */
+export const malformedListBody = (page: number): string =>
+  `{"page":${page},"dstack_apps":[{"app_id":`
+
+/** A list page with valid JSON whose fields have the wrong types. */
+export const wrongTypesListBody = (page: number, pageSize: number): JsonObject => ({
+  dstack_apps: "oops",
+  page: String(page),
+  page_size: pageSize,
+  total: "many",
+  total_pages: null
+})
 
 // == lifecycle VM (§5.2)
 
@@ -269,6 +282,7 @@ export const cvmView = (cvm: CvmRecord): JsonObject => ({
   kms_slug: cvm.kmsSlug,
   instance_id: cvm.instanceId,
   listed: cvm.listed,
+  compose_hash: cvm.composeHash,
   updated_at: iso(cvm.updatedAt)
 })
 

@@ -77,7 +77,8 @@ export const CvmAttributes = Schema.Struct({
   kms_type: opt(KmsType),
   kms_slug: opt(NonEmpty),
   instance_id: opt(Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[0-9a-f]{40}$/)))),
-  listed: opt(Schema.Boolean)
+  listed: opt(Schema.Boolean),
+  compose_hash: opt(Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/, { message: () => "Expected 64 lower-case hex characters" })))
 }).annotations({ identifier: "CvmAttributes" })
 export type CvmAttributes = typeof CvmAttributes.Type
 
@@ -163,6 +164,21 @@ export const WebhookTargetSpec = Schema.Struct({
   secret: NonEmpty
 }).annotations({ identifier: "Webhook" })
 
+/**
+ * `GET /apps` misbehaving: faults on every page, faults of one page (e.g. only page 2 fails), and apps added or
+ * removed right after a page was served, so the next pages shift under a reader.
+ */
+export const ListSpec = Schema.Struct({
+  faults: opt(FaultsSpec),
+  pages: opt(Schema.Array(Schema.Struct({ page: PositiveInt, faults: FaultsSpec }))),
+  shifts: opt(Schema.Array(
+    Schema.Struct({ after_page: PositiveInt, add: opt(AppSpec), remove: opt(AppIdText) }).pipe(
+      Schema.filter((s) => s.add !== undefined || s.remove !== undefined || "a shift needs add or remove")
+    )
+  ))
+}).annotations({ identifier: "List" })
+export type ListSpec = typeof ListSpec.Type
+
 export const Scenario = Schema.Struct({
   api_keys: opt(Schema.NonEmptyArray(NonEmpty)),
   webhooks: opt(Schema.Array(WebhookTargetSpec)),
@@ -172,7 +188,8 @@ export const Scenario = Schema.Struct({
   team: opt(Schema.NullOr(Team)),
   apps: opt(Schema.Array(AppSpec)),
   timeline: opt(Timeline),
-  synthetic: opt(SyntheticSpec)
+  synthetic: opt(SyntheticSpec),
+  list: opt(ListSpec)
 }).annotations({ identifier: "Scenario" })
 export type Scenario = typeof Scenario.Type
 export type ScenarioInput = typeof Scenario.Encoded

@@ -15,7 +15,7 @@ import {
   resolvesTo
 } from "./Catalog.js"
 import * as Ids from "./Ids.js"
-import type { AppSpec, CvmAttributes, CvmSpec, FaultsSpec, Scenario, SyntheticSpec, Team, Then } from "./Scenario.js"
+import type { AppSpec, CvmAttributes, CvmSpec, FaultsSpec, ListSpec, Scenario, SyntheticSpec, Team, Then } from "./Scenario.js"
 
 // == records
 
@@ -48,6 +48,8 @@ export interface CvmRecord {
   readonly kmsId: string
   readonly instanceId: string | null
   readonly listed: boolean
+  /** `compose_hash` of the 2026 shapes: by default one per app (its CVMs run one compose); a scenario or PATCH sets it per CVM. */
+  readonly composeHash: string
   readonly createdAt: number
   readonly updatedAt: number
   readonly operation: Operation | null
@@ -123,8 +125,24 @@ export interface Settings {
   readonly loopMs: number | null
 }
 
+/** Something that happens to the workspace right after a list page is served (pages that shift between reads). */
+export interface ListShift {
+  readonly afterPage: number
+  /** Added first in the listing, so every later page shifts by one. */
+  readonly add: AppSpec | null
+  readonly remove: string | null
+}
+
+/** Faults of `GET /apps`: for every page, and per page number (a page's own faults win while they last). */
+export interface ListBehaviour {
+  readonly faults: Faults
+  readonly pages: ReadonlyMap<number, Faults>
+  readonly shifts: ReadonlyArray<ListShift>
+}
+
 export interface World {
   readonly settings: Settings
+  readonly list: ListBehaviour
   readonly startedAt: number
   /** Insertion-ordered, so listings are stable. */
   readonly apps: ReadonlyMap<string, AppRecord>
@@ -144,6 +162,8 @@ export const noFaults: Faults = {
   hang: false,
   actions: []
 }
+
+export const noListBehaviour: ListBehaviour = { faults: noFaults, pages: new Map(), shifts: [] }
 
 export const normalizeAppId = (text: string): string => text.replace(/^app_/, "").toLowerCase()
 
@@ -166,6 +186,17 @@ export const faultsFrom = (spec: FaultsSpec | undefined): Faults =>
     )
   }
 
+export const listBehaviourFrom = (spec: ListSpec | undefined): ListBehaviour =>
+  spec === undefined ? noListBehaviour : {
+    faults: faultsFrom(spec.faults),
+    pages: new Map((spec.pages ?? []).map((p) => [p.page, faultsFrom(p.faults)])),
+    shifts: (spec.shifts ?? []).map((s) => ({
+      afterPage: s.after_page,
+      add: s.add ?? null,
+      remove: s.remove === undefined ? null : normalizeAppId(s.remove)
+    }))
+  }
+
 interface CvmContext {
   readonly seed: number
   readonly appId: string
@@ -182,10 +213,11 @@ const buildCvm = (spec: CvmSpec, ctx: CvmContext): CvmRecord => {
   const sizes = instanceTypes[instanceType] ?? instanceTypes[defaultInstanceType]
   const node = spec.node ?? defaultNode
   const status = spec.status ?? "running"
+  const vmUuid = spec.vm_uuid ?? Ids.vmUuid(ctx.seed, ctx.key)
   return {
     dbId: ctx.dbId,
     id: spec.id ?? Ids.cvmId(ctx.seed, ctx.key),
-    vmUuid: spec.vm_uuid ?? Ids.vmUuid(ctx.seed, ctx.key),
+    vmUuid,
     appId: ctx.appId,
     name: spec.name ?? `${ctx.appName}-${ctx.index}`,
     status,
@@ -203,6 +235,7 @@ const buildCvm = (spec: CvmSpec, ctx: CvmContext): CvmRecord => {
     kmsId: Ids.kmsId(ctx.seed, node),
     instanceId: spec.instance_id === undefined ? Ids.instanceId(ctx.seed, ctx.key) : spec.instance_id,
     listed: spec.listed ?? false,
+    composeHash: spec.compose_hash ?? Ids.hex(Ids.rngFor(ctx.seed, `compose:${ctx.appId}`), 64),
     createdAt: ctx.now,
     updatedAt: ctx.now,
     operation: isTransitional(status)
@@ -349,6 +382,7 @@ export const makeWorld = (scenario: Scenario, now: number): Either.Either<World,
       timeline,
       loopMs: scenario.timeline?.loop ?? null
     },
+    list: listBehaviourFrom(scenario.list),
     startedAt: now,
     apps,
     pending: sortPending(pending),
@@ -427,6 +461,7 @@ export const patchAttributes = (cvm: CvmRecord, patch: CvmAttributes, at: number
     kmsSlug: patch.kms_slug ?? cvm.kmsSlug,
     instanceId: patch.instance_id === undefined ? cvm.instanceId : patch.instance_id,
     listed: patch.listed ?? cvm.listed,
+    composeHash: patch.compose_hash ?? cvm.composeHash,
     updatedAt: at
   }
 }
@@ -582,7 +617,7 @@ const ok = <A>(value: A): AdminResult<A> => ({ _tag: "Ok", value })
 const notFound = (message: string): AdminResult<never> => ({ _tag: "NotFound", message })
 const conflict = (message: string): AdminResult<never> => ({ _tag: "Conflict", message })
 
-type Op<A> = (world: World, now: number) => readonly [AdminResult<A>, World]
+export type Op<A> = (world: World, now: number) => readonly [AdminResult<A>, World]
 
 const withCvm = <A>(
   appIdText: string,
@@ -687,23 +722,69 @@ export interface FaultDecision {
 
 const none: FaultDecision = { latencyMs: null, action: { _tag: "None" } }
 
+/** The fault for one request under `f`, and the faults left (a queued status or rate-limit slot is consumed). */
+const decide = (f: Faults): readonly [FaultDecision, Faults] => {
+  const latencyMs = f.latencyMs
+  if (f.hang) return [{ latencyMs, action: { _tag: "Hang" } }, f]
+  const [head, ...rest] = f.statuses
+  if (head !== undefined) return [{ latencyMs, action: { _tag: "Status", ...head } }, { ...f, statuses: rest }]
+  if (f.rateLimit !== null && f.rateLimit.remaining > 0) {
+    const remaining = f.rateLimit.remaining - 1
+    return [
+      { latencyMs, action: { _tag: "RateLimited", retryAfter: f.rateLimit.retryAfter } },
+      { ...f, rateLimit: remaining > 0 ? { ...f.rateLimit, remaining } : null }
+    ]
+  }
+  if (f.malformed) return [{ latencyMs, action: { _tag: "Malformed" } }, f]
+  if (f.wrongTypes) return [{ latencyMs, action: { _tag: "WrongTypes" } }, f]
+  return [{ latencyMs, action: { _tag: "None" } }, f]
+}
+
 /** Decides the fault for one request to an app, consuming one queued status or rate-limit slot. */
 export const takeFault = (world: World, appId: string): readonly [FaultDecision, World] => {
   const app = world.apps.get(appId)
   if (app === undefined || app.faults === noFaults) return [none, world]
-  const f = app.faults
-  const latencyMs = f.latencyMs
-  if (f.hang) return [{ latencyMs, action: { _tag: "Hang" } }, world]
-  const [head, ...rest] = f.statuses
-  if (head !== undefined) {
-    return [{ latencyMs, action: { _tag: "Status", ...head } }, withApp(world, { ...app, faults: { ...f, statuses: rest } })]
+  const [decision, faults] = decide(app.faults)
+  return [decision, faults === app.faults ? world : withApp(world, { ...app, faults })]
+}
+
+const isActive = (f: Faults): boolean =>
+  f.latencyMs !== null || f.hang || f.statuses.length > 0 || f.rateLimit !== null || f.malformed || f.wrongTypes
+
+/**
+ * Decides the fault for one request of list page `page`: the page's own faults while any are left, else the faults
+ * of every page.
+ */
+export const takeListFault = (world: World, page: number): readonly [FaultDecision, World] => {
+  const own = world.list.pages.get(page)
+  if (own !== undefined && isActive(own)) {
+    const [decision, faults] = decide(own)
+    const pages = new Map(world.list.pages)
+    pages.set(page, faults)
+    return [decision, { ...world, list: { ...world.list, pages } }]
   }
-  if (f.rateLimit !== null && f.rateLimit.remaining > 0) {
-    const remaining = f.rateLimit.remaining - 1
-    const faults = { ...f, rateLimit: remaining > 0 ? { ...f.rateLimit, remaining } : null }
-    return [{ latencyMs, action: { _tag: "RateLimited", retryAfter: f.rateLimit.retryAfter } }, withApp(world, { ...app, faults })]
+  if (world.list.faults === noFaults) return [none, world]
+  const [decision, faults] = decide(world.list.faults)
+  return [decision, faults === world.list.faults ? world : { ...world, list: { ...world.list, faults } }]
+}
+
+export const setListBehaviour = (list: ListBehaviour): Op<ListBehaviour> => (world) => [ok(list), { ...world, list }]
+
+/** Applies, once, the shifts due after list page `page` was served: removals, then additions first in the listing. */
+export const shiftAfterPage = (page: number): Op<number> => (world, now) => {
+  const due = world.list.shifts.filter((s) => s.afterPage === page)
+  if (due.length === 0) return [ok(0), world]
+  let next: World = { ...world, list: { ...world.list, shifts: world.list.shifts.filter((s) => s.afterPage !== page) } }
+  for (const shift of due) {
+    if (shift.remove !== null) next = removeApp(shift.remove)(next, now)[1]
+    if (shift.add !== null) {
+      const [result, added] = addApp(shift.add)(next, now)
+      if (result._tag === "Ok") {
+        const apps = new Map([[result.value.appId, result.value]])
+        for (const [id, app] of added.apps) if (id !== result.value.appId) apps.set(id, app)
+        next = { ...added, apps }
+      }
+    }
   }
-  if (f.malformed) return [{ latencyMs, action: { _tag: "Malformed" } }, world]
-  if (f.wrongTypes) return [{ latencyMs, action: { _tag: "WrongTypes" } }, world]
-  return [{ latencyMs, action: { _tag: "None" } }, world]
+  return [ok(due.length), next]
 }

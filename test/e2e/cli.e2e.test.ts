@@ -101,6 +101,8 @@ describe("shell completion", () => {
     expect(complete(["phala-drift", "plan", "--o"])).toEqual(["--output", "--out"])
     expect(complete(["phala-drift", "apply", "--a"])).toEqual(["--app", "--auto-approve"])
     expect([...complete(["phala-drift", "show", "packa"])].sort()).toEqual(["package-lock.json", "package.json"])
+    expect(complete(["phala-drift", "im"])).toEqual(["import"])
+    expect(complete(["phala-drift", "import", "--"])).toEqual(expect.arrayContaining(["--config", "--app", "--output"]))
     expect(complete(["phala-drift", "validate", "--s"])).toEqual(["--strict"])
     expect(complete(["phala-drift", "plan", "--output", ""])).toEqual(["text", "json"])
     expect(complete(["phala-drift", "serve", "--log-level", "d"])).toEqual(["debug"])

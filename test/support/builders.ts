@@ -30,6 +30,7 @@ export const cvm = (overrides: Partial<ObservedCvm> = {}): ObservedCvm => ({
   baseImage: "dstack-0.5.5",
   kmsType: "phala",
   node: "prod6",
+  composeHash: null,
   ...overrides
 })
 

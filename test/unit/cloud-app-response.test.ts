@@ -41,7 +41,8 @@ const primary: ObservedCvm = {
   region: "EU-WEST-1",
   baseImage: "dstack-0.5.5",
   kmsType: "phala",
-  node: "prod6"
+  node: "prod6",
+  composeHash: null
 }
 
 const replica: ObservedCvm = {
@@ -55,7 +56,8 @@ const replica: ObservedCvm = {
   region: "US-WEST-1",
   baseImage: "dstack-0.5.4",
   kmsType: "phala",
-  node: "prod7"
+  node: "prod7",
+  composeHash: null
 }
 
 const expectedApp: ObservedApp = { appId, name: "payments-api", replicas: 2, cvms: [primary, replica] }
@@ -124,6 +126,17 @@ describe("AppResponse units and fallbacks", () => {
     expect(decoded({ app_id: appId, cvms: [legacyCvm({ vm_uuid: uuid })] }).cvms[0]?.name).toBe(uuid)
     expect(decoded({ app_id: appId, cvms: [{ status: "running", vm_uuid: uuid }] }).cvms[0]?.name).toBe(uuid)
     expect(decoded({ app_id: appId, cvms: [{ status: "running" }] }).cvms[0]).toMatchObject({ name: "", vmUuid: null })
+  })
+
+  it("reads compose_hash from the 2026-01-21 shape only; a legacy CVM never has one", () => {
+    const hash = "9f".repeat(32)
+    const body = fixtureJson("app-2026-01-21.json")
+    const [first] = body["cvms"] as Array<Record<string, unknown>>
+    first!["compose_hash"] = hash
+    expect(decoded(body).cvms.map((cvm) => cvm.composeHash)).toStrictEqual([hash, null])
+    expect(decoded({ app_id: appId, cvms: [legacyCvm({ compose_hash: hash })] }).cvms[0]?.composeHash).toBeNull()
+    first!["compose_hash"] = 42
+    expect(failure(body).reason).toBe("bad_response")
   })
 
   it("takes the app's kms_type for a CVM that does not state one", () => {

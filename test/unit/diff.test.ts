@@ -161,6 +161,20 @@ describe("diffApp", () => {
     ])
   })
 
+  it("compares compose_hash only when the API reported one (the 2026-01-21 shape), ignoring letter case", () => {
+    const hash = "ab".repeat(32)
+    const other = "cd".repeat(32)
+    const desired = desiredApp({ cvm: { compose_hash: hash }, replicas: { min: 3, max: 3 } })
+    const report = diffApp(desired, Observation.found(observedApp([
+      cvm({ vmUuid: "a", name: "a", composeHash: hash.toUpperCase() }),
+      cvm({ vmUuid: "b", name: "b", composeHash: other }),
+      cvm({ vmUuid: "c", name: "c", composeHash: null })
+    ])))
+    expect(report.drifts).toEqual([
+      { kind: "attribute", vmUuid: "b", cvmName: "b", field: "compose_hash", desired: hash, actual: other }
+    ])
+  })
+
   it("ignores attributes the config does not declare", () => {
     const report = diffApp(desiredApp({ cvm: { region: "EU-WEST-1" } }), Observation.found(observedApp([
       cvm({ instanceType: "anything" }),
@@ -184,7 +198,8 @@ const cvmArb: fc.Arbitrary<ObservedCvm> = fc.record({
   region: fc.option(fc.constantFrom("US-WEST-1", "EU-WEST-1"), { nil: null }),
   baseImage: fc.option(fc.constantFrom("dstack-0.5.5", "dstack-dev-0.5.4.1"), { nil: null }),
   kmsType: fc.option(fc.constantFrom("phala", "ethereum"), { nil: null }),
-  node: fc.option(fc.constantFrom("prod5", "prod6", "prod7"), { nil: null })
+  node: fc.option(fc.constantFrom("prod5", "prod6", "prod7"), { nil: null }),
+  composeHash: fc.option(fc.constantFrom("a".repeat(64), "b".repeat(64)), { nil: null })
 })
 
 const attributesArb: fc.Arbitrary<CvmAttributes> = fc.record({
@@ -195,7 +210,8 @@ const attributesArb: fc.Arbitrary<CvmAttributes> = fc.record({
   region: fc.constantFrom("US-WEST-1", "EU-WEST-1"),
   base_image: fc.constantFrom("dstack-0.5.5", "dstack-dev-0.5.4.1"),
   kms_type: fc.constantFrom("phala", "ethereum"),
-  node: fc.constantFrom("prod5", "prod6", "prod7")
+  node: fc.constantFrom("prod5", "prod6", "prod7"),
+  compose_hash: fc.constantFrom("a".repeat(64), "B".repeat(64))
 }, { requiredKeys: [] })
 
 /** A CVM that has every declared attribute and the desired status. */
@@ -211,7 +227,8 @@ const conforming = (attrs: CvmAttributes, status: "running" | "stopped", i: numb
     region: attrs.region ?? null,
     baseImage: attrs.base_image ?? null,
     kmsType: attrs.kms_type ?? null,
-    node: attrs.node ?? null
+    node: attrs.node ?? null,
+    composeHash: attrs.compose_hash?.toLowerCase() ?? null
   })
 
 describe("diffApp properties", () => {

@@ -11,7 +11,8 @@ const OTHER = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
 /** A client that answers `healthy` for every app but `broken`, for which `answer` decides. */
 const client = (answer: Effect.Effect<ObservedApp>): Layer.Layer<PhalaClient> =>
   Layer.succeed(PhalaClient, {
-    getApp: (appId) => (appId === APP_ID ? answer : Effect.succeed(observedApp([cvm()], { appId: OTHER, replicas: 1 })))
+    getApp: (appId) => (appId === APP_ID ? answer : Effect.succeed(observedApp([cvm()], { appId: OTHER, replicas: 1 }))),
+    listPage: () => Effect.die(new Error("per-app reads only"))
   } satisfies PhalaClientService)
 
 const apps = [desiredApp({ replicas: { min: 1, max: 1 } }), desiredApp({ appId: OTHER, name: "other", replicas: { min: 1, max: 1 } })]

@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import { decodeScenario, loadScenario, makeSimulatorState } from "../../src/Simulator/Simulator.js"
 import type { SimulatorState } from "../../src/Simulator/State.js"
+import { appBody } from "../../src/Simulator/Responses.js"
 import * as World from "../../src/Simulator/World.js"
 
 const APP = "2a7b4d0d0c0883d0d3119c36eb25a1f72122a7c4"
@@ -40,6 +41,29 @@ describe("simulator state", () => {
       expect(yield* statusOf(state, VM1)).toBe("starting")
       yield* TestClock.adjust("2 seconds")
       expect(yield* statusOf(state, VM1)).toBe("running")
+    }))
+
+  it.effect("compose_hash: deterministic per CVM, set by the scenario or a patch, sent in the 2026 shapes only", () =>
+    Effect.gen(function*() {
+      const set = "ab".repeat(32)
+      const scenario = { ...base, apps: [{ ...base.apps[0], cvms: [{ vm_uuid: VM0, compose_hash: set }, { vm_uuid: VM1 }] }] }
+      const hashes = (world: World.World, version: "2025-10-28" | "2026-01-21") => {
+        const app = world.apps.get(APP)
+        if (app === undefined) throw new Error("app missing")
+        const cvms = appBody(app, version, world.settings.seed)["cvms"]
+        return Array.isArray(cvms) ? cvms.map((c) => (typeof c === "object" && c !== null && "compose_hash" in c ? c["compose_hash"] : "absent")) : []
+      }
+      const first = yield* Effect.flatMap(stateOf(scenario), (s) => s.current)
+      const again = yield* Effect.flatMap(stateOf(scenario), (s) => s.current)
+      const [mine, generated] = hashes(first, "2026-01-21")
+      expect(mine).toBe(set)
+      expect(generated).toMatch(/^[0-9a-f]{64}$/)
+      expect(hashes(again, "2026-01-21")).toEqual([set, generated])
+      expect(hashes(first, "2025-10-28")).toEqual(["absent", "absent"])
+      const state = yield* stateOf(scenario)
+      const changed = "cd".repeat(32)
+      yield* state.modify(World.patchCvm(APP, VM1, { compose_hash: changed }))
+      expect(hashes(yield* state.current, "2026-01-21")).toEqual([set, changed])
     }))
 
   it.effect("lifecycle actions go through the transitional status and resolve after the delay", () =>

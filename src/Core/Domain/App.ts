@@ -13,7 +13,8 @@ export const attributeKeys = [
   "region",
   "base_image",
   "kms_type",
-  "node"
+  "node",
+  "compose_hash"
 ] as const
 export type AttributeKey = (typeof attributeKeys)[number]
 

@@ -15,6 +15,8 @@ export interface ObservedCvm {
   readonly baseImage: string | null
   readonly kmsType: string | null
   readonly node: string | null
+  /** Hash of the app compose the CVM runs; only the `2026-01-21` shape reports it (null otherwise). */
+  readonly composeHash: string | null
 }
 
 export interface ObservedApp {
@@ -69,3 +71,11 @@ export const Observation = {
   notFound,
   failed: (failure: FetchFailure): Observation => ({ _tag: "Failed", failure })
 }
+
+/** A page of the workspace listing that could not be read after retries: the apps it held are read one by one. */
+export class ListPageFailure extends Data.TaggedError("ListPageFailure")<{
+  readonly page: number
+  readonly reason: FetchFailureReason
+  readonly status: number | null
+  readonly message: string
+}> {}
