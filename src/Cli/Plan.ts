@@ -5,11 +5,11 @@ import { PhalaClient } from "../Cloud/PhalaClient.js"
 import { formatConfigError } from "../Config/Diagnostics.js"
 import { normaliseAppId } from "../Core/Domain/AppId.js"
 import { loadConfigIsolated } from "../Config/Isolated.js"
-import { type DaemonConfig, type DesiredApp, pollPeriod } from "../Core/Domain/App.js"
+import { type DaemonConfig, type DesiredApp, noDiscovery, pollPeriod } from "../Core/Domain/App.js"
 import { type PlanJson, planExitCode, planJson } from "../Core/Plan/PlanJson.js"
 import { planText } from "../Core/Plan/PlanText.js"
-import { observeAndDiff } from "../Cloud/Observe.js"
-import { inShard } from "../Core/Domain/Shard.js"
+import { observeAndDiff, readingOptions } from "../Cloud/Observe.js"
+import { inShard, type Shard } from "../Core/Domain/Shard.js"
 import { type Invocation, listOfOption, textOf } from "./Args.js"
 import { setExitCode } from "./ExitCode.js"
 import { configPathOf, shardOf } from "./Flags.js"
@@ -48,10 +48,11 @@ export const planOutcome = (plan: PlanJson): { readonly code: number; readonly n
 export const cycleBudget = (config: DaemonConfig): Duration.Duration =>
   Duration.max(pollPeriod(config), Duration.minutes(1))
 
-export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>) =>
+export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>, shard: Shard | null = null) =>
   Effect.gen(function*() {
     const deadline = Date.now() + Duration.toMillis(cycleBudget(config))
-    return yield* observeAndDiff(apps, { deadline, concurrency: config.api.concurrency })
+    // `--app` and `--shard` narrow what is read; every declared app still counts as declared for discovery
+    return yield* observeAndDiff(apps, { deadline, concurrency: config.api.concurrency, ...readingOptions(config), shard })
   }).pipe(
     Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, Events.Default))))
   )
@@ -75,7 +76,9 @@ export const run = (invocation: Invocation) =>
       return yield* setExitCode(1)
     }
     const apps = sharding === null ? selected.apps : selected.apps.filter(inShard(sharding))
-    const snapshot = yield* runPlan(loaded.right, apps)
+    // `--app` asks about those apps only: no discovery of the others
+    const config = listOfOption(invocation, "app").length > 0 ? { ...loaded.right, discovery: noDiscovery } : loaded.right
+    const snapshot = yield* runPlan(config, apps, sharding)
     const plan = planJson(snapshot)
     yield* printOut(
       textOf(invocation, "output") === "json"

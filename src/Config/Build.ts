@@ -10,6 +10,7 @@ import {
   type PollSchedule,
   type ServerAuth
 } from "../Core/Domain/App.js"
+import { normaliseAppId } from "../Core/Domain/AppId.js"
 import { apiKeyEnv } from "./Checks.js"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
@@ -28,6 +29,7 @@ export const builtIn = {
   retries: 3,
   concurrency: 8,
   maxResponseBytes: defaultMaxResponseBytes,
+  fetch: "auto",
   pollInterval: Duration.seconds(30),
   host: "0.0.0.0",
   port: 9477,
@@ -125,7 +127,8 @@ export const buildConfig = (
       timeout: file.api?.timeout ?? builtIn.timeout,
       retries: file.api?.retries ?? builtIn.retries,
       concurrency: file.api?.concurrency ?? builtIn.concurrency,
-      maxResponseBytes: file.api?.max_response_bytes ?? builtIn.maxResponseBytes
+      maxResponseBytes: file.api?.max_response_bytes ?? builtIn.maxResponseBytes,
+      fetch: file.api?.fetch ?? builtIn.fetch
     }))
   )
 
@@ -179,7 +182,12 @@ export const buildConfig = (
     },
     stateDir: file.state_dir ?? builtIn.stateDir,
     apps: file.apps.map((app) => mergeApp(file.defaults, app)),
-    alerting
+    alerting,
+    discovery: {
+      unmanaged: file.discovery?.unmanaged ?? "ignore",
+      // ids as the config normalises them, so `app_0A1B…` ignores the app the API lists as `0a1b…`
+      ignore: (file.discovery?.ignore ?? []).map((entry) => Either.getOrElse(normaliseAppId(entry), () => entry))
+    }
   })))
 }
 

@@ -47,6 +47,7 @@ export class Publisher extends Effect.Service<Publisher>()("phala-drift/Publishe
         if (Option.isNone(current) || !current.value.apps.some((app) => app.appId === report.appId)) return Option.none()
         const now = yield* Clock.currentTimeMillis
         const snapshot: Snapshot = {
+          ...current.value,
           generatedAt: new Date(now),
           apps: current.value.apps.map((app) => (app.appId === report.appId ? report : app))
         }

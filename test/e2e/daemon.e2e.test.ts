@@ -47,7 +47,7 @@ describe("serve", () => {
 
   it("serves the plan as JSON and as text", async () => {
     const json = (await (await fetch(`${base}/api/v1/plan`)).json()) as { format_version: string; summary: { apps: number } }
-    expect(json.format_version).toBe("1")
+    expect(json.format_version).toBe("1.1")
     expect(json.summary.apps).toBe(3)
     const text = await (await fetch(`${base}/api/v1/plan?format=text`)).text()
     expect(text).toContain(`app "payments" (${PAYMENTS})`)
@@ -108,7 +108,7 @@ describe("serve", () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200)
     const text = await scrape()
     expect(text).toContain(`phala_app_up{app_id="${PAYMENTS}",app_name="payments"} 0`)
-    expect(text).toMatch(/phala_drift_api_requests_total\{code="500"\} [1-9]/)
+    expect(text).toMatch(/phala_drift_api_requests_total\{code="500",endpoint="app"\} [1-9]/)
     await sim.admin("DELETE", `/_sim/apps/${PAYMENTS}/faults`)
   }, 60_000)
 

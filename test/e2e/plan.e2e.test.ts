@@ -43,7 +43,7 @@ describe("plan against the simulator", () => {
     const result = await plan(["--output", "json"])
     expect(result.code).toBe(2)
     const p = JSON.parse(result.stdout) as Plan
-    expect(p.format_version).toBe("1")
+    expect(p.format_version).toBe("1.1")
     expect(Number.isNaN(Date.parse(p.generated_at))).toBe(false)
     expect(p.apps.map((a) => a.app_id)).toEqual(["01", "02", "03", "04", "05", "06", "07", "08", "09", "0a"].map(id))
     expect(p.summary).toEqual({ apps: 10, in_sync: 4, out_of_sync: 2, unknown: 4, drifts: 3 })

@@ -98,7 +98,7 @@ describe("--app", () => {
 
 describe("plan exit", () => {
   const plan = (reasons: ReadonlyArray<string | null>, summary: Partial<PlanJson["summary"]>): PlanJson => ({
-    format_version: "1",
+    format_version: "1.1",
     generated_at: "2026-12-01T00:00:00.000Z",
     summary: { apps: reasons.length, in_sync: 0, out_of_sync: 0, unknown: 0, drifts: 0, ...summary },
     apps: reasons.map((reason, i) => ({

@@ -1,5 +1,5 @@
 import type { ReplicaRange } from "../Domain/ReplicaRange.js"
-import type { AppError, AppReport, Drift, Snapshot, Summary } from "../Domain/Report.js"
+import type { AppError, AppReport, Drift, Snapshot, Summary, UnmanagedApp } from "../Domain/Report.js"
 import { summarize } from "../Domain/Report.js"
 
 export interface PlanDriftJson {
@@ -20,11 +20,20 @@ export interface PlanAppJson {
   readonly drifts: ReadonlyArray<PlanDriftJson>
 }
 
+export interface PlanUnmanagedJson {
+  readonly app_id: string
+  readonly name: string
+  readonly replicas: number | null
+  readonly statuses: Readonly<Record<string, number>>
+}
+
 export interface PlanJson {
-  readonly format_version: "1"
+  readonly format_version: "1.1"
   readonly generated_at: string
   readonly summary: Summary
   readonly apps: ReadonlyArray<PlanAppJson>
+  /** With `discovery.unmanaged: report` only. */
+  readonly unmanaged?: ReadonlyArray<PlanUnmanagedJson>
 }
 
 export const driftJson = (drift: Drift): PlanDriftJson => {
@@ -70,14 +79,25 @@ export const appJson = (app: AppReport): PlanAppJson => ({
   drifts: app.drifts.map(driftJson)
 })
 
-/** The plan document of DESIGN.md §5, `format_version` "1". */
-export const planJson = (snapshot: Snapshot): PlanJson => ({
-  format_version: "1",
-  generated_at: snapshot.generatedAt.toISOString(),
-  summary: summarize(snapshot.apps),
-  apps: snapshot.apps.map(appJson)
+const unmanagedJson = (app: UnmanagedApp): PlanUnmanagedJson => ({
+  app_id: app.appId,
+  name: app.name,
+  replicas: app.replicas,
+  statuses: app.statuses
 })
 
-/** 0 all in sync · 2 drift found · 3 no drift but some apps unknown. */
+/** The plan document of DESIGN.md §5; "1.1" adds `unmanaged` (additive: readers of "1" keep working). */
+export const planJson = (snapshot: Snapshot): PlanJson => {
+  const unmanaged = snapshot.unmanaged
+  return {
+    format_version: "1.1",
+    generated_at: snapshot.generatedAt.toISOString(),
+    summary: { ...summarize(snapshot.apps), ...(unmanaged === undefined ? {} : { unmanaged: unmanaged.length }) },
+    apps: snapshot.apps.map(appJson),
+    ...(unmanaged === undefined ? {} : { unmanaged: unmanaged.map(unmanagedJson) })
+  }
+}
+
+/** 0 all in sync · 2 drift found (an unmanaged app is drift) · 3 no drift but some apps unknown. */
 export const planExitCode = (summary: Summary): 0 | 2 | 3 =>
-  summary.out_of_sync > 0 ? 2 : summary.unknown > 0 ? 3 : 0
+  summary.out_of_sync > 0 || (summary.unmanaged ?? 0) > 0 ? 2 : summary.unknown > 0 ? 3 : 0

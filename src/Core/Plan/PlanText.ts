@@ -1,5 +1,5 @@
 import { formatReplicaRange } from "../Domain/ReplicaRange.js"
-import type { AppReport, CvmReport, Drift, Snapshot } from "../Domain/Report.js"
+import type { AppReport, CvmReport, Drift, Snapshot, UnmanagedApp } from "../Domain/Report.js"
 import { summarize } from "../Domain/Report.js"
 
 export interface TextOptions {
@@ -90,19 +90,33 @@ const renderApp = (app: AppReport, paint: Paint): ReadonlyArray<string> => {
   }
 }
 
+const renderUnmanaged = (app: UnmanagedApp, paint: Paint): string => {
+  const statuses = Object.entries(app.statuses).map(([status, n]) => `${n} ${status}`).join(", ")
+  const cvms = app.replicas === null ? "cvms not listed" : `${app.replicas} ${app.replicas === 1 ? "cvm" : "cvms"}${statuses === "" ? "" : `: ${statuses}`}`
+  return `${paint(GREEN, "+")} ${paint(BOLD, `app ${JSON.stringify(app.name)} (${app.appId})`)} exists but is not declared ${paint(DIM, `(${cvms})`)}`
+}
+
 /** A plan in the manner of `terraform plan`: one block per app, desired -> actual, then a summary line. */
 export const planText = (snapshot: Snapshot, options: TextOptions): string => {
   const paint = painter(options.color)
   const s = summarize(snapshot.apps)
-  const blocks = snapshot.apps.map((app) => renderApp(app, paint).join("\n"))
+  const unmanaged = snapshot.unmanaged ?? []
+  const blocks = [
+    ...snapshot.apps.map((app) => renderApp(app, paint).join("\n")),
+    ...unmanaged.map((app) => renderUnmanaged(app, paint))
+  ]
   const legend = [
     `phala-drift plan, generated ${snapshot.generatedAt.toISOString()}`,
     `Values are shown as desired -> actual. Symbols: ${paint(YELLOW, "~")} out of sync, ${
       paint(RED, "-")
-    } missing, ${paint(MAGENTA, "?")} unknown, ${paint(GREEN, "✓")} in sync.`
+    } missing, ${paint(MAGENTA, "?")} unknown, ${paint(GREEN, "✓")} in sync${
+      snapshot.unmanaged === undefined ? "" : `, ${paint(GREEN, "+")} exists but is not declared`
+    }.`
   ]
   const verdict = s.out_of_sync > 0
     ? "Drift detected."
+    : unmanaged.length > 0
+    ? "Drift detected: apps run that the desired state does not declare."
     : s.unknown > 0
     ? "No drift found, but some apps could not be observed."
     : s.apps === 0
@@ -110,6 +124,6 @@ export const planText = (snapshot: Snapshot, options: TextOptions): string => {
     : "No drift. Every app matches its desired state."
   const summaryLine = `Plan: ${s.in_sync} in sync, ${s.out_of_sync} out of sync, ${s.unknown} unknown, ${s.drifts} ${
     s.drifts === 1 ? "drift" : "drifts"
-  } (${s.apps} ${s.apps === 1 ? "app" : "apps"}).`
+  } (${s.apps} ${s.apps === 1 ? "app" : "apps"})${snapshot.unmanaged === undefined ? "" : `, ${unmanaged.length} unmanaged`}.`
   return [...legend, "", ...blocks.flatMap((b) => [b, ""]), paint(BOLD, verdict), summaryLine, ""].join("\n")
 }
