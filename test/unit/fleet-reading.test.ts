@@ -3,7 +3,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import { chooseReading, type CycleOptions, observeAndDiff } from "../../src/Cloud/Observe.js"
 import { PhalaClient } from "../../src/Cloud/PhalaClient.js"
+import { evaluate } from "../../src/Core/Alerting/Rules.js"
 import { ignoreMatcher, unmanagedApps } from "../../src/Core/Discovery.js"
+import type { Alert } from "../../src/Core/Domain/Alert.js"
 import type { ApiSettings, DesiredApp } from "../../src/Core/Domain/App.js"
 import type { Snapshot } from "../../src/Core/Domain/Report.js"
 import { shardOf } from "../../src/Core/Domain/Shard.js"
@@ -227,5 +229,33 @@ describe("unmanaged apps (discovery.unmanaged: report)", () => {
     expect(ignored("cc00000000000000000000000000000000000001", "my-sandbox-tom")).toBe(false)
     // regular-expression characters in a glob are literal
     expect(ignoreMatcher(["a.b"])("cc00000000000000000000000000000000000001", "axb")).toBe(false)
+  })
+})
+
+describe("PhalaAppUnmanaged in the built-in engine", () => {
+  const stray = { appId: "aa00000000000000000000000000000000000001", name: "stray", replicas: 1, statuses: { running: 1 } }
+  const at = (minutes: number, unmanaged: ReadonlyArray<typeof stray> | undefined): Snapshot => ({
+    generatedAt: new Date(minutes * 60_000),
+    apps: [],
+    ...(unmanaged === undefined ? {} : { unmanaged })
+  })
+
+  it("is pending, fires after 10 minutes like the Prometheus rule, and resolves once the app is no longer reported", () => {
+    let alerts: ReadonlyMap<string, Alert> = new Map()
+    const step = (minutes: number, unmanaged: ReadonlyArray<typeof stray> | undefined) => {
+      const result = evaluate({ snapshot: at(minutes, unmanaged), previous: alerts, now: minutes * 60_000, externalUrl: "http://d:9477" })
+      alerts = result.alerts
+      return result
+    }
+    step(0, [stray])
+    expect([...alerts.values()].map((a) => [a.name, a.state])).toEqual([["PhalaAppUnmanaged", "pending"]])
+    expect(step(9, [stray]).events).toEqual([])
+    const fired = step(10, [stray])
+    expect(fired.events.map((e) => e.kind)).toEqual(["firing"])
+    expect(fired.events[0]?.alert.labels).toEqual({ alertname: "PhalaAppUnmanaged", severity: "warning", app_id: stray.appId, app_name: "stray" })
+    expect(fired.events[0]?.alert.annotations["description"]).toBe(
+      "App stray (aa00000000000000000000000000000000000001) exists in the workspace but the desired state does not declare it: declare it (phala-drift import) or add it to discovery.ignore."
+    )
+    expect(step(11, []).events.map((e) => e.kind)).toEqual(["resolved"])
   })
 })

@@ -1,7 +1,7 @@
 import type { AttributeKey, ServerSettings } from "../Domain/App.js"
 import { formatHostPort } from "../Domain/ListenAddress.js"
 import { formatReplicaRange, type ReplicaRange } from "../Domain/ReplicaRange.js"
-import type { AppReport, Drift } from "../Domain/Report.js"
+import type { AppReport, Drift, UnmanagedApp } from "../Domain/Report.js"
 
 type StatusDrift = Extract<Drift, { readonly kind: "status" }>
 type AttributeDrift = Extract<Drift, { readonly kind: "attribute" }>
@@ -75,3 +75,11 @@ export const unobservableText = (report: AppReport): Text => {
       "Its drift alerts keep their state until it is observed again."
   }
 }
+
+/** An app that runs in the workspace but is not declared (`discovery.unmanaged: report`). */
+export const unmanagedText = (unmanaged: UnmanagedApp): Text => ({
+  summary: `App ${unmanaged.name} runs but is not declared`,
+  // word for word the Prometheus rule's (deploy/prometheus/alerts.yml), so both paths notify alike
+  description: `App ${unmanaged.name} (${unmanaged.appId}) exists in the workspace but the desired state does not ` +
+    "declare it: declare it (phala-drift import) or add it to discovery.ignore."
+})

@@ -5,7 +5,8 @@ export const alertNames = [
   "PhalaAppReplicasMismatch",
   "PhalaCvmStatusDrift",
   "PhalaCvmAttributeDrift",
-  "PhalaAppUnobservable"
+  "PhalaAppUnobservable",
+  "PhalaAppUnmanaged"
 ] as const
 export type AlertName = (typeof alertNames)[number]
 
