@@ -11,6 +11,7 @@ import type { Snapshot } from "../../src/Core/Domain/Report.js"
 import { shardOf } from "../../src/Core/Domain/Shard.js"
 import { planExitCode, planJson } from "../../src/Core/Plan/PlanJson.js"
 import { planText } from "../../src/Core/Plan/PlanText.js"
+import { renderStatusPage } from "../../src/Http/StatusPage.js"
 import { Events } from "../../src/Runtime/Events.js"
 import { type RunningSimulator, serveScenarioInput, syntheticApps } from "../../src/Simulator/Simulator.js"
 import { desiredApp } from "../support/builders.js"
@@ -257,5 +258,31 @@ describe("PhalaAppUnmanaged in the built-in engine", () => {
       "App stray (aa00000000000000000000000000000000000001) exists in the workspace but the desired state does not declare it: declare it (phala-drift import) or add it to discovery.ignore."
     )
     expect(step(11, []).events.map((e) => e.kind)).toEqual(["resolved"])
+  })
+})
+
+describe("unmanaged apps on the status page", () => {
+  const page = (snapshot: Snapshot) =>
+    renderStatusPage({ snapshot, alerts: [], alertingEnabled: false, now: new Date(60_000), refreshSeconds: 10, version: "test" })
+  const hostile = { appId: "aa00000000000000000000000000000000000009", name: `<script>alert(1)</script>`, replicas: null, statuses: {} }
+
+  it("lists them (names escaped) with a count, and says so when there are none", () => {
+    const stray = { appId: "aa00000000000000000000000000000000000001", name: "stray", replicas: 2, statuses: { running: 1, stopped: 1 } }
+    const shown = page({ generatedAt: new Date(0), apps: [], unmanaged: [stray, hostile] })
+    expect(shown).toContain(`<h2 id="unmanaged-heading">Unmanaged apps</h2>`)
+    expect(shown).toContain("2 apps exist in the workspace but are not declared")
+    expect(shown).toContain("1 running, 1 stopped")
+    expect(shown).toContain("<dt>Unmanaged</dt><dd>2</dd>")
+    expect(shown).toContain("&lt;script&gt;alert(1)&lt;/script&gt;")
+    expect(shown).not.toContain("<script>alert(1)</script>")
+    expect(page({ generatedAt: new Date(0), apps: [], unmanaged: [] })).toContain("Every app of the workspace is declared or ignored.")
+  })
+
+  it("shows no section without discovery, and caps a long list", () => {
+    expect(page({ generatedAt: new Date(0), apps: [] })).not.toContain("Unmanaged apps")
+    const many = Array.from({ length: 130 }, (_, i) => ({ ...hostile, appId: i.toString(16).padStart(40, "c"), name: `u-${i}` }))
+    const shown = page({ generatedAt: new Date(0), apps: [], unmanaged: many })
+    expect(shown.split(`class="row-warn"`).length - 1).toBe(100)
+    expect(shown).toContain("and 30 more apps")
   })
 })
