@@ -95,11 +95,18 @@ export const readingOptions = (config: DaemonConfig) => ({
  * How the declared apps are read this cycle. `auto` takes whichever costs fewer requests: a sweep costs a request per
  * page of the workspace (its size known from the last sweep), per-app reads one per declared app. Before any sweep, a
  * fleet smaller than one page is read per app (at most 99 requests, and no sweep is needed to know that); a larger one
- * is swept, which measures the workspace for the cycles after.
+ * is swept, which measures the workspace for the cycles after. When discovery sweeps anyway, `auto` uses the sweep.
  */
-export const chooseReading = (mode: FetchMode, declared: number, workspaceSize: number | null): "list" | "per_app" => {
+export const chooseReading = (
+  mode: FetchMode,
+  declared: number,
+  workspaceSize: number | null,
+  sweptAnyway = false
+): "list" | "per_app" => {
   if (mode !== "auto") return mode
   if (declared === 0) return "per_app"
+  // discovery pays for the sweep already: its entries cost nothing more
+  if (sweptAnyway) return "list"
   if (workspaceSize === null) return declared >= sweepPageSize ? "list" : "per_app"
   return Math.max(1, Math.ceil(workspaceSize / sweepPageSize)) < declared ? "list" : "per_app"
 }
@@ -150,8 +157,8 @@ export const observeAndDiff = Effect.fn("observeAndDiff")(function*(
 ) {
   const client = yield* PhalaClient
   const lastSize = options.previous?.reading?.workspaceSize ?? null
-  const reading = chooseReading(options.fetch ?? "per_app", apps.length, lastSize)
   const discovering = options.discovery?.unmanaged === "report"
+  const reading = chooseReading(options.fetch ?? "per_app", apps.length, lastSize, discovering)
   const sweep = reading === "list" || discovering
     ? yield* sweepWith(client, { deadline: options.deadline, concurrency: options.concurrency })
     : null

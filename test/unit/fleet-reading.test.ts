@@ -67,6 +67,9 @@ describe("chooseReading (api.fetch)", () => {
     expect(chooseReading("auto", 99, null)).toBe("per_app")
     expect(chooseReading("auto", 100, null)).toBe("list")
     expect(chooseReading("auto", 0, 10)).toBe("per_app")
+    // discovery sweeps anyway: auto diffs from the sweep, per_app still reads every app
+    expect(chooseReading("auto", 3, 5_000, true)).toBe("list")
+    expect(chooseReading("per_app", 3, 5_000, true)).toBe("per_app")
   })
 })
 
