@@ -8,11 +8,11 @@ import { parseConfigIsolated } from "../Config/Isolated.js"
 import { readConfigText } from "../Config/Load.js"
 import { writeFileAtomic } from "../Alerts/AtomicFile.js"
 import { configDigest, encodeSavedPlan } from "../Core/Plan/SavedPlan.js"
-import { type DaemonConfig, type DesiredApp, pollPeriod } from "../Core/Domain/App.js"
+import { type DaemonConfig, type DesiredApp, noDiscovery, pollPeriod } from "../Core/Domain/App.js"
 import { type PlanJson, planExitCode, planJson } from "../Core/Plan/PlanJson.js"
 import { planText } from "../Core/Plan/PlanText.js"
-import { observeAndDiff } from "../Cloud/Observe.js"
-import { inShard } from "../Core/Domain/Shard.js"
+import { observeAndDiff, readingOptions } from "../Cloud/Observe.js"
+import { inShard, type Shard } from "../Core/Domain/Shard.js"
 import { type Invocation, listOfOption, textOf } from "./Args.js"
 import { setExitCode } from "./ExitCode.js"
 import { configPathOf, shardOf } from "./Flags.js"
@@ -51,10 +51,11 @@ export const planOutcome = (plan: PlanJson): { readonly code: number; readonly n
 export const cycleBudget = (config: DaemonConfig): Duration.Duration =>
   Duration.max(pollPeriod(config), Duration.minutes(1))
 
-export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>) =>
+export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>, shard: Shard | null = null) =>
   Effect.gen(function*() {
     const deadline = Date.now() + Duration.toMillis(cycleBudget(config))
-    return yield* observeAndDiff(apps, { deadline, concurrency: config.api.concurrency })
+    // `--app` and `--shard` narrow what is read; every declared app still counts as declared for discovery
+    return yield* observeAndDiff(apps, { deadline, concurrency: config.api.concurrency, ...readingOptions(config), shard })
   }).pipe(
     Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, Events.Default))))
   )
@@ -86,7 +87,9 @@ export const run = (invocation: Invocation) =>
       return yield* setExitCode(1)
     }
     const apps = sharding === null ? selected.apps : selected.apps.filter(inShard(sharding))
-    const snapshot = yield* runPlan(config, apps)
+    // `--app` asks about those apps only: no discovery of the others
+    const reading = listOfOption(invocation, "app").length > 0 ? { ...config, discovery: noDiscovery } : config
+    const snapshot = yield* runPlan(reading, apps, sharding)
     const plan = planJson(snapshot)
     const out = textOf(invocation, "out")
     if (out !== undefined) {

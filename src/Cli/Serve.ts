@@ -37,7 +37,8 @@ export const applyFlags = (flags: ParsedFlags) => (config: DaemonConfig): Daemon
   ...config,
   server: flags.listen === null ? config.server : { ...config.server, host: flags.listen.host, port: flags.listen.port },
   stateDir: flags.stateDir ?? config.stateDir,
-  apps: flags.shard === null ? config.apps : config.apps.filter(inShard(flags.shard))
+  apps: flags.shard === null ? config.apps : config.apps.filter(inShard(flags.shard)),
+  ...(flags.shard === null ? {} : { sharding: { shard: flags.shard, declared: new Set(config.apps.map((a) => a.appId)) } })
 })
 
 /** Load the config and run the daemon until interrupted; start-up problems set exit code 1. */

@@ -1,9 +1,13 @@
 import { Clock, Effect } from "effect"
 import { PhalaClient, type PhalaClientService } from "./PhalaClient.js"
-import type { DesiredApp } from "../Core/Domain/App.js"
+import { type DaemonConfig, type DesiredApp, type DiscoverySettings, type FetchMode, noDiscovery } from "../Core/Domain/App.js"
+import type { AppId } from "../Core/Domain/AppId.js"
 import { FetchFailure, Observation } from "../Core/Domain/Observation.js"
-import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
+import type { AppReport, FleetReading, Snapshot, UnmanagedApp } from "../Core/Domain/Report.js"
+import type { Shard } from "../Core/Domain/Shard.js"
 import { diffApp } from "../Core/Diff.js"
+import { ignoreMatcher, unmanagedApps } from "../Core/Discovery.js"
+import { sweepPageSize, sweepWith, type WorkspaceSweep } from "./WorkspaceSweep.js"
 
 export interface CycleOptions {
   /** Epoch ms by which the cycle should be done; retries that would wait past it give up. */
@@ -12,6 +16,14 @@ export interface CycleOptions {
   readonly previous?: Snapshot
   /** Apps observed at once (`api.concurrency`); the client's own semaphore bounds requests in flight. */
   readonly concurrency: number
+  /** `api.fetch`; `per_app` when absent. */
+  readonly fetch?: FetchMode
+  /** `discovery:`; nothing is discovered when absent. */
+  readonly discovery?: DiscoverySettings
+  /** Every app the desired state declares (not only those read now, with `--app` or a shard): never unmanaged. */
+  readonly declared?: ReadonlySet<AppId>
+  /** This process's shard: it reports the unmanaged apps whose hash falls to it. */
+  readonly shard?: Shard | null
 }
 
 /**
@@ -72,22 +84,118 @@ export const observeOne = (app: DesiredApp, options: { readonly deadline: number
     return carryName(options.previousName, report)
   })
 
+/** `api.fetch`, `discovery:` and the shard, as the cycle's reading needs them (`plan` passes the same). */
+export const readingOptions = (config: DaemonConfig) => ({
+  fetch: config.api.fetch ?? "auto",
+  discovery: config.discovery ?? noDiscovery,
+  declared: config.sharding?.declared ?? new Set(config.apps.map((a) => a.appId)),
+  shard: config.sharding?.shard ?? null
+})
+
+/**
+ * How the declared apps are read this cycle. `auto` takes whichever costs fewer requests: a sweep costs a request per
+ * page of the workspace (its size known from the last sweep), per-app reads one per declared app. Before any sweep, a
+ * fleet smaller than one page is read per app (at most 99 requests, and no sweep is needed to know that); a larger one
+ * is swept, which measures the workspace for the cycles after. When discovery sweeps anyway, `auto` uses the sweep.
+ */
+export const chooseReading = (
+  mode: FetchMode,
+  declared: number,
+  workspaceSize: number | null,
+  sweptAnyway = false
+): "list" | "per_app" => {
+  if (mode !== "auto") return mode
+  if (declared === 0) return "per_app"
+  // discovery pays for the sweep already: its entries cost nothing more
+  if (sweptAnyway) return "list"
+  if (workspaceSize === null) return declared >= sweepPageSize ? "list" : "per_app"
+  return Math.max(1, Math.ceil(workspaceSize / sweepPageSize)) < declared ? "list" : "per_app"
+}
+
+/**
+ * A declared app from its list entry. One that is not in the sweep (a page failed, or pages shifted under it) or
+ * whose entry has no `cvms` array is read on its own: only that read may say `missing_app`.
+ */
+const reportFromSweep = (client: PhalaClientService, app: DesiredApp, sweep: WorkspaceSweep, options: CycleOptions) => {
+  const listed = sweep.apps.get(app.appId)?.app ?? null
+  return listed === null
+    ? reportApp(client, app, options)
+    : Effect.sync(() => diffApp(app, Observation.found(listed))).pipe(
+      Effect.catchAllDefect((defect) =>
+        Effect.logError("internal error while handling app", defect).pipe(Effect.as(diffApp(app, internalFailure(app))))
+      ),
+      Effect.annotateLogs({ app_id: app.appId })
+    )
+}
+
+/**
+ * A page that could not be read hides the unmanaged apps it held: those reported last cycle stay reported (unless
+ * now declared or ignored, which `found` already decided for the apps it saw) rather than resolving for a cycle.
+ */
+const keepUnseen = (
+  sweep: WorkspaceSweep,
+  found: ReadonlyArray<UnmanagedApp>,
+  earlier: ReadonlyArray<UnmanagedApp> | undefined,
+  declared: ReadonlySet<AppId>,
+  discovery: DiscoverySettings
+): ReadonlyArray<UnmanagedApp> => {
+  if (sweep.complete || earlier === undefined) return found
+  const ignored = ignoreMatcher(discovery.ignore)
+  const carried = earlier.filter((app) =>
+    !sweep.apps.has(app.appId) && !declared.has(app.appId) && !ignored(app.appId, app.name)
+  )
+  return carried.length === 0 ? found : [...found, ...carried]
+}
+
 /**
  * Observes every app (the client bounds concurrency) and diffs it against its desired state: the snapshot of a
- * cycle, before anything is published.
+ * cycle, before anything is published. With a sweep (`api.fetch`, or discovery that reports), declared apps come from
+ * their list entries where they can, and the apps nobody declared are reported.
  */
 export const observeAndDiff = Effect.fn("observeAndDiff")(function*(
   apps: ReadonlyArray<DesiredApp>,
   options: CycleOptions
 ) {
   const client = yield* PhalaClient
+  const lastSize = options.previous?.reading?.workspaceSize ?? null
+  const discovering = options.discovery?.unmanaged === "report"
+  const reading = chooseReading(options.fetch ?? "per_app", apps.length, lastSize, discovering)
+  const sweep = reading === "list" || discovering
+    ? yield* sweepWith(client, { deadline: options.deadline, concurrency: options.concurrency })
+    : null
+  // twice the request bound keeps every permit busy while some apps sit in retry backoff; forking one fiber per
+  // app instead would park thousands on the semaphore, whose release wakes every waiter (quadratic per cycle)
+  const concurrency = { concurrency: Math.max(1, options.concurrency * 2) }
   const reports: ReadonlyArray<AppReport> = yield* Effect.forEach(
     apps,
-    (app) => reportApp(client, app, options),
-    // twice the request bound keeps every permit busy while some apps sit in retry backoff; forking one fiber per
-    // app instead would park thousands on the semaphore, whose release wakes every waiter (quadratic per cycle)
-    { concurrency: Math.max(1, options.concurrency * 2) }
+    (app) => (reading === "list" && sweep !== null ? reportFromSweep(client, app, sweep, options) : reportApp(client, app, options)),
+    concurrency
   )
-  const snapshot: Snapshot = { generatedAt: new Date(yield* Clock.currentTimeMillis), apps: carryNames(options.previous, reports) }
+  const fleet: FleetReading = {
+    fetch: reading,
+    workspaceSize: sweep?.total ?? lastSize,
+    sweepComplete: sweep?.complete ?? false
+  }
+  if (sweep !== null && sweep.failures.length > 0) {
+    yield* Effect.logWarning(`workspace sweep: ${sweep.failures.length} page(s) could not be read; their declared apps were read one by one`).pipe(
+      Effect.annotateLogs({ pages: sweep.failures.map((f) => f.page).join(","), reason: sweep.failures[0]?.reason ?? "" })
+    )
+  }
+  const declared = options.declared ?? new Set(apps.map((a) => a.appId))
+  const unmanaged = discovering && sweep !== null && options.discovery !== undefined
+    ? keepUnseen(
+      sweep,
+      unmanagedApps(sweep.apps.values(), declared, options.discovery, options.shard ?? null),
+      options.previous?.unmanaged,
+      declared,
+      options.discovery
+    )
+    : undefined
+  const snapshot: Snapshot = {
+    generatedAt: new Date(yield* Clock.currentTimeMillis),
+    apps: carryNames(options.previous, reports),
+    reading: fleet,
+    ...(unmanaged === undefined ? {} : { unmanaged })
+  }
   return snapshot
 })

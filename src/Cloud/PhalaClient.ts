@@ -11,7 +11,7 @@ import {
   type ObservedApp
 } from "../Core/Domain/Observation.js"
 import { userAgent } from "../Support/Version.js"
-import { DaemonEvent, Events } from "../Runtime/Events.js"
+import { type ApiEndpoint, DaemonEvent, Events } from "../Runtime/Events.js"
 import { decodeAppBody, decodeListPage, isAppListBody, type ListPage, toObservedApp } from "./AppResponse.js"
 import { type BoundedBody, formatBytes, readBounded } from "./BoundedBody.js"
 import { edgeText, makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
@@ -122,12 +122,12 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
         Effect.either
       )
 
-    const timed = (url: string) =>
+    const timed = (url: string, endpoint: ApiEndpoint) =>
       Effect.gen(function*() {
         const started = yield* Clock.currentTimeMillis
         const outcome = yield* send(url)
         const finished = yield* Clock.currentTimeMillis
-        yield* events.publish(DaemonEvent.ApiAttempt({ code: attemptCode(outcome), seconds: (finished - started) / 1000 }))
+        yield* events.publish(DaemonEvent.ApiAttempt({ code: attemptCode(outcome), seconds: (finished - started) / 1000, endpoint }))
         // the path only: never the headers (the key) nor credentials a base URL might carry
         yield* Effect.logDebug("Phala API request").pipe(
           Effect.annotateLogs({
@@ -142,7 +142,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
 
     // `GET /apps?page=1&page_size=1` answering a page of the list confirms the base URL is the API's
     const probe: Effect.Effect<Confirmation> = permits.withPermits(1)(
-      Effect.map(timed(probeUrl), ({ outcome }) =>
+      Effect.map(timed(probeUrl, "list"), ({ outcome }) =>
         Either.match(outcome, {
           onLeft: (error) => Either.left(error._tag === "TimeoutException" ? "timeout" : "network error"),
           onRight: (response): Confirmation =>
@@ -248,7 +248,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
 
     // the permit covers one attempt, so a request backing off does not hold a slot others could use
     const attempt = (appId: AppId, attempt: number, deadline: number | undefined): Effect.Effect<ObservedApp, Tried> =>
-      permits.withPermits(1)(Effect.flatMap(timed(appUrl(appId)), ({ finished, outcome }) => interpret(appId, outcome, finished))).pipe(
+      permits.withPermits(1)(Effect.flatMap(timed(appUrl(appId), "app"), ({ finished, outcome }) => interpret(appId, outcome, finished))).pipe(
         Effect.mapError((failed): Tried => ({ failed, appId, attempt, deadline, transient: failed.transient, retryAfter: failed.retryAfter }))
       )
 
@@ -376,7 +376,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
       return Effect.suspend(() => {
         const attempt = ++attempts
         return permits.withPermits(1)(
-          Effect.flatMap(timed(pageUrl(page, pageSize)), ({ finished, outcome }) => interpretPage(page, outcome, finished))
+          Effect.flatMap(timed(pageUrl(page, pageSize), "list"), ({ finished, outcome }) => interpretPage(page, outcome, finished))
         ).pipe(Effect.mapError((problem): PageTried => ({ ...problem, page, attempt, deadline })))
       }).pipe(
         Effect.retry(pagePolicy),

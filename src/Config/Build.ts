@@ -11,6 +11,7 @@ import {
   type PollSchedule,
   type ServerAuth
 } from "../Core/Domain/App.js"
+import { normaliseAppId } from "../Core/Domain/AppId.js"
 import { apiKeyEnv } from "./Checks.js"
 import type { ConfigPath, Problem } from "./Diagnostics.js"
 import { problem } from "./Diagnostics.js"
@@ -29,6 +30,7 @@ export const builtIn = {
   retries: 3,
   concurrency: 8,
   maxResponseBytes: defaultMaxResponseBytes,
+  fetch: "auto",
   pollInterval: Duration.seconds(30),
   host: "0.0.0.0",
   port: 9477,
@@ -127,7 +129,8 @@ export const buildConfig = (
       timeout: file.api?.timeout ?? builtIn.timeout,
       retries: file.api?.retries ?? builtIn.retries,
       concurrency: file.api?.concurrency ?? builtIn.concurrency,
-      maxResponseBytes: file.api?.max_response_bytes ?? builtIn.maxResponseBytes
+      maxResponseBytes: file.api?.max_response_bytes ?? builtIn.maxResponseBytes,
+      fetch: file.api?.fetch ?? builtIn.fetch
     }))
   )
 
@@ -188,6 +191,11 @@ export const buildConfig = (
       maxActionsPerCycle: file.remediation?.max_actions_per_cycle ?? defaultRemediation.maxActionsPerCycle,
       cooldown: file.remediation?.cooldown ?? defaultRemediation.cooldown,
       maxAttempts: file.remediation?.max_attempts ?? defaultRemediation.maxAttempts
+    },
+    discovery: {
+      unmanaged: file.discovery?.unmanaged ?? "ignore",
+      // ids as the config normalises them, so `app_0A1B…` ignores the app the API lists as `0a1b…`
+      ignore: (file.discovery?.ignore ?? []).map((entry) => Either.getOrElse(normaliseAppId(entry), () => entry))
     }
   })))
 }

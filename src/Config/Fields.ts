@@ -50,6 +50,13 @@ export const webhookPath = leaf(Schema.String, (u) =>
     ? Either.left(`${u} is an endpoint of phala-drift already; pick another path, e.g. /hooks/phala`)
     : Either.right(u)).annotations({ ...text, jsonSchema: { type: "string", pattern: "^/[A-Za-z0-9._~/-]*$" } })
 
+/** One of a closed set of words, e.g. `api.fetch: auto | list | per_app`. */
+export const oneOf = <const L extends string>(values: ReadonlyArray<L>) =>
+  leaf(Schema.Literal(...values), (u) => {
+    const found = values.find((v) => v === u)
+    return found === undefined ? Either.left(`must be one of ${values.join(", ")}, got ${show(u)}`) : Either.right(found)
+  }).annotations({ jsonSchema: { type: "string", enum: [...values] } })
+
 export const boolean = leaf(Schema.Boolean, (u) =>
   typeof u === "boolean" ? Either.right(u) : Either.left(`must be true or false, got ${show(u)}`))
   .annotations({ jsonSchema: { type: "boolean" } })

@@ -54,7 +54,8 @@ export const apiFields = {
   retries: opt(F.integer(0, 10)),
   concurrency: opt(F.integer(1, 256)),
   // 64 KiB .. 256 MiB: below, real answers of large apps would not fit; above, the bound stops protecting memory
-  max_response_bytes: opt(F.integer(64 * 1024, 256 * 1024 * 1024))
+  max_response_bytes: opt(F.integer(64 * 1024, 256 * 1024 * 1024)),
+  fetch: opt(F.oneOf(["auto", "list", "per_app"]))
 }
 const Api = mapping(apiFields).pipe(
   Schema.filter((api) =>
@@ -280,6 +281,15 @@ export const remediationFields = {
   max_attempts: opt(F.integer(1, 100))
 }
 
+const IgnoreList = Schema.Array(F.nonEmptyString).annotations({
+  message: (issue) => `must be a list of app ids or name globs, got ${F.show(issue.actual)}`
+})
+
+export const discoveryFields = {
+  unmanaged: opt(F.oneOf(["ignore", "report"])),
+  ignore: section(IgnoreList)
+}
+
 const version = F.leaf<1>(Schema.Literal(1), (u) =>
   u === 1 ? Either.right(u) : Either.left(`must be 1 (the only supported version), got ${F.show(u)}`))
   .annotations({ jsonSchema: { type: "integer", enum: [1] } })
@@ -293,6 +303,7 @@ export const topFields = {
   defaults: section(mapping(defaultsFields)),
   alerting: section(mapping(alertingFields)),
   remediation: section(mapping(remediationFields)),
+  discovery: section(mapping(discoveryFields)),
   apps: Apps
 }
 

@@ -1,6 +1,6 @@
 import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Option, Ref } from "effect"
-import { observeAndDiff } from "../Cloud/Observe.js"
+import { observeAndDiff, readingOptions } from "../Cloud/Observe.js"
 import { make as makePhalaClient, PhalaClient, type PhalaClientService } from "../Cloud/PhalaClient.js"
 import { type ApiSettings, pollPeriod } from "../Core/Domain/App.js"
 import { summarize } from "../Core/Domain/Report.js"
@@ -62,6 +62,7 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
         // retries may use up to one poll period: waiting longer would collide with the next cycle
         deadline: startedAt + Duration.toMillis(pollPeriod(config)),
         concurrency: config.api.concurrency,
+        ...readingOptions(config),
         ...(previous === undefined ? {} : { previous })
       }).pipe(
         Effect.provideService(PhalaClient, client)

@@ -4,7 +4,7 @@ import type { AppMoments, MomentsLookup } from "../Runtime/AppTimeline.js"
 import type { ActionRecord } from "../Core/Domain/ActionRecord.js"
 import type { Alert } from "../Core/Domain/Alert.js"
 import { formatReplicaRange } from "../Core/Domain/ReplicaRange.js"
-import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync } from "../Core/Domain/Report.js"
+import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync, UnmanagedApp } from "../Core/Domain/Report.js"
 import { summarize } from "../Core/Domain/Report.js"
 import { type Html, html, type HtmlChild, join, trusted } from "./Html.js"
 
@@ -523,6 +523,44 @@ ${paged && page !== undefined ? pageNav(listing, current) : null}
 </section>`
 }
 
+/** Rows of the unmanaged table; the rest is counted (the plan JSON lists them all). */
+export const unmanagedShown = 100
+
+const unmanagedSection = (unmanaged: ReadonlyArray<UnmanagedApp>): Html => {
+  const rows = unmanaged.slice(0, unmanagedShown).map((app) => {
+    const statuses = Object.entries(app.statuses).map(([status, n]) => `${n} ${status}`).join(", ")
+    return html`<tr class="row-warn">
+<th scope="row"><span class="app-name">${app.name}</span><br><code class="app-id">${app.appId}</code><span class="app-links"><a href="${
+      dashboardAppUrl(app.appId)
+    }" rel="noreferrer">Phala Cloud</a></span></th>
+<td data-label="State">${badge("warn", "not declared", "+")}</td><td class="num" data-label="Replicas">${
+      app.replicas === null ? "not listed" : String(app.replicas)
+    }</td><td data-label="CVMs">${statuses === "" ? "—" : statuses}</td></tr>`
+  })
+  const more = unmanaged.length - unmanagedShown
+  return html`<section id="unmanaged" aria-labelledby="unmanaged-heading"><h2 id="unmanaged-heading">Unmanaged apps</h2>
+${
+    unmanaged.length === 0
+      ? html`<p class="empty">Every app of the workspace is declared or ignored.</p>`
+      : html`<p>${plural(unmanaged.length, "app exists", "apps exist")} in the workspace but ${
+        unmanaged.length === 1 ? "is" : "are"
+      } not declared (<code>discovery.unmanaged: report</code>): declare ${unmanaged.length === 1 ? "it" : "them"} or add ${
+        unmanaged.length === 1 ? "it" : "them"
+      } to <code>discovery.ignore</code>.</p>
+<div class="table-wrap" role="region" aria-labelledby="unmanaged-caption" tabindex="0">
+<table class="apps">
+<caption id="unmanaged-caption">Apps that exist but are not declared, by name</caption>
+<thead><tr><th scope="col">App</th><th scope="col">State</th><th scope="col">Replicas</th><th scope="col">CVMs</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</div>
+${more > 0 ? html`<p class="empty">and ${plural(more, "more app", "more apps")}: see <a href="/api/v1/plan">the plan</a>.</p>` : null}`
+  }
+</section>`
+}
+
 const knownAlertLabels = new Set(["alertname", "severity", "app_id", "app_name", "vm_uuid", "cvm_name"])
 
 const alertRow = (alert: Alert, now: Date): Html => {
@@ -672,12 +710,13 @@ const stateDirNotice = (health: StateDirHealth | null | undefined, now: Date): H
 </section>`
 }
 
-const countsList = (s: Summary): Html =>
+const countsList = (s: Summary, unmanaged: number | null): Html =>
   html`<dl class="counts">
 <div class="count tone-ok"><dt>In sync</dt><dd>${s.in_sync}</dd></div>
 <div class="count tone-bad"><dt>Out of sync</dt><dd>${s.out_of_sync}</dd></div>
 <div class="count tone-warn"><dt>Unknown</dt><dd>${s.unknown}</dd></div>
 <div class="count tone-neutral"><dt>Drifts</dt><dd>${s.drifts}</dd></div>
+${unmanaged === null ? null : html`<div class="count tone-warn"><dt>Unmanaged</dt><dd>${unmanaged}</dd></div>`}
 </dl>`
 
 const ageLine = (input: StatusPageInput, snapshot: Snapshot): Html => {
@@ -858,7 +897,7 @@ export const renderStatusPage = (input: StatusPageInput): string => {
 <p class="brand">phala-drift status</p>
 <h1>${verdict}</h1>
 ${snapshot === null ? html`<p class="age">No data yet.</p>` : ageLine({ ...input, refreshSeconds: refresh }, snapshot)}
-${summary === null ? null : countsList(summary)}
+${summary === null ? null : countsList(summary, snapshot?.unmanaged?.length ?? null)}
 </div></header>
 <main class="wrap">
 <p id="refresh-status" class="refresh-status" role="status"></p>
@@ -866,6 +905,7 @@ ${view === null ? null : filterForm(view, filter)}
 <div id="live-main" data-live>
 ${input.stateDir !== null && input.stateDir !== undefined && input.stateDir.failing.length > 0 ? stateDirNotice(input.stateDir, input.now) : null}
 ${appsSection(view, refresh, input.page, filter)}
+${snapshot?.unmanaged === undefined ? null : unmanagedSection(snapshot.unmanaged)}
 ${alertsSection(input)}
 ${remediationSection(input.remediation, input.now)}
 </div>

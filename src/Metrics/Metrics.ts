@@ -43,8 +43,8 @@ const makeRegistry = () => {
     }),
     apiRequests: new Prom.Counter({
       name: "phala_drift_api_requests_total",
-      help: "HTTP attempts against the Phala Cloud API by status code (timeout and network for attempts without a response).",
-      labelNames: ["code"],
+      help: "HTTP attempts against the Phala Cloud API by status code (timeout and network for attempts without a response) and endpoint (app, list, action).",
+      labelNames: ["code", "endpoint"],
       registers
     }),
     apiDuration: new Prom.Histogram({
@@ -119,6 +119,8 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
       Effect.gen(function*() {
         yield* Effect.promise(async () => {
           await store.applySnapshot(snapshot)
+          // without discovery nothing is unmanaged: a reload that turns it off removes the series
+          store.setUnmanaged(snapshot.unmanaged ?? [])
           await store.publish()
         })
         m.apps.set(snapshot.apps.length)
@@ -178,7 +180,7 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
         changed()
         switch (event._tag) {
           case "ApiAttempt":
-            m.apiRequests.inc({ code: event.code })
+            m.apiRequests.inc({ code: event.code, endpoint: event.endpoint })
             m.apiDuration.observe(event.seconds)
             return
           case "ConfigLoaded":

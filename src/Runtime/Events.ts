@@ -1,5 +1,8 @@
 import { Data, Effect, Ref, type Scope } from "effect"
 
+/** The `endpoint` of `phala_drift_api_requests_total`. */
+export type ApiEndpoint = "app" | "list" | "action"
+
 /** A notification attempt's result as `phala_drift_notifications_total` counts it. */
 export type NotificationResult = "success" | "failure" | "dropped"
 
@@ -11,8 +14,11 @@ export type WebhookResult = "accepted" | "duplicate" | "bad_signature" | "stale"
  * their consumers: the config store says a reload failed, the client that it made an attempt.
  */
 export type DaemonEvent = Data.TaggedEnum<{
-  /** One HTTP attempt against the Phala API: `code` is the status code, or `timeout` / `network`. */
-  ApiAttempt: { readonly code: string; readonly seconds: number }
+  /**
+   * One HTTP attempt against the Phala API: `code` is the status code, or `timeout` / `network`; `endpoint` what was
+   * asked (`app`: one app's read, `list`: a page of the workspace listing, `action`: a CVM lifecycle action).
+   */
+  ApiAttempt: { readonly code: string; readonly seconds: number; readonly endpoint: ApiEndpoint }
   /** The config was loaded or reloaded (`success`), or a reload was rejected; `at` is epoch ms. */
   ConfigLoaded: { readonly success: boolean; readonly at: number }
   /** A scheduled tick found the previous cycle still running. */

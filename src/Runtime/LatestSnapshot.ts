@@ -44,7 +44,7 @@ export class LatestSnapshot extends Effect.Service<LatestSnapshot>()("phala-drif
           if (position === undefined) return [Option.none(), previous]
           const apps = timeline.snapshot.apps.slice()
           apps[position] = report
-          const snapshot: Snapshot = { generatedAt: new Date(at), apps }
+          const snapshot: Snapshot = { ...timeline.snapshot, generatedAt: new Date(at), apps }
           return [Option.some(snapshot), Option.some({ index, timeline: advanceTimelineApp(timeline, snapshot, report, refreshedByEvent) })]
         }), (made): Effect.Effect<Option.Option<Snapshot>> =>
           Option.isNone(made) ? Effect.succeed(made) : Effect.as(SubscriptionRef.set(latest, made), made)),

@@ -108,7 +108,7 @@ describe("serve", () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200)
     const text = await scrape()
     expect(text).toContain(`phala_app_up{app_id="${PAYMENTS}",app_name="payments"} 0`)
-    expect(text).toMatch(/phala_drift_api_requests_total\{code="500"\} [1-9]/)
+    expect(text).toMatch(/phala_drift_api_requests_total\{code="500",endpoint="app"\} [1-9]/)
     await sim.admin("DELETE", `/_sim/apps/${PAYMENTS}/faults`)
   }, 60_000)
 

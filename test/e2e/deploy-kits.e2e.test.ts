@@ -85,7 +85,7 @@ describe("compose kit with the real tools", () => {
     writeFileSync(file, YAML.stringify({ groups: rule.spec.groups }))
     const r = run("promtool", ["check", "rules", file])
     expect(r.status, r.output).toBe(0)
-    expect(r.output).toMatch(/SUCCESS: 10 rules found/)
+    expect(r.output).toMatch(/SUCCESS: 11 rules found/)
   })
 })
 

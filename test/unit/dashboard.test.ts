@@ -80,7 +80,7 @@ describe("Grafana dashboard", () => {
       const snapshot = (apps: ReturnType<typeof diffApp>[]) => ({ generatedAt: new Date(1000), apps })
       yield* metrics.record(snapshot([diffApp(desiredApp(), Observation.found(observedApp(twoReplicas())))]), { startedAt: 0, phases: { observe: 900, alerts: 10 } })
       yield* metrics.record(snapshot([diffApp(desiredApp(), Observation.failed(new FetchFailure({ appId: APP_ID, reason: "server", status: 500, message: "x" })))]), { startedAt: 1000, phases: { observe: 900, alerts: 10 } })
-      yield* (yield* Events).publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.2 }))
+      yield* (yield* Events).publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.2, endpoint: "app" }))
       const exposed = new Set(
         (yield* servedText(metrics)).split("\n").filter((l) => l !== "" && !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0] ?? "")
       )

@@ -117,7 +117,7 @@ describe("Metrics", () => {
       const metrics = yield* Metrics
       yield* recordAt(metrics, driftedFleet(), 1000)
       const first = yield* metrics.scrape(false)
-      yield* publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.1 }))
+      yield* publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.1, endpoint: "app" }))
       const second = yield* metrics.scrape(false)
       // the cached object-state bytes are served as they are, no re-render between cycles
       expect(second.chunks[0]).toBe(first.chunks[0])
@@ -125,15 +125,15 @@ describe("Metrics", () => {
       expect(first.contentEncoding).toBeNull()
       expect(second.byteLength).toBe(Buffer.concat(second.chunks).byteLength)
       const text = Buffer.concat(second.chunks).toString("utf8")
-      expect(text).toContain(`phala_drift_api_requests_total{code="200"} 1`)
-      expect(Buffer.concat(first.chunks).toString("utf8")).not.toContain(`phala_drift_api_requests_total{code="200"} 1`)
+      expect(text).toContain(`phala_drift_api_requests_total{code="200",endpoint="app"} 1`)
+      expect(Buffer.concat(first.chunks).toString("utf8")).not.toContain(`phala_drift_api_requests_total{code="200",endpoint="app"} 1`)
       const gzip = yield* metrics.scrape(true)
       expect(gzip.contentEncoding).toBe("gzip")
       expect(gzip.byteLength).toBe(Buffer.concat(gzip.chunks).byteLength)
       const unzipped = gunzipSync(Buffer.concat(gzip.chunks)).toString("utf8")
       const objectState = (t: string) => t.split("\n").filter((l) => l.startsWith("phala_app_") || l.startsWith("phala_cvm_"))
       expect(objectState(unzipped)).toEqual(objectState(text))
-      expect(unzipped).toContain(`phala_drift_api_requests_total{code="200"} 1`)
+      expect(unzipped).toContain(`phala_drift_api_requests_total{code="200",endpoint="app"} 1`)
     }).pipe(Effect.provide(metricsLayer)))
 
   it.effect("scrapes that arrive together share one rendering of the self-telemetry", () =>
@@ -173,7 +173,7 @@ describe("Metrics", () => {
       const metrics = yield* Metrics
       yield* recordAt(metrics, driftedFleet(), 1000)
       yield* recordAt(metrics, snapshot(1030, [diffApp(desiredApp(), Observation.failed(new FetchFailure({ appId: APP_ID, reason: "auth", status: 401, message: "x" })))]), 1030)
-      yield* publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.1 }))
+      yield* publish(DaemonEvent.ApiAttempt({ code: "200", seconds: 0.1, endpoint: "app" }))
       yield* publish(DaemonEvent.ConfigLoaded({ success: true, at: 0 }))
       yield* publish(DaemonEvent.TickSkipped())
       yield* publish(DaemonEvent.AlertsEvaluated({ alerts: [{ alertname: "PhalaCvmStatusDrift", state: "firing" }], names: ["PhalaCvmStatusDrift"] }))

@@ -19,18 +19,18 @@ const quiet = Logger.minimumLogLevel(LogLevel.Warning)
 const start = (extra: Record<string, unknown> = {}) =>
   serveScenarioInput({ api_keys: [KEY], apps: fleet, ...extra }, { port: 0 }).pipe(Effect.provide(quiet))
 
-const settings = (sim: RunningSimulator, retries = 2): ApiSettings => ({
+const settings = (sim: RunningSimulator, retries = 2, timeout = Duration.seconds(10)): ApiSettings => ({
   url: `${sim.url}/api/v1`,
   apiKey: Redacted.make(KEY),
   apiVersion: "2025-10-28",
-  timeout: Duration.seconds(10),
+  timeout,
   retries,
   concurrency: 4
 })
 
-const sweep = (sim: RunningSimulator, retries = 2) =>
+const sweep = (sim: RunningSimulator, retries = 2, timeout?: Duration.Duration) =>
   sweepWorkspace({ concurrency: 4 }).pipe(
-    Effect.provide(PhalaClient.layer(settings(sim, retries)).pipe(Layer.provide(FetchHttpClient.layer), Layer.provide(Events.Default))),
+    Effect.provide(PhalaClient.layer(settings(sim, retries, timeout)).pipe(Layer.provide(FetchHttpClient.layer), Layer.provide(Events.Default))),
     Effect.provide(quiet)
   )
 
@@ -122,6 +122,16 @@ describe("sweepWorkspace against the simulator", () => {
       expect(result.failures[0]?.message).toContain("invalid JSON")
       expect(result.failures[1]?.message).toContain("unexpected list page")
       expect(listRequests(sim)).toHaveLength(3)
+    }))
+
+  it.scopedLive("latency applies to every page; a page that hangs times out and is reported", () =>
+    Effect.gen(function*() {
+      const sim = yield* start({ list: { faults: { latency: "300ms" }, pages: [{ page: 3, faults: { hang: true } }] } })
+      const started = Date.now()
+      const result = yield* sweep(sim, 0, Duration.seconds(2))
+      expect(Date.now() - started).toBeGreaterThanOrEqual(600)
+      expect(result.failures.map((f) => [f.page, f.reason])).toEqual([[3, "timeout"]])
+      expect(result.apps.size).toBe(200)
     }))
 
   it.scopedLive("an app added after page 1 shifts the pages: the app pushed onto page 2 is counted once", () =>

@@ -1,7 +1,7 @@
 import type { AttributeKey, ServerSettings } from "../Domain/App.js"
 import { formatHostPort } from "../Domain/ListenAddress.js"
 import { formatReplicaRange, type ReplicaRange } from "../Domain/ReplicaRange.js"
-import type { AppReport, Drift } from "../Domain/Report.js"
+import type { AppReport, Drift, UnmanagedApp } from "../Domain/Report.js"
 
 type StatusDrift = Extract<Drift, { readonly kind: "status" }>
 type AttributeDrift = Extract<Drift, { readonly kind: "attribute" }>
@@ -84,4 +84,12 @@ export const remediationFailedText = (
   description: `${capital(cvm(failed))} of ${app(report)} is still drifting after ${failed.attempts} self-healing ` +
     "actions in this incident (remediation.max_attempts); no more actions are taken until the drift clears. " +
     "See GET /api/v1/actions."
+})
+
+/** An app that runs in the workspace but is not declared (`discovery.unmanaged: report`). */
+export const unmanagedText = (unmanaged: UnmanagedApp): Text => ({
+  summary: `App ${unmanaged.name} runs but is not declared`,
+  // word for word the Prometheus rule's (deploy/prometheus/alerts.yml), so both paths notify alike
+  description: `App ${unmanaged.name} (${unmanaged.appId}) exists in the workspace but the desired state does not ` +
+    "declare it: declare it (phala-drift import) or add it to discovery.ignore."
 })

@@ -1,7 +1,7 @@
 import { Duration } from "effect"
 import type { Alert, AlertEvent, AlertName, FiringAlert, PendingAlert } from "../Domain/Alert.js"
 import type { DesiredApp } from "../Domain/App.js"
-import type { AppReport, Drift, Snapshot } from "../Domain/Report.js"
+import type { AppReport, Drift, Snapshot, UnmanagedApp } from "../Domain/Report.js"
 import type { Text } from "./Annotations.js"
 import type { FailedRemediation } from "../Remediation.js"
 import {
@@ -11,6 +11,7 @@ import {
   remediationFailedText,
   replicasText,
   statusText,
+  unmanagedText,
   unobservableText
 } from "./Annotations.js"
 import { fingerprint } from "./Fingerprint.js"
@@ -54,6 +55,24 @@ const condition = (
     name,
     labels,
     annotations: { summary: text.summary, description: text.description, plan_url: planUrl(externalUrl, report) }
+  }
+}
+
+/**
+ * `PhalaAppUnmanaged` has no app config to take `severity` and `for` from: a fixed `warning`, and 10 minutes so an
+ * app being created and declared in the same deploy does not page (the same as deploy/prometheus/alerts.yml).
+ */
+export const unmanagedSeverity = "warning"
+export const unmanagedFor = Duration.minutes(10)
+
+export const unmanagedCondition = (unmanaged: UnmanagedApp, externalUrl: string): Condition => {
+  const labels = { alertname: "PhalaAppUnmanaged", severity: unmanagedSeverity, app_id: unmanaged.appId, app_name: unmanaged.name }
+  const text = unmanagedText(unmanaged)
+  return {
+    fingerprint: fingerprint(labels),
+    name: "PhalaAppUnmanaged",
+    labels,
+    annotations: { summary: text.summary, description: text.description, plan_url: `${externalUrl.replace(/\/+$/, "")}/#unmanaged` }
   }
 }
 
@@ -109,7 +128,7 @@ export const conditionsOf = (
   return out.filter((c) => (seen.has(c.fingerprint) ? false : (seen.add(c.fingerprint), true)))
 }
 
-const active = (previous: Alert | undefined, c: Condition, app: DesiredApp, now: number): Alert => {
+const active = (previous: Alert | undefined, c: Condition, app: Pick<DesiredApp, "for">, now: number): Alert => {
   if (previous !== undefined && previous.state === "firing") {
     return { ...previous, labels: c.labels, annotations: c.annotations, lastActiveAt: now }
   }
@@ -195,7 +214,15 @@ export const evaluate = (input: EvaluateInput): Evaluation => {
   }
   for (const report of snapshot.apps) step.report(report, byApp.get(report.appId) ?? [])
 
-  // The app left the config (or this shard): nothing will ever clear these, so they resolve now.
+  for (const unmanaged of snapshot.unmanaged ?? []) {
+    const c = unmanagedCondition(unmanaged, input.externalUrl)
+    const before = previous.get(c.fingerprint)
+    step.handled.add(c.fingerprint)
+    step.settle(before, active(before, c, { for: unmanagedFor }, now), false)
+  }
+
+  // The app left the config (or this shard): nothing will ever clear these, so they resolve now. An unmanaged app
+  // no longer reported (declared, ignored, gone) resolves the same way.
   for (const alert of previous.values()) {
     if (!step.handled.has(alert.fingerprint)) step.settle(alert, inactive(alert, null, now), false)
   }

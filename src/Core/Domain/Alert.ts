@@ -6,7 +6,8 @@ export const alertNames = [
   "PhalaCvmStatusDrift",
   "PhalaCvmAttributeDrift",
   "PhalaAppUnobservable",
-  "PhalaRemediationFailed"
+  "PhalaRemediationFailed",
+  "PhalaAppUnmanaged"
 ] as const
 export type AlertName = (typeof alertNames)[number]
 

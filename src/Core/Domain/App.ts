@@ -2,6 +2,7 @@ import { Duration, type Redacted } from "effect"
 import type { AlertingSettings, MaintenanceWindow } from "./Alert.js"
 import type { AppId } from "./AppId.js"
 import type { ReplicaRange } from "./ReplicaRange.js"
+import type { Shard } from "./Shard.js"
 
 export type DesiredStatus = "running" | "stopped"
 
@@ -47,7 +48,21 @@ export interface ApiSettings {
   readonly concurrency: number
   /** Most bytes of one response body read (after decompression); a larger 2xx body is `bad_response`. */
   readonly maxResponseBytes?: number
+  /** `auto` when absent. */
+  readonly fetch?: FetchMode
 }
+
+/** `api.fetch`: how a cycle reads the declared apps (DESIGN §11). */
+export type FetchMode = "auto" | "list" | "per_app"
+export const fetchModes: ReadonlyArray<FetchMode> = ["auto", "list", "per_app"]
+
+/** `discovery:` — apps in the workspace that the desired state does not declare. */
+export interface DiscoverySettings {
+  readonly unmanaged: "ignore" | "report"
+  /** App ids (normalised) or globs over names and ids (`*`, `?`) never reported. */
+  readonly ignore: ReadonlyArray<string>
+}
+export const noDiscovery: DiscoverySettings = { unmanaged: "ignore", ignore: [] }
 
 /** `api.max_response_bytes` by default: 8 MiB, some hundred times the answer of an app with many replicas. */
 export const defaultMaxResponseBytes = 8 * 1024 * 1024
@@ -90,6 +105,10 @@ export interface DaemonConfig {
   readonly apps: ReadonlyArray<DesiredApp>
   /** Built-in alerting; null when the file has no `alerting:` block. */
   readonly alerting: AlertingSettings | null
+  /** `ignore` everything when absent. */
+  readonly discovery?: DiscoverySettings
+  /** With `--shard`: `apps` holds this shard's apps, `declared` every app of the file (never unmanaged). */
+  readonly sharding?: { readonly shard: Shard; readonly declared: ReadonlySet<AppId> }
   /** Self-healing in `serve`; absent: off (as `remediation.enabled: false`). */
   readonly remediation?: RemediationSettings
 }

@@ -64,9 +64,32 @@ export interface AppReport {
   readonly cvms: ReadonlyArray<CvmReport>
 }
 
+/** An app the workspace sweep found that the desired state does not declare (`discovery.unmanaged: report`). */
+export interface UnmanagedApp {
+  readonly appId: AppId
+  /** The API's name, else the app id. */
+  readonly name: string
+  /** Null when the listing did not say (an entry in the minimal shape). */
+  readonly replicas: number | null
+  /** CVMs by lower-cased status. */
+  readonly statuses: Readonly<Record<string, number>>
+}
+
+/** How a cycle read the fleet (`api.fetch`), and what it learnt of the workspace. */
+export interface FleetReading {
+  readonly fetch: "list" | "per_app"
+  /** Apps in the workspace as the last sweep's page 1 said; null before any sweep. */
+  readonly workspaceSize: number | null
+  /** The sweep read every page (discovery is complete); false without a sweep. */
+  readonly sweepComplete: boolean
+}
+
 export interface Snapshot {
   readonly generatedAt: Date
   readonly apps: ReadonlyArray<AppReport>
+  /** Present only with `discovery.unmanaged: report`. */
+  readonly unmanaged?: ReadonlyArray<UnmanagedApp>
+  readonly reading?: FleetReading
 }
 
 export interface Summary {
@@ -75,6 +98,8 @@ export interface Summary {
   readonly out_of_sync: number
   readonly unknown: number
   readonly drifts: number
+  /** Present only with `discovery.unmanaged: report`. */
+  readonly unmanaged?: number
 }
 
 export const summarize = (apps: ReadonlyArray<AppReport>): Summary => ({

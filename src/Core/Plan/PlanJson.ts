@@ -1,5 +1,5 @@
 import type { ReplicaRange } from "../Domain/ReplicaRange.js"
-import type { AppError, AppReport, Drift, Snapshot, Summary } from "../Domain/Report.js"
+import type { AppError, AppReport, Drift, Snapshot, Summary, UnmanagedApp } from "../Domain/Report.js"
 import { summarize } from "../Domain/Report.js"
 import { type Action, type ActionOptions, fleetActions } from "./Actions.js"
 
@@ -21,6 +21,13 @@ export interface PlanAppJson {
   readonly drifts: ReadonlyArray<PlanDriftJson>
 }
 
+export interface PlanUnmanagedJson {
+  readonly app_id: string
+  readonly name: string
+  readonly replicas: number | null
+  readonly statuses: Readonly<Record<string, number>>
+}
+
 export interface PlanJson {
   readonly format_version: "1.1"
   readonly generated_at: string
@@ -28,6 +35,8 @@ export interface PlanJson {
   readonly apps: ReadonlyArray<PlanAppJson>
   /** What `apply` would do (DESIGN §13), in app then drift order. */
   readonly actions: ReadonlyArray<Action>
+  /** With `discovery.unmanaged: report` only. */
+  readonly unmanaged?: ReadonlyArray<PlanUnmanagedJson>
 }
 
 export const driftJson = (drift: Drift): PlanDriftJson => {
@@ -73,15 +82,29 @@ export const appJson = (app: AppReport): PlanAppJson => ({
   drifts: app.drifts.map(driftJson)
 })
 
-/** The plan document of DESIGN.md §5 and §13, `format_version` "1.1" (version "1" plus `actions`). */
-export const planJson = (snapshot: Snapshot, options: ActionOptions = { force: false }): PlanJson => ({
-  format_version: "1.1",
-  generated_at: snapshot.generatedAt.toISOString(),
-  summary: summarize(snapshot.apps),
-  apps: snapshot.apps.map(appJson),
-  actions: fleetActions(snapshot.apps, options).actions
+const unmanagedJson = (app: UnmanagedApp): PlanUnmanagedJson => ({
+  app_id: app.appId,
+  name: app.name,
+  replicas: app.replicas,
+  statuses: app.statuses
 })
 
-/** 0 all in sync · 2 drift found · 3 no drift but some apps unknown. */
+/**
+ * The plan document of DESIGN.md §5, §11 and §13: "1.1" adds `actions` (what `apply` would do) and, with discovery,
+ * `unmanaged` (additive: readers of "1" keep working).
+ */
+export const planJson = (snapshot: Snapshot, options: ActionOptions = { force: false }): PlanJson => {
+  const unmanaged = snapshot.unmanaged
+  return {
+    format_version: "1.1",
+    generated_at: snapshot.generatedAt.toISOString(),
+    summary: { ...summarize(snapshot.apps), ...(unmanaged === undefined ? {} : { unmanaged: unmanaged.length }) },
+    apps: snapshot.apps.map(appJson),
+    actions: fleetActions(snapshot.apps, options).actions,
+    ...(unmanaged === undefined ? {} : { unmanaged: unmanaged.map(unmanagedJson) })
+  }
+}
+
+/** 0 all in sync · 2 drift found (an unmanaged app is drift) · 3 no drift but some apps unknown. */
 export const planExitCode = (summary: Summary): 0 | 2 | 3 =>
-  summary.out_of_sync > 0 ? 2 : summary.unknown > 0 ? 3 : 0
+  summary.out_of_sync > 0 || (summary.unmanaged ?? 0) > 0 ? 2 : summary.unknown > 0 ? 3 : 0

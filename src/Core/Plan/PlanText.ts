@@ -1,5 +1,5 @@
 import { formatReplicaRange } from "../Domain/ReplicaRange.js"
-import type { AppReport, CvmReport, Drift, Snapshot } from "../Domain/Report.js"
+import type { AppReport, CvmReport, Drift, Snapshot, UnmanagedApp } from "../Domain/Report.js"
 import { summarize } from "../Domain/Report.js"
 import { actionCounts, type Decision, decideDrift, fleetActions } from "./Actions.js"
 
@@ -127,20 +127,34 @@ const renderApp = (app: AppReport, options: ActionFlags, paint: Paint): Readonly
   }
 }
 
+const renderUnmanaged = (app: UnmanagedApp, paint: Paint): string => {
+  const statuses = Object.entries(app.statuses).map(([status, n]) => `${n} ${status}`).join(", ")
+  const cvms = app.replicas === null ? "cvms not listed" : `${app.replicas} ${app.replicas === 1 ? "cvm" : "cvms"}${statuses === "" ? "" : `: ${statuses}`}`
+  return `${paint(GREEN, "+")} ${paint(BOLD, `app ${JSON.stringify(app.name)} (${app.appId})`)} exists but is not declared ${paint(DIM, `(${cvms})`)}`
+}
+
 /** A plan in the manner of `terraform plan`: one block per app, desired -> actual, then a summary line. */
 export const planText = (snapshot: Snapshot, options: TextOptions): string => {
   const paint = painter(options.color)
   const flags: ActionFlags = { force: options.force ?? false }
   const s = summarize(snapshot.apps)
-  const blocks = snapshot.apps.map((app) => renderApp(app, flags, paint).join("\n"))
+  const unmanaged = snapshot.unmanaged ?? []
+  const blocks = [
+    ...snapshot.apps.map((app) => renderApp(app, flags, paint).join("\n")),
+    ...unmanaged.map((app) => renderUnmanaged(app, paint))
+  ]
   const legend = [
     `phala-drift plan, generated ${snapshot.generatedAt.toISOString()}`,
     `Values are shown as desired -> actual. Symbols: ${paint(YELLOW, "~")} out of sync, ${
       paint(RED, "-")
-    } missing, ${paint(MAGENTA, "?")} unknown, ${paint(GREEN, "✓")} in sync.`
+    } missing, ${paint(MAGENTA, "?")} unknown, ${paint(GREEN, "✓")} in sync${
+      snapshot.unmanaged === undefined ? "" : `, ${paint(GREEN, "+")} exists but is not declared`
+    }.`
   ]
   const verdict = s.out_of_sync > 0
     ? "Drift detected."
+    : unmanaged.length > 0
+    ? "Drift detected: apps run that the desired state does not declare."
     : s.unknown > 0
     ? "No drift found, but some apps could not be observed."
     : s.apps === 0
@@ -148,7 +162,7 @@ export const planText = (snapshot: Snapshot, options: TextOptions): string => {
     : "No drift. Every app matches its desired state."
   const summaryLine = `Plan: ${s.in_sync} in sync, ${s.out_of_sync} out of sync, ${s.unknown} unknown, ${s.drifts} ${
     s.drifts === 1 ? "drift" : "drifts"
-  } (${s.apps} ${s.apps === 1 ? "app" : "apps"}).`
+  } (${s.apps} ${s.apps === 1 ? "app" : "apps"})${snapshot.unmanaged === undefined ? "" : `, ${unmanaged.length} unmanaged`}.`
   const footer = `Plan: ${actionCounts(fleetActions(snapshot.apps, flags))}.`
   return [...legend, "", ...blocks.flatMap((b) => [b, ""]), paint(BOLD, verdict), summaryLine, paint(BOLD, footer), ""].join("\n")
 }
