@@ -85,7 +85,13 @@ const readApps = (config: DaemonConfig, wanted: ReadonlyArray<AppId>) =>
     }
     const ids: ReadonlyArray<AppId> = wanted.length > 0 ? wanted : [...sweep.apps.keys()]
     const skipped: Array<string> = []
+    // an entry the API sent in a shape that cannot be read, or an app added while the pages were read, is not in it
+    if (wanted.length === 0 && sweep.total !== null && sweep.apps.size < sweep.total) {
+      skipped.push(`${sweep.total - sweep.apps.size} of the ${sweep.total} apps the listing announced: not in any page ` +
+        "as read (unreadable entries, or pages that shifted); run import again, or name them with --app")
+    }
     const problems: Array<string> = []
+    let rejected = false
     // an app missing from the listing, or listed without its CVMs, is read on its own
     const read = yield* Effect.forEach(ids, (appId) => {
       const listed = sweep.apps.get(appId)?.app ?? null
@@ -97,12 +103,13 @@ const readApps = (config: DaemonConfig, wanted: ReadonlyArray<AppId>) =>
             Effect.sync(() => {
               if (failure.reason === "incomplete") skipped.push(`${appId}: ${failure.message}`)
               else problems.push(`${appId}: ${failure.reason} (${failure.message})`)
+              if (failure.reason === "auth") rejected = true
               return null
             })
         })
       )
     }, { concurrency: config.api.concurrency })
-    if (problems.some((p) => p.includes(": auth ("))) return yield* fail(authNote)
+    if (rejected) return yield* fail(authNote)
     if (problems.length > 0) return yield* fail(`cannot read ${problems.join("; ")}; nothing written`)
     return { apps: read.filter((a): a is ObservedApp => a !== null), skipped }
   }).pipe(

@@ -5,7 +5,8 @@ import type { Observation, ObservedApp, ObservedCvm } from "./Domain/Observation
 import type { AppReport, CvmReport, Drift } from "./Domain/Report.js"
 import { withinRange } from "./Domain/ReplicaRange.js"
 
-const actualAttribute = (cvm: ObservedCvm, key: AttributeKey): string | number | null => {
+/** The value of a `cvm:` attribute as the API reported it for one CVM. */
+export const actualAttribute = (cvm: ObservedCvm, key: AttributeKey): string | number | null => {
   switch (key) {
     case "instance_type":
       return cvm.instanceType

@@ -1,8 +1,9 @@
+import { actualAttribute } from "../Diff.js"
 import type { CvmAttributes, DesiredStatus } from "../Domain/App.js"
 import { attributeKeys } from "../Domain/App.js"
 import type { AppId } from "../Domain/AppId.js"
 import { normalizeStatus } from "../Domain/CvmStatus.js"
-import type { ObservedApp, ObservedCvm } from "../Domain/Observation.js"
+import type { ObservedApp } from "../Domain/Observation.js"
 
 /** One `apps:` entry that `import` writes: what runs now, as a desired state that plans clean against it. */
 export interface ImportedApp {
@@ -13,29 +14,6 @@ export interface ImportedApp {
   readonly status: DesiredStatus
   /** Only the attributes on which every CVM agrees. */
   readonly cvm: CvmAttributes
-}
-
-const valueOf = (cvm: ObservedCvm, key: (typeof attributeKeys)[number]): string | number | null => {
-  switch (key) {
-    case "instance_type":
-      return cvm.instanceType
-    case "vcpu":
-      return cvm.vcpu
-    case "memory_mb":
-      return cvm.memoryMb
-    case "disk_gb":
-      return cvm.diskGb
-    case "region":
-      return cvm.region
-    case "base_image":
-      return cvm.baseImage
-    case "kms_type":
-      return cvm.kmsType
-    case "node":
-      return cvm.node
-    case "compose_hash":
-      return cvm.composeHash
-  }
 }
 
 const isNumeric = (key: (typeof attributeKeys)[number]): key is "vcpu" | "memory_mb" | "disk_gb" =>
@@ -58,9 +36,9 @@ export const agreedAttributes = (app: ObservedApp): CvmAttributes => {
   if (first === undefined || app.cvms.length !== app.replicas) return {}
   const agreed: Record<string, string | number> = {}
   for (const key of attributeKeys) {
-    const value = valueOf(first, key)
+    const value = actualAttribute(first, key)
     if (value === null || !declarable(key, value)) continue
-    if (rest.every((cvm) => valueOf(cvm, key) === value)) agreed[key] = value
+    if (rest.every((cvm) => actualAttribute(cvm, key) === value)) agreed[key] = value
   }
   // every value was checked against its key's type just above
   return agreed as CvmAttributes
