@@ -47,7 +47,12 @@ const carryOut = (config: DaemonConfig, action: Action, force: boolean) =>
     if (check._tag === "Changed") return { action, result: "skipped", detail: check.detail } satisfies ActionResult
     if (check._tag === "Unreadable") return { action, result: "failed", detail: check.detail } satisfies ActionResult
     const client = yield* CvmActions
-    const outcome = yield* Effect.either(client.act(action.action, action.vm_uuid))
+    const reader = yield* PhalaClient
+    const stillWanted = Effect.map(
+      observeOne(desired, { deadline: Date.now() + Duration.toMillis(cycleBudget(config)) }),
+      (report) => recheck(action, report, { force })._tag === "Go"
+    ).pipe(Effect.provideService(PhalaClient, reader))
+    const outcome = yield* Effect.either(client.act(action.action, action.vm_uuid, { stillWanted }))
     return Either.match(outcome, {
       onRight: (accepted): ActionResult => ({
         action,
@@ -58,7 +63,7 @@ const carryOut = (config: DaemonConfig, action: Action, force: boolean) =>
       }),
       onLeft: (failure): ActionResult => ({
         action,
-        result: "failed",
+        result: failure.reason === "superseded" ? "skipped" : "failed",
         detail: `${failure.reason}: ${failure.message}${failure.attempts > 1 ? ` (${failure.attempts} attempts)` : ""}`
       })
     })

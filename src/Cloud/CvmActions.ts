@@ -21,8 +21,9 @@ import { honoursRetryAfter, parseRetryAfter } from "./RetryPolicy.js"
  */
 
 /** Why an action failed: the read path's reasons, plus `conflict` (still busy after the retries), `not_found` (the API
- * does not know the CVM) and `invalid_id` (nothing was sent). */
-export type ActionFailureReason = FetchFailureReason | "not_found" | "conflict" | "invalid_id"
+ * does not know the CVM), `invalid_id` (nothing was sent) and `superseded` (while it waited to retry, the caller's
+ * check found the action no longer wanted; not sent again). */
+export type ActionFailureReason = FetchFailureReason | "not_found" | "conflict" | "invalid_id" | "superseded"
 
 export class ActionFailure extends Data.TaggedError("ActionFailure")<{
   readonly reason: ActionFailureReason
@@ -52,8 +53,16 @@ export const defaultActionRetry: ActionRetry = {
   maxRetryAfter: Duration.minutes(1)
 }
 
+export interface ActOptions {
+  /**
+   * Asked before each retry: whether the action is still wanted. Another operation was running on the CVM, and once
+   * it is over the CVM may well be where the action would have taken it.
+   */
+  readonly stillWanted?: Effect.Effect<boolean>
+}
+
 export interface CvmActionsService {
-  readonly act: (action: ActionKind, vmUuid: string) => Effect.Effect<ActionAccepted, ActionFailure>
+  readonly act: (action: ActionKind, vmUuid: string, options?: ActOptions) => Effect.Effect<ActionAccepted, ActionFailure>
 }
 
 export class CvmActions extends Context.Tag("phala-drift/CvmActions")<CvmActions, CvmActionsService>() {
@@ -149,7 +158,7 @@ export const make = (settings: ApiSettings, retry: ActionRetry): Effect.Effect<C
         })
       )
 
-    const act = (action: ActionKind, vmUuid: string): Effect.Effect<ActionAccepted, ActionFailure> => {
+    const act = (action: ActionKind, vmUuid: string, options: ActOptions = {}): Effect.Effect<ActionAccepted, ActionFailure> => {
       const id = cvmIdOf(vmUuid)
       if (id === null) {
         return Effect.fail(new ActionFailure({ reason: "invalid_id", status: null, message: "not a vm_uuid", attempts: 0 }))
@@ -167,7 +176,17 @@ export const make = (settings: ApiSettings, retry: ActionRetry): Effect.Effect<C
               return Effect.logInfo("CVM action answered \"not now\", trying again").pipe(
                 Effect.annotateLogs({ action, vm_uuid: vmUuid, status: step.failure.status ?? 0, wait_ms: Duration.toMillis(step.wait) }),
                 Effect.zipRight(Effect.sleep(step.wait)),
-                Effect.zipRight(loop(attempt + 1))
+                Effect.zipRight(options.stillWanted ?? Effect.succeed(true)),
+                Effect.flatMap((wanted) =>
+                  wanted ? loop(attempt + 1) : Effect.fail(
+                    new ActionFailure({
+                      reason: "superseded",
+                      status: step.failure.status,
+                      message: `${step.failure.message}; then the CVM changed, so the action was not sent again`,
+                      attempts: attempt
+                    })
+                  )
+                )
               )
           }
         })

@@ -181,6 +181,29 @@ describe(`error bodies as @phala/cloud sees them (${SCENARIO})`, () => {
       expect((await safeGetAppInfo(w.client, { appId: app.app_id })).success).toBe(true)
     })
 
+    it("faults on the lifecycle endpoints are the SDK's errors a real answer gets, then the CVM acts", async () => {
+      const w = await worldFor(version)
+      const app = w.app("single-ethereum")
+      const cvm = app.cvms[0]
+      if (cvm === undefined) throw new Error("single-ethereum has no CVM")
+      await admin(w.sim, "PUT", `/_sim/apps/${app.app_id}/faults`, { actions: [409, 403, 404] })
+      const expected = [
+        { class: BusinessError, status: 409, message: "Another operation in progress", conflict: true },
+        { class: AuthError, status: 403, message: "CVM not in workspace", conflict: false },
+        { class: ResourceError, status: 404, message: "The requested CVM was not found", conflict: false }
+      ]
+      for (const e of expected) {
+        const outcome = await safeStartCvm(w.client, { uuid: cvm.vm_uuid })
+        const error = outcome.success ? null : outcome.error
+        expect(error).toBeInstanceOf(e.class)
+        expect(error).toHaveProperty("status", e.status)
+        expect(error).toHaveProperty("message", e.message)
+        if (error instanceof PhalaCloudError) expect(isConflictError(error)).toBe(e.conflict)
+      }
+      const done = await safeStopCvm(w.client, { uuid: cvm.vm_uuid })
+      expect(done.success).toBe(true)
+    })
+
     it.each([{ fault: "malformed" }, { fault: "wrong_types" }])("a 200 with a $fault body is rejected by the SDK's schema", async ({ fault }) => {
       const w = await worldFor(version)
       const app = w.app("single-ethereum")

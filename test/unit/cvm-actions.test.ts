@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Layer, Logger, LogLevel, Redacted } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { type ActionRetry, CvmActions, isBusyConflict } from "../../src/Cloud/CvmActions.js"
+import { type ActOptions, type ActionRetry, CvmActions, isBusyConflict } from "../../src/Cloud/CvmActions.js"
 import type { ApiSettings } from "../../src/Core/Domain/App.js"
 import type { ActionKind } from "../../src/Core/Plan/Actions.js"
 import { type RunningSimulator, serveScenarioInput } from "../../src/Simulator/Simulator.js"
@@ -41,8 +41,8 @@ const settingsFor = (url: string, key = KEY): ApiSettings => ({
   concurrency: 4
 })
 
-const act = (url: string, action: ActionKind, vmUuid: string, key = KEY) =>
-  Effect.flatMap(CvmActions, (client) => client.act(action, vmUuid)).pipe(
+const act = (url: string, action: ActionKind, vmUuid: string, key = KEY, options: ActOptions = {}) =>
+  Effect.flatMap(CvmActions, (client) => client.act(action, vmUuid, options)).pipe(
     Effect.provide(CvmActions.layer(settingsFor(url, key), fastRetry).pipe(Layer.provide(FetchHttpClient.layer))),
     Effect.provide(quiet),
     Effect.exit
@@ -112,6 +112,22 @@ describe("CvmActions against the simulator", () => {
       expect(Exit.isSuccess(exit) && exit.value.status).toBe("shutting_down")
       expect(Exit.isSuccess(exit) && exit.value.attempts).toBeGreaterThan(1)
       expect(requests(sim).map((r) => r.status)).toContain(409)
+    }))
+
+  it.scopedLive("before retrying a 409 it asks whether the action is still wanted, and sends nothing more when not", () =>
+    Effect.gen(function*() {
+      const sim = yield* start({ actions: [409] })
+      let asked = 0
+      const stillWanted = Effect.sync(() => {
+        asked++
+        return false
+      })
+      const failure = failureOf(yield* act(sim.url, "start", VM_STOPPED, KEY, { stillWanted }))
+      expect(failure).toMatchObject({ reason: "superseded", status: 409, attempts: 1 })
+      expect(failure.message).toContain("not sent again")
+      expect(asked).toBe(1)
+      expect(requests(sim)).toHaveLength(1)
+      expect(yield* statusOf(sim, VM_STOPPED)).toBe("stopped")
     }))
 
   it.scopedLive("a CVM that stays busy fails as conflict after a bounded number of attempts", () =>
