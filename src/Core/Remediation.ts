@@ -49,6 +49,8 @@ export interface CvmMemory {
   readonly lastDecision: string | null
   /** `max_attempts` reached in this incident: `PhalaRemediationFailed` holds. */
   readonly failed: boolean
+  /** The action last proposed for it in this incident (what an `unknown` skip is about). */
+  readonly candidate: Candidate | null
 }
 
 export type RemediationState = ReadonlyMap<string, CvmMemory>
@@ -106,10 +108,11 @@ const fresh = (appId: string, appName: string, vmUuid: string, cvmName: string):
   lastActionAt: null,
   lastDryRunAt: null,
   lastDecision: null,
-  failed: false
+  failed: false,
+  candidate: null
 })
 
-const endIncident = (m: CvmMemory): CvmMemory => ({ ...m, incidentSince: null, attempts: 0, lastDecision: null, failed: false })
+const endIncident = (m: CvmMemory): CvmMemory => ({ ...m, incidentSince: null, attempts: 0, lastDecision: null, failed: false, candidate: null })
 
 /**
  * Kept while it matters: during an incident, or while the cooldown of its last action (or dry run) runs, so a CVM
@@ -198,11 +201,11 @@ export const decide = (input: DecideInput): Decisions => {
   for (const report of reports) {
     if (report.desired.remediate !== true) continue
     if (report.sync === "unknown") {
-      // nothing observed: never act; say so once per incident for the CVMs with an open one
+      // nothing observed: never act; say so once per incident for the CVMs an action was proposed for
       for (const [key, m] of state) {
-        if (m.appId !== report.appId || m.incidentSince === null || m.failed) continue
+        if (m.appId !== report.appId || m.incidentSince === null || m.failed || m.candidate === null) continue
         note(m, {
-          candidate: { app_id: m.appId, vm_uuid: m.vmUuid, cvm_name: m.cvmName, action: report.desired.status === "running" ? "start" : "shutdown", from: "unknown", to: report.desired.status },
+          candidate: m.candidate,
           appName: report.name,
           incidentSince: m.incidentSince,
           attempt: m.attempts + 1,
@@ -215,10 +218,12 @@ export const decide = (input: DecideInput): Decisions => {
     const maintenance = inMaintenance(report.desired, now)
     for (const candidate of input.candidates(report)) {
       const key = memoryKey(report.appId, candidate.vm_uuid)
-      const m = state.get(key)
+      const known = state.get(key)
       // the table only proposes actions for status drifts, which opened an incident above
-      if (m === undefined || m.incidentSince === null) continue
-      const incidentSince = m.incidentSince
+      if (known === undefined || known.incidentSince === null) continue
+      const m: CvmMemory = { ...known, candidate }
+      state.set(key, m)
+      const incidentSince = known.incidentSince
       const decided = (outcome: Decided["outcome"], attempt = m.attempts + 1): Decided => ({
         candidate,
         appName: report.name,
@@ -286,6 +291,7 @@ export const failedOf = (
 
 /** What a record read back from `actions.jsonl` tells about a CVM (see `restoreState`). */
 export interface RestoredFact {
+  readonly candidate: Candidate
   readonly appId: string
   readonly appName: string
   readonly vmUuid: string
@@ -316,14 +322,22 @@ export const restoreState = (facts: ReadonlyArray<RestoredFact>): RemediationSta
           attempts: sameIncident ? Math.max(m.attempts, f.attempt) : f.attempt,
           lastActionAt: Math.max(m.lastActionAt ?? f.at, f.at),
           lastDecision: "act",
-          failed: sameIncident && m.failed
+          failed: sameIncident && m.failed,
+          candidate: f.candidate
         })
         break
       case "dry_run":
         state.set(key, { ...m, lastDryRunAt: Math.max(m.lastDryRunAt ?? f.at, f.at), lastDecision: "dry_run" })
         break
       case "gave_up":
-        state.set(key, { ...m, incidentSince: f.incidentSince, attempts: Math.max(sameIncident ? m.attempts : 0, f.attempt), failed: true, lastDecision: "max_attempts" })
+        state.set(key, {
+          ...m,
+          incidentSince: f.incidentSince,
+          attempts: Math.max(sameIncident ? m.attempts : 0, f.attempt),
+          failed: true,
+          lastDecision: "max_attempts",
+          candidate: f.candidate
+        })
         break
     }
   }

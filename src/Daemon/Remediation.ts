@@ -56,6 +56,7 @@ const toRecord = (d: Decided, at: number, id: string, result: ActionResult, reas
 export const factsOf = (records: ReadonlyArray<ActionRecord>): ReadonlyArray<RestoredFact> =>
   records.flatMap((r): ReadonlyArray<RestoredFact> => {
     const base = {
+      candidate: { app_id: r.app_id, vm_uuid: r.vm_uuid, cvm_name: r.cvm_name, action: r.action, from: r.from, to: r.to },
       appId: r.app_id,
       appName: r.app_name,
       vmUuid: r.vm_uuid,

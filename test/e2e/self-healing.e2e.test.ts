@@ -214,4 +214,21 @@ describe("self-healing in serve", () => {
     expect(await metric(third, `phala_drift_remediation_actions_total{action="start",result="failed"}`)).toBe(2)
     expect(await metric(third, `phala_drift_remediation_actions_total{action="start",result="skipped"}`)).toBeGreaterThanOrEqual(1)
   })
+
+  it("takes no action when its intent cannot be written to state_dir", { timeout: 90_000 }, async () => {
+    expect(await simStatus(HEALED, HEALED_CVM)).toBe("stopped")
+    // a regular file where state_dir should be: nothing can be written under it
+    const blocked = writeTemp("not-a-dir", "x", dir)
+    const fourth = await startServe(writeTemp("blocked.yaml", desired("{ enabled: true, cooldown: 1s }"), dir), env(), {
+      args: ["--state-dir", blocked]
+    })
+    const refused = await waitFor("record_failed", async () =>
+      (await actions(fourth)).find((a) => a.vm_uuid === HEALED_CVM && a.reason === "record_failed"), 30_000, 200)
+    expect(refused.result).toBe("skipped")
+    await afterCycles(fourth.base, 4)
+    expect(await simStatus(HEALED, HEALED_CVM)).toBe("stopped")
+    expect((await actions(fourth)).some((a) => a.result === "intent" || a.result === "ok")).toBe(false)
+    expect(await metric(fourth, "phala_drift_state_write_failures_total")).toBeGreaterThan(0)
+    expect(fourth.proc.stdout() + fourth.proc.stderr()).toContain("cannot append to the self-healing record")
+  })
 })

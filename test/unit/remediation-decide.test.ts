@@ -190,6 +190,7 @@ describe("self-healing decisions", () => {
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const state = restoreState([{
+        candidate: { app_id: app().appId, vm_uuid: UUID, cvm_name: "payments-api", action: "start", from: "stopped", to: "running" },
         appId: app().appId,
         appName: "payments-api",
         vmUuid: UUID,
