@@ -51,7 +51,9 @@ const cliEnv = (extra = {}) => {
   return { ...env, NO_COLOR: "1", LOG_FORMAT: "json", NODE_ENV: "production", ...extra }
 }
 
-export const spawnCli = (args, extraEnv = {}) => spawnNode([MAIN, ...args], extraEnv)
+// BENCH_NODE_FLAGS: flags for the CLI's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses)
+const cliFlags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "")
+export const spawnCli = (args, extraEnv = {}) => spawnNode([...cliFlags, MAIN, ...args], extraEnv)
 
 /** A Node child (a script and its arguments) with the CLI's environment; keeps the tail of its output. */
 export const spawnNode = (args, extraEnv = {}) => {

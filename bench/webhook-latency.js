@@ -9,7 +9,8 @@
 // Measured per event, client side: POST → response, and POST → the stand-in serving that app's re-read; daemon side:
 // `phala_drift_webhook_publish_latency_seconds` (arrival → publish) as the difference of two scrapes, quantiles
 // interpolated in its buckets as histogram_quantile does, mean from sum/count; event-loop delay max (loop-delay.mjs)
-// over each phase. Env: WEBHOOK_BENCH_APPS (default "1000,10000"), WEBHOOK_BENCH_EVENTS (200), BENCH_BUDGET_S (900).
+// over each phase. Env: WEBHOOK_BENCH_APPS (default "1000,10000"), WEBHOOK_BENCH_EVENTS (200), BENCH_BUDGET_S (900), BENCH_NODE_FLAGS
+// (node flags for the daemon, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it).
 // Writes bench/results/webhook-latency.json and prints a table.
 import { createHmac } from "node:crypto"
 import { readFileSync, writeFileSync } from "node:fs"

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto"
 import type { Alert, AlertingSettings, ReceiverSettings } from "../Core/Domain/Alert.js"
 import { alertNames } from "../Core/Domain/Alert.js"
 import { type DaemonConfig, pollPeriod } from "../Core/Domain/App.js"
-import type { Snapshot } from "../Core/Domain/Report.js"
+import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
 import { AlertsView } from "../Runtime/AlertsView.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { DaemonEvent, Events, type NotificationResult } from "../Runtime/Events.js"
@@ -15,7 +15,7 @@ import { alertmanagerRound } from "./Receivers/AlertmanagerSender.js"
 import { isEventReceiver, outboxReceivers } from "./Receivers/EventReceivers.js"
 import { routeAlert } from "../Core/Alerting/Routing.js"
 import { adoptQueued } from "../Core/Alerting/Adopt.js"
-import { evaluate } from "../Core/Alerting/Rules.js"
+import { type Evaluation, evaluate, evaluateApp } from "../Core/Alerting/Rules.js"
 import { checkWritableDir, type StateDirError } from "./StateDir.js"
 import { acquireLock, type LockOptions, type StateDirLock } from "./StateDirLock.js"
 import { makeStateHealth } from "./StateHealth.js"
@@ -260,20 +260,15 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
         yield* events.publish(DaemonEvent.QueueLengths({ lengths: yield* (yield* currentOutbox(config)).queueLengths }))
       })
 
-    /** Evaluate the rules against a new snapshot and hand every state change to its receivers. */
-    const onSnapshot = (snapshot: Snapshot) =>
+    /** Evaluate the rules (a whole snapshot, or one app's new report) and hand every state change to its receivers. */
+    const onEvaluation = (run: (input: { previous: ReadonlyMap<string, Alert>; now: number; externalUrl: string }) => Evaluation) =>
       gate.withPermits(1)(Effect.gen(function*() {
         const config = yield* store.current
         const settings = config.alerting
         if (settings === null) return
         const now = yield* Clock.currentTimeMillis
         const box = yield* currentOutbox(config)
-        const result = evaluate({
-          snapshot,
-          previous: yield* Ref.get(alerts),
-          now,
-          externalUrl: resolveExternalUrl(settings.externalUrl, config.server)
-        })
+        const result = run({ previous: yield* Ref.get(alerts), now, externalUrl: resolveExternalUrl(settings.externalUrl, config.server) })
         // One step that shutdown cannot cut: the events are queued (held back from receivers), the alert state that
         // goes with them is saved, then they are released. Killed in between (kill -9), the events are on disk and
         // the state is not: `adoptQueued` takes them in at the next start. Never is an event delivered that the
@@ -301,6 +296,10 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
         yield* Effect.forkIn(Effect.interruptible(resendRound), serviceScope)
       })).pipe(Effect.catchAllCause((cause) => Effect.logError("alert evaluation failed", cause)))
 
+    const onSnapshot = (snapshot: Snapshot) => onEvaluation((input) => evaluate({ ...input, snapshot }))
+    /** One app's report published between cycles: only that app's alerts are evaluated again. */
+    const onApp = (report: AppReport) => onEvaluation((input) => evaluateApp({ ...input, report }))
+
     /** One round to every Alertmanager receiver; skipped while one is still running (the next tick catches up). */
     const resendRound = amGate.withPermitsIfAvailable(1)(Effect.gen(function*() {
       const config = yield* store.current
@@ -319,7 +318,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
       stateDir: Effect.flatMap(ScopedRef.get(outbox), (box) => Effect.flatMap(box.unsaved, health.view))
     })
 
-    return { onSnapshot, view, current: Ref.get(alerts) } as const
+    return { onSnapshot, onApp, view, current: Ref.get(alerts) } as const
   }).pipe(Effect.annotateLogs({ service: "Alerting" })),
   dependencies: [Events.Default]
 }) {}

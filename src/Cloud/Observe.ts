@@ -33,13 +33,14 @@ export interface CycleOptions {
 export const carryNames = (previous: Snapshot | undefined, reports: ReadonlyArray<AppReport>): ReadonlyArray<AppReport> => {
   if (previous === undefined) return reports
   const names = new Map(previous.apps.map((a) => [a.appId, a.name]))
-  return reports.map((report) => {
-    const earlier = names.get(report.appId)
-    return report.observed === null && report.desired.name === null && earlier !== undefined && earlier !== report.name
-      ? { ...report, name: earlier }
-      : report
-  })
+  return reports.map((report) => carryName(names.get(report.appId), report))
 }
+
+/** `carryNames` for one report, given the name its app had in the previous snapshot. */
+export const carryName = (earlier: string | undefined, report: AppReport): AppReport =>
+  report.observed === null && report.desired.name === null && earlier !== undefined && earlier !== report.name
+    ? { ...report, name: earlier }
+    : report
 
 const observe = (client: PhalaClientService, app: DesiredApp, options: CycleOptions) =>
   client.getApp(app.appId, options.deadline === undefined ? {} : { deadline: options.deadline }).pipe(
@@ -76,11 +77,11 @@ const reportApp = (client: PhalaClientService, app: DesiredApp, options: CycleOp
   )
 
 /** One app's report between cycles (a webhook's re-read): the same read and diff as a cycle's, for one app. */
-export const observeOne = (app: DesiredApp, options: { readonly deadline: number; readonly previous?: Snapshot }) =>
+export const observeOne = (app: DesiredApp, options: { readonly deadline: number; readonly previousName?: string }) =>
   Effect.gen(function*() {
     const client = yield* PhalaClient
     const report = yield* reportApp(client, app, { deadline: options.deadline, concurrency: 1 })
-    return carryNames(options.previous, [report])[0] ?? report
+    return carryName(options.previousName, report)
   })
 
 /** `api.fetch`, `discovery:` and the shard, as the cycle's reading needs them (`plan` passes the same). */

@@ -2,7 +2,7 @@ import { Clock, Duration, Effect, FiberSet, Option } from "effect"
 import { observeOne } from "../Cloud/Observe.js"
 import { PhalaClient } from "../Cloud/PhalaClient.js"
 import type { AppId } from "../Core/Domain/AppId.js"
-import { pollPeriod } from "../Core/Domain/App.js"
+import { declaredApp, pollPeriod } from "../Core/Domain/App.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { DaemonEvent, Events } from "../Runtime/Events.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
@@ -42,14 +42,14 @@ export class AppRefresh extends Effect.Service<AppRefresh>()("phala-drift/AppRef
     const readOnce = (appId: AppId, since: number) =>
       Effect.gen(function*() {
         const config = yield* store.current
-        const app = config.apps.find((a) => a.appId === appId)
+        const app = declaredApp(config, appId)
         if (app === undefined) return
         const startedAt = yield* Clock.currentTimeMillis
-        const previous = Option.getOrUndefined(yield* latest.current)
+        const previous = Option.getOrUndefined(yield* latest.report(appId))
         const client = yield* cycle.client
         const report = yield* observeOne(app, {
           deadline: startedAt + Duration.toMillis(pollPeriod(config)),
-          ...(previous === undefined ? {} : { previous })
+          ...(previous === undefined ? {} : { previousName: previous.name })
         }).pipe(Effect.provideService(PhalaClient, client))
         const outcome = yield* freshness.publishApp(report, startedAt)
         const publishedAt = yield* Clock.currentTimeMillis

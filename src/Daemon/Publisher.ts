@@ -39,22 +39,16 @@ export class Publisher extends Effect.Service<Publisher>()("phala-drift/Publishe
 
     /**
      * The latest snapshot with `report` in place of that app's; nothing before the first cycle or for an app not in
-     * it. The metric store re-renders only that app's series.
+     * it. One app's work: its alerts are evaluated again, the metric store re-renders its series, the snapshot and
+     * timeline replace its entry.
      */
     const publishApp = (report: AppReport): Effect.Effect<Option.Option<Snapshot>> =>
       Effect.uninterruptible(lock.withPermits(1)(Effect.gen(function*() {
-        const current = yield* latest.current
-        if (Option.isNone(current) || !current.value.apps.some((app) => app.appId === report.appId)) return Option.none()
+        if (!(yield* latest.holds(report.appId))) return Option.none()
         const now = yield* Clock.currentTimeMillis
-        const snapshot: Snapshot = {
-          ...current.value,
-          generatedAt: new Date(now),
-          apps: current.value.apps.map((app) => (app.appId === report.appId ? report : app))
-        }
-        yield* alerting.onSnapshot(snapshot)
+        yield* alerting.onApp(report)
         yield* metrics.recordApp(report, now)
-        yield* latest.publish(snapshot, report.appId)
-        return Option.some(snapshot)
+        return yield* latest.publishApp(report, now, true)
       })))
 
     return { publish, publishApp } as const

@@ -1,6 +1,7 @@
 import { Effect, Either, Layer } from "effect"
 import type { AppId } from "../Core/Domain/AppId.js"
 import { normaliseAppId } from "../Core/Domain/AppId.js"
+import { declaredApp } from "../Core/Domain/App.js"
 import { eventLabel, type WebhookEvent } from "../Core/PhalaWebhook.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { DaemonEvent, Events, type WebhookResult } from "../Runtime/Events.js"
@@ -38,7 +39,7 @@ export class Webhooks extends Effect.Service<Webhooks>()("phala-drift/Webhooks",
         }
         const config = yield* store.current
         const appId: AppId | null = event.data.app_id == null ? null : Either.getOrNull(normaliseAppId(event.data.app_id))
-        if (appId === null || !config.apps.some((a) => a.appId === appId)) {
+        if (appId === null || declaredApp(config, appId) === undefined) {
           yield* count(event.event, "ignored")
           return "ignored"
         }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto"
 import type { StateDirHealth } from "../Runtime/AlertsView.js"
-import type { AppMoments } from "../Runtime/AppTimeline.js"
+import type { AppMoments, MomentsLookup } from "../Runtime/AppTimeline.js"
 import type { Alert } from "../Core/Domain/Alert.js"
 import { formatReplicaRange } from "../Core/Domain/ReplicaRange.js"
 import type { AppReport, CvmReport, Drift, Health, Snapshot, Summary, Sync, UnmanagedApp } from "../Core/Domain/Report.js"
@@ -26,7 +26,7 @@ export interface StatusPageInput {
   /** The apps part prepared at publish time (`prepareFleet`); made (and kept with the snapshot) when absent. */
   readonly fleet?: FleetView | null
   /** When each app last turned out of sync and was last observed (the daemon's timeline of this snapshot). */
-  readonly moments?: ReadonlyMap<string, AppMoments> | null
+  readonly moments?: MomentsLookup | null
   /** Which apps to list (`?q=`, `?sync=`, `?label=`, `?app=`); all of them when absent. */
   readonly filter?: AppFilter
 }
@@ -209,7 +209,7 @@ const momentsLines = (app: AppReport, moments: AppMoments, at: number) => {
 }
 
 interface RowContext {
-  readonly moments: ReadonlyMap<string, AppMoments> | null
+  readonly moments: MomentsLookup | null
   readonly at: number
   readonly dashboardUrl: string
 }
@@ -312,7 +312,7 @@ export interface Listing {
  */
 export interface FleetView extends Pick<Listing, "pages" | "problems" | "rows" | "rendered"> {
   readonly snapshot: Snapshot
-  readonly moments: ReadonlyMap<string, AppMoments> | null
+  readonly moments: MomentsLookup | null
   readonly summary: Summary
   readonly verdict: string
   readonly pageSize: number
@@ -361,7 +361,7 @@ const makeListing = (
 export const prepareFleet = (
   snapshot: Snapshot,
   pageSize: number = appsPerPage,
-  moments: ReadonlyMap<string, AppMoments> | null = null,
+  moments: MomentsLookup | null = null,
   dashboardUrl: string = defaultDashboardUrl
 ): FleetView => {
   const summary = summarize(snapshot.apps)
@@ -410,7 +410,7 @@ export const prepareFleet = (
 const prepared = new WeakMap<Snapshot, FleetView>()
 
 /** The fleet view of a snapshot (and its app moments), prepared at most once while the snapshot lives. */
-export const fleetViewOf = (snapshot: Snapshot, moments: ReadonlyMap<string, AppMoments> | null = null): FleetView => {
+export const fleetViewOf = (snapshot: Snapshot, moments: MomentsLookup | null = null): FleetView => {
   const hit = prepared.get(snapshot)
   if (hit !== undefined && (moments === null || hit.moments === moments)) return hit
   const view = prepareFleet(snapshot, appsPerPage, moments)

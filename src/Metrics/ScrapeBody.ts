@@ -33,7 +33,7 @@ export const scrapeBody = (objects: ObjectExposition, telemetry: Telemetry | str
     return { chunks, byteLength: objects.plainLength + tail.byteLength, contentEncoding: null, contentType }
   }
   const piece = rendered.deflated
-  const { crc, length } = combinePieces([piece], { crc: objects.crc, length: objects.plainLength })
+  const { crc, length } = combinePieces([piece], { crc: objects.crc(), length: objects.plainLength })
   const chunks = [gzipHeader, ...deflatedChunks(objects), piece.deflated, finalBlock, gzipTrailer(crc, length)]
   return { chunks, byteLength: total(chunks), contentEncoding: "gzip", contentType }
 }

@@ -16,10 +16,19 @@ import { combinePieces, deflatePiece, deflatePieceSync, emptyPiece } from "./Gzi
 /** One family of the exposition: its header and pieces in order, plain and compressed, with CRC and length. */
 export interface FamilyExposition {
   readonly plain: ReadonlyArray<Buffer>
-  /** Raw deflate pieces ending in sync flushes, one per plain piece, same order. */
+  readonly length: number
+  /** Its gzip side, worked out at the first gzip scrape that needs it (see `Gzipped`). */
+  readonly gzipped: () => Gzipped
+}
+
+/**
+ * Raw deflate pieces ending in sync flushes, one per plain piece, same order, and the CRC of the whole. Combining
+ * the CRCs of a family's pieces costs a few microseconds each, thousands per family at 10,000 apps: done per
+ * publish, it made one webhook event cost milliseconds; done when a gzip scrape asks, a burst of publishes pays once.
+ */
+export interface Gzipped {
   readonly deflated: ReadonlyArray<Buffer>
   readonly crc: number
-  readonly length: number
 }
 
 /** The cached object-state exposition of one publish. */
@@ -27,7 +36,13 @@ export interface ObjectExposition {
   readonly generation: number
   readonly families: ReadonlyArray<FamilyExposition>
   readonly plainLength: number
-  readonly crc: number
+  /** CRC-32 of the whole plain text, combined from the families' (memoised). */
+  readonly crc: () => number
+}
+
+const once = <A>(f: () => A): (() => A) => {
+  let value: { readonly a: A } | null = null
+  return () => (value ??= { a: f() }).a
 }
 
 /** The plain text of an exposition as chunks, in order. */
@@ -35,7 +50,7 @@ export const plainChunks = (exposition: ObjectExposition): ReadonlyArray<Buffer>
 
 /** The raw deflate stream of an exposition as chunks (no gzip header or trailer), in order. */
 export const deflatedChunks = (exposition: ObjectExposition): ReadonlyArray<Buffer> =>
-  exposition.families.flatMap((f) => f.deflated)
+  exposition.families.flatMap((f) => f.gzipped().deflated)
 
 export interface StoreStats {
   /** Family segments rendered since the store was made (an app's full block is one per family). */
@@ -330,15 +345,31 @@ export class MetricStore {
       const kept = previous?.families[f]
       if (kept !== undefined && (changed & (1 << f)) === 0) return kept
       const pieces: Array<Piece> = [headerPieces[f] ?? noPiece]
+      let length = 0
       for (const group of this.groups) {
         const piece = group.pieces[f]
-        if (piece !== undefined && piece.plain.byteLength > 0) pieces.push(piece)
+        if (piece !== undefined && piece.plain.byteLength > 0) {
+          pieces.push(piece)
+          length += piece.plain.byteLength
+        }
       }
-      const compressed = pieces.map((p) => (p.gz ??= deflatePieceSync(p.plain)))
-      const { crc, length } = combinePieces(compressed)
-      return { plain: pieces.map((p) => p.plain), deflated: compressed.map((gz) => gz.deflated), crc, length }
+      return {
+        plain: pieces.map((p) => p.plain),
+        length: length + (headerPieces[f]?.plain.byteLength ?? 0),
+        gzipped: once(() => {
+          const compressed = pieces.map((p) => (p.gz ??= deflatePieceSync(p.plain)))
+          return { deflated: compressed.map((gz) => gz.deflated), crc: combinePieces(compressed).crc }
+        })
+      }
     })
-    const { crc, length } = combinePieces(families)
-    return { generation: previous === null ? 0 : previous.generation + 1, families, plainLength: length, crc }
+    let plainLength = 0
+    for (const family of families) plainLength += family.length
+    return {
+      generation: previous === null ? 0 : previous.generation + 1,
+      families,
+      plainLength,
+      crc: once(() => combinePieces(families.map((family) => ({ crc: family.gzipped().crc, length: family.length }))).crc)
+    }
   }
+
 }

@@ -1,3 +1,4 @@
+import { HashMap, Option } from "effect"
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
 
 /** What the daemon remembers about one app across snapshots (epoch ms; lives as long as the process). */
@@ -15,10 +16,36 @@ export interface AppMoments {
   readonly lastEventRefreshAt: number | null
 }
 
+/** The moments of apps by id; what the status page reads. */
+export interface MomentsLookup {
+  readonly get: (appId: string) => AppMoments | undefined
+}
+
+/**
+ * Moments in a persistent map: one app's re-read replaces one entry and shares the rest with the previous timeline
+ * (a copy of the fleet per webhook event is what made one event cost the fleet's work).
+ */
+export class Moments implements MomentsLookup {
+  static readonly empty = new Moments(HashMap.empty())
+  constructor(private readonly map: HashMap.HashMap<string, AppMoments>) {}
+  get(appId: string): AppMoments | undefined {
+    return Option.getOrUndefined(HashMap.get(this.map, appId))
+  }
+  set(appId: string, moments: AppMoments): Moments {
+    return new Moments(HashMap.set(this.map, appId, moments))
+  }
+  keys(): IterableIterator<string> {
+    return HashMap.keys(this.map)
+  }
+  get size(): number {
+    return HashMap.size(this.map)
+  }
+}
+
 /** The moments of every app of `snapshot`, advanced by each published snapshot. */
 export interface AppTimeline {
   readonly snapshot: Snapshot
-  readonly moments: ReadonlyMap<string, AppMoments>
+  readonly moments: Moments
 }
 
 const advanceApp = (report: AppReport, at: number, previous: AppMoments | undefined, byEvent: boolean): AppMoments => ({
@@ -50,10 +77,19 @@ const advanceSync = (report: AppReport, at: number, previous: AppMoments | undef
 export const advanceTimeline = (previous: AppTimeline | null, snapshot: Snapshot, refreshedByEvent: string | null = null): AppTimeline => {
   const at = snapshot.generatedAt.getTime()
   const before = new Map(previous?.snapshot.apps.map((app) => [app.appId, app]) ?? [])
-  const moments = new Map<string, AppMoments>()
+  const moments = HashMap.beginMutation(HashMap.empty<string, AppMoments>())
   for (const report of snapshot.apps) {
     const kept = previous?.moments.get(report.appId)
-    moments.set(report.appId, before.get(report.appId) === report && kept !== undefined ? kept : advanceApp(report, at, kept, report.appId === refreshedByEvent))
+    HashMap.set(moments, report.appId, before.get(report.appId) === report && kept !== undefined ? kept : advanceApp(report, at, kept, report.appId === refreshedByEvent))
   }
-  return { snapshot, moments }
+  return { snapshot, moments: new Moments(HashMap.endMutation(moments)) }
+}
+
+/**
+ * The timeline after one app's new report is published between cycles (`snapshot` already holds it): that app's
+ * moments advance, the others are shared with `previous`. O(one app).
+ */
+export const advanceTimelineApp = (previous: AppTimeline, snapshot: Snapshot, report: AppReport, refreshedByEvent: boolean): AppTimeline => {
+  const at = snapshot.generatedAt.getTime()
+  return { snapshot, moments: previous.moments.set(report.appId, advanceApp(report, at, previous.moments.get(report.appId), refreshedByEvent)) }
 }

@@ -1,26 +1,64 @@
 import { Effect, Option, Ref, SubscriptionRef } from "effect"
-import type { Snapshot } from "../Core/Domain/Report.js"
-import { advanceTimeline, type AppTimeline } from "./AppTimeline.js"
+import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
+import { advanceTimeline, advanceTimelineApp, type AppTimeline } from "./AppTimeline.js"
+
+/** The published snapshot with where each app sits in it, so that one app's report is replaced without a search. */
+interface Published {
+  readonly timeline: AppTimeline
+  readonly index: ReadonlyMap<string, number>
+}
+
+const indexOf = (snapshot: Snapshot): ReadonlyMap<string, number> => new Map(snapshot.apps.map((app, i) => [app.appId, i]))
 
 /**
- * The latest published snapshot: one immutable value, read by HTTP handlers; replaced whole by each publish (a
- * cycle's, or one app's re-read: `Daemon/Publisher.ts`). With it, the timeline of every app (when it last turned
- * out of sync, when it was last observed), advanced by each publish and kept in memory only.
+ * The latest published snapshot: one immutable value, read by HTTP handlers; replaced whole by each cycle's publish,
+ * or with one app's report swapped in by a re-read between cycles (`Daemon/Publisher.ts`). With it, the timeline of
+ * every app (when it last turned out of sync, when it was last observed), advanced by each publish and kept in
+ * memory only.
  */
 export class LatestSnapshot extends Effect.Service<LatestSnapshot>()("phala-drift/LatestSnapshot", {
   effect: Effect.gen(function*() {
     const latest = yield* SubscriptionRef.make(Option.none<Snapshot>())
-    const timeline = yield* Ref.make(Option.none<AppTimeline>())
+    const published = yield* Ref.make(Option.none<Published>())
     return {
       current: SubscriptionRef.get(latest),
       /** The latest snapshot together with the moments of its apps (one value, so the two always match). */
-      timeline: Ref.get(timeline),
+      timeline: Effect.map(Ref.get(published), Option.map((p) => p.timeline)),
       changes: latest.changes,
       /** `refreshedByEvent`: the app whose webhook-triggered re-read made this snapshot, if that is what it is. */
       publish: (snapshot: Snapshot, refreshedByEvent: string | null = null) =>
-        Ref.update(timeline, (previous) => Option.some(advanceTimeline(Option.getOrNull(previous), snapshot, refreshedByEvent))).pipe(
-          Effect.zipRight(SubscriptionRef.set(latest, Option.some(snapshot)))
-        )
+        Ref.update(published, (previous) =>
+          Option.some({
+            timeline: advanceTimeline(Option.getOrNull(Option.map(previous, (p) => p.timeline)), snapshot, refreshedByEvent),
+            index: indexOf(snapshot)
+          })).pipe(Effect.zipRight(SubscriptionRef.set(latest, Option.some(snapshot)))),
+      /**
+       * The latest snapshot with `report` in place of that app's, dated `at` (epoch ms), made the latest; nothing
+       * before the first publish or for an app not in it. Costs one app's work plus a copy of the array of reports.
+       */
+      publishApp: (report: AppReport, at: number, refreshedByEvent: boolean): Effect.Effect<Option.Option<Snapshot>> =>
+        Effect.flatMap(Ref.modify(published, (previous): [Option.Option<Snapshot>, Option.Option<Published>] => {
+          if (Option.isNone(previous)) return [Option.none(), previous]
+          const { index, timeline } = previous.value
+          const position = index.get(report.appId)
+          if (position === undefined) return [Option.none(), previous]
+          const apps = timeline.snapshot.apps.slice()
+          apps[position] = report
+          // the rest of the cycle's snapshot (unmanaged apps, how the fleet was read) stays as the cycle found it
+          const snapshot: Snapshot = { ...timeline.snapshot, generatedAt: new Date(at), apps }
+          return [Option.some(snapshot), Option.some({ index, timeline: advanceTimelineApp(timeline, snapshot, report, refreshedByEvent) })]
+        }), (made): Effect.Effect<Option.Option<Snapshot>> =>
+          Option.isNone(made) ? Effect.succeed(made) : Effect.as(SubscriptionRef.set(latest, made), made)),
+      /** The report of `appId` in the latest snapshot, found by index. */
+      report: (appId: string): Effect.Effect<Option.Option<AppReport>> =>
+        Effect.map(Ref.get(published), (p) =>
+          Option.flatMap(p, ({ index, timeline }) => {
+            const position = index.get(appId)
+            return Option.fromNullable(position === undefined ? undefined : timeline.snapshot.apps[position])
+          })),
+      /** Whether `appId` is in the latest snapshot. */
+      holds: (appId: string): Effect.Effect<boolean> =>
+        Effect.map(Ref.get(published), (p) => Option.isSome(p) && p.value.index.has(appId))
     } as const
   })
 }) {}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, TestClock } from "effect"
-import { evaluate, type Evaluation } from "../../src/Core/Alerting/Rules.js"
+import { evaluate, evaluateApp, type Evaluation } from "../../src/Core/Alerting/Rules.js"
 import type { Alert, AlertEvent, AlertName } from "../../src/Core/Domain/Alert.js"
 import type { DesiredApp } from "../../src/Core/Domain/App.js"
 import { FetchFailure, Observation } from "../../src/Core/Domain/Observation.js"
@@ -8,6 +8,7 @@ import type { ObservedCvm } from "../../src/Core/Domain/Observation.js"
 import type { AppReport, Snapshot } from "../../src/Core/Domain/Report.js"
 import { diffApp } from "../../src/Core/Diff.js"
 import { APP_ID, cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
+import { fleetApp } from "../support/fleet.js"
 
 const URL = "http://phala-drift.example:9477"
 const T0 = Date.parse("2026-12-01T00:00:00Z")
@@ -328,4 +329,45 @@ describe("timers across simulated time", () => {
       for (let i = 0; i < 2; i++) yield* tick(healthy(app))
       expect(log).toEqual(["120s firing", "180s resolved"])
     }))
+})
+
+describe("evaluateApp: one app's report between cycles", () => {
+  const variants = ["in_sync", "stopped", "missing", "unknown", "extra"] as const
+  const appOf = (alert: Alert) => alert.labels["app_id"]
+
+  it("moves that app's alerts and events exactly as a whole-snapshot evaluation would, and no other app's", () => {
+    // a deterministic walk: cycles over six apps interleaved with single-app re-reads, 20 s apart, `for` 1m
+    let seed = 7
+    const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+    const ids = [1, 2, 3, 4, 5, 6]
+    const report = (i: number, variant: (typeof variants)[number]) => {
+      const base = fleetApp(i, variant)
+      return { ...base, desired: { ...base.desired, for: Duration.minutes(1) } }
+    }
+    let apps = ids.map((i) => report(i, "in_sync"))
+    let alerts: ReadonlyMap<string, Alert> = new Map()
+    let singles = 0
+    for (let step = 0; step < 300; step++) {
+      const now = T0 + sec(20 * step)
+      if (step % 5 === 0) {
+        apps = ids.map((i) => report(i, variants[next(variants.length)] ?? "in_sync"))
+        alerts = evaluate({ snapshot: snapshot(...apps), previous: alerts, now, externalUrl: URL }).alerts
+        continue
+      }
+      const target = next(ids.length)
+      const changed = report(ids[target] ?? 1, variants[next(variants.length)] ?? "in_sync")
+      apps = apps.map((a, i) => (i === target ? changed : a))
+      const whole = evaluate({ snapshot: snapshot(...apps), previous: alerts, now, externalUrl: URL })
+      const one = evaluateApp({ report: changed, previous: alerts, now, externalUrl: URL })
+      const mine = (m: ReadonlyMap<string, Alert>) => [...m.values()].filter((a) => appOf(a) === changed.appId)
+      const others = (m: ReadonlyMap<string, Alert>) => [...m.values()].filter((a) => appOf(a) !== changed.appId)
+      expect(mine(one.alerts)).toEqual(mine(whole.alerts))
+      expect(one.events).toEqual(whole.events.filter((e) => appOf(e.alert) === changed.appId))
+      expect(others(one.alerts)).toEqual(others(alerts))
+      if (one.events.length > 0) singles += 1
+      alerts = one.alerts
+    }
+    // the walk did exercise state changes through single-app evaluations
+    expect(singles).toBeGreaterThan(10)
+  })
 })

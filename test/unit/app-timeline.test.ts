@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { advanceTimeline, type AppTimeline } from "../../src/Runtime/AppTimeline.js"
+import { advanceTimeline, advanceTimelineApp, type AppTimeline } from "../../src/Runtime/AppTimeline.js"
 import type { AppReport, Snapshot } from "../../src/Core/Domain/Report.js"
 import { appIdOf, fleetApp } from "../support/fleet.js"
 
@@ -65,5 +65,23 @@ describe("advanceTimeline", () => {
     expect(byEvent.moments.get(appIdOf(2))?.lastEventRefreshAt).toBeNull()
     const cycle = advanceTimeline(byEvent, snap(2, [fleetApp(1, "stopped"), fleetApp(2)]))
     expect(cycle.moments.get(appIdOf(1))).toEqual({ lastObservedAt: ms(2), outOfSyncSince: ms(1), outOfSyncSinceExact: true, lastEventRefreshAt: ms(1) })
+  })
+
+  it("one app's re-read advances that app's moments as a whole publish would, sharing every other app's", () => {
+    const apps = Array.from({ length: 50 }, (_, i) => fleetApp(i + 1, i % 3 === 0 ? "stopped" : "in_sync"))
+    const first = advanceTimeline(null, snap(0, apps))
+    for (const [minute, i, variant] of [[1, 4, "stopped"], [2, 4, "in_sync"], [3, 7, "unknown"], [4, 1, "in_sync"]] as const) {
+      const before = first.snapshot.apps
+      const report = fleetApp(i, variant)
+      const replaced = snap(minute, before.map((a) => (a.appId === report.appId ? report : a)))
+      const whole = advanceTimeline(first, replaced, report.appId)
+      const one = advanceTimelineApp(first, replaced, report, true)
+      for (const app of before) {
+        expect(one.moments.get(app.appId)).toEqual(whole.moments.get(app.appId))
+        if (app.appId !== report.appId) expect(one.moments.get(app.appId)).toBe(first.moments.get(app.appId))
+      }
+      expect(one.moments.get(report.appId)?.lastEventRefreshAt).toBe(ms(minute))
+      expect(one.moments.size).toBe(50)
+    }
   })
 })

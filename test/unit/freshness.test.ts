@@ -15,7 +15,7 @@ import { APP_ID, cvm, desiredApp, observedApp } from "../support/builders.js"
 const OTHER = "1111111111111111111111111111111111111111"
 
 const quietAlerting = Layer.effect(Alerting, Effect.map(AlertsView, (view) =>
-  Alerting.make({ onSnapshot: () => Effect.void, view, current: Effect.succeed(new Map()) }))).pipe(Layer.provide(AlertsView.Disabled))
+  Alerting.make({ onSnapshot: () => Effect.void, onApp: () => Effect.void, view, current: Effect.succeed(new Map()) }))).pipe(Layer.provide(AlertsView.Disabled))
 
 const layer = Freshness.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Publisher.DefaultWithoutDependencies),

@@ -175,10 +175,8 @@ export interface Evaluation {
  *   alert, also during maintenance, so receivers never keep a stale firing alert.
  */
 export const evaluate = (input: EvaluateInput): Evaluation => {
-  const { externalUrl, now, previous, snapshot } = input
-  const next = new Map<string, Alert>()
-  const events: Array<AlertEvent> = []
-  const handled = new Set<string>()
+  const { now, previous, snapshot } = input
+  const step = makeStep(input.externalUrl, now, previous)
 
   const byApp = new Map<string, Array<Alert>>()
   for (const alert of previous.values()) {
@@ -187,6 +185,54 @@ export const evaluate = (input: EvaluateInput): Evaluation => {
     if (list === undefined) byApp.set(appId, [alert])
     else list.push(alert)
   }
+  for (const report of snapshot.apps) step.report(report, byApp.get(report.appId) ?? [])
+
+  for (const unmanaged of snapshot.unmanaged ?? []) {
+    const c = unmanagedCondition(unmanaged, input.externalUrl)
+    const before = previous.get(c.fingerprint)
+    step.handled.add(c.fingerprint)
+    step.settle(before, active(before, c, { for: unmanagedFor }, now), false)
+  }
+
+  // The app left the config (or this shard): nothing will ever clear these, so they resolve now. An unmanaged app
+  // no longer reported (declared, ignored, gone) resolves the same way.
+  for (const alert of previous.values()) {
+    if (!step.handled.has(alert.fingerprint)) step.settle(alert, inactive(alert, null, now), false)
+  }
+
+  return { alerts: step.next, events: step.events }
+}
+
+export interface EvaluateAppInput {
+  /** One app's new report, published between cycles (a webhook's re-read). */
+  readonly report: AppReport
+  readonly previous: ReadonlyMap<string, Alert>
+  readonly now: number
+  readonly externalUrl: string
+}
+
+/**
+ * `evaluate` for one app's new report: that app's alerts move exactly as a snapshot holding the report would move
+ * them; every other alert is carried over untouched (their apps were not observed again). Costs the app's alerts
+ * plus a pass over the active ones, not the fleet.
+ */
+export const evaluateApp = (input: EvaluateAppInput): Evaluation => {
+  const { now, previous, report } = input
+  const own: Array<Alert> = []
+  const step = makeStep(input.externalUrl, now, previous)
+  for (const alert of previous.values()) {
+    if (alert.labels["app_id"] === report.appId) own.push(alert)
+    else step.next.set(alert.fingerprint, alert)
+  }
+  step.report(report, own)
+  return { alerts: step.next, events: step.events }
+}
+
+/** The evaluation of reports one at a time into `next` and `events`. */
+const makeStep = (externalUrl: string, now: number, previous: ReadonlyMap<string, Alert>) => {
+  const next = new Map<string, Alert>()
+  const events: Array<AlertEvent> = []
+  const handled = new Set<string>()
 
   const settle = (before: Alert | undefined, after: Alert | null, silenced: boolean): void => {
     if (after === null) return
@@ -203,9 +249,9 @@ export const evaluate = (input: EvaluateInput): Evaluation => {
     next.set(alert.fingerprint, alert)
   }
 
-  for (const report of snapshot.apps) {
+  /** One app's report, with the previous alerts that carry its `app_id`. */
+  const report = (report: AppReport, own: ReadonlyArray<Alert>): void => {
     const silenced = inMaintenance(report.desired, now)
-    const own = byApp.get(report.appId) ?? []
     if (report.sync === "unknown") {
       for (const alert of own) {
         if (alert.name === "PhalaAppUnobservable") continue
@@ -225,18 +271,5 @@ export const evaluate = (input: EvaluateInput): Evaluation => {
     }
   }
 
-  for (const unmanaged of snapshot.unmanaged ?? []) {
-    const c = unmanagedCondition(unmanaged, externalUrl)
-    const before = previous.get(c.fingerprint)
-    handled.add(c.fingerprint)
-    settle(before, active(before, c, { for: unmanagedFor }, now), false)
-  }
-
-  // The app left the config (or this shard): nothing will ever clear these, so they resolve now. An unmanaged app
-  // no longer reported (declared, ignored, gone) resolves the same way.
-  for (const alert of previous.values()) {
-    if (!handled.has(alert.fingerprint)) settle(alert, inactive(alert, null, now), false)
-  }
-
-  return { alerts: next, events }
+  return { next, events, handled, settle, report }
 }

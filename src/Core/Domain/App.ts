@@ -111,3 +111,15 @@ export interface DaemonConfig {
 /** The time between cycles: the interval, or a minute for cron schedules (whose period varies). */
 export const pollPeriod = (config: DaemonConfig): Duration.Duration =>
   config.poll._tag === "Interval" ? config.poll.interval : Duration.minutes(1)
+
+const declaredIndex = new WeakMap<DaemonConfig, ReadonlyMap<string, DesiredApp>>()
+
+/** The declared app with this id, by an index built once per loaded config (webhook events look apps up one by one). */
+export const declaredApp = (config: DaemonConfig, appId: string): DesiredApp | undefined => {
+  let index = declaredIndex.get(config)
+  if (index === undefined) {
+    index = new Map(config.apps.map((app) => [app.appId, app]))
+    declaredIndex.set(config, index)
+  }
+  return index.get(appId)
+}
