@@ -67,6 +67,9 @@ const attemptCode = (outcome: AttemptOutcome): string =>
     onLeft: (error) => (error._tag === "TimeoutException" ? "timeout" : "network")
   })
 
+const tooLargeMessage = (status: number, limit: number): string =>
+  `HTTP ${status}: body larger than ${formatBytes(limit)} (api.max_response_bytes), reading stopped`
+
 const isSuccess = (status: number): boolean => status >= 200 && status < 300
 
 // error bodies are read only for their message and the 404 rule; a few KB is all the API ever sends
@@ -159,12 +162,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     const fromSuccess = (appId: AppId, response: RawResponse): Effect.Effect<ObservedApp, AttemptFailure> => {
       const { status, body } = response
       if (body._tag === "TooLarge") {
-        return Effect.fail(permanent(failure(
-          appId,
-          "bad_response",
-          status,
-          `HTTP ${status}: body larger than ${formatBytes(body.limit)} (api.max_response_bytes), reading stopped`
-        )))
+        return Effect.fail(permanent(failure(appId, "bad_response", status, tooLargeMessage(status, body.limit))))
       }
       return Either.match(decodeAppBody(body.text), {
         onLeft: (problem) => Effect.fail(permanent(failure(appId, problem.reason, status, `HTTP ${status}: ${problem.message}`))),
@@ -323,12 +321,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
           const { status, body } = response
           if (isSuccess(status)) {
             if (body._tag === "TooLarge") {
-              return Effect.fail(pagePermanent(pageFailure(
-                page,
-                "bad_response",
-                status,
-                `HTTP ${status}: body larger than ${formatBytes(body.limit)} (api.max_response_bytes), reading stopped`
-              )))
+              return Effect.fail(pagePermanent(pageFailure(page, "bad_response", status, tooLargeMessage(status, body.limit))))
             }
             return Either.match(decodeListPage(body.text), {
               onLeft: (problem) => Effect.fail(pagePermanent(pageFailure(page, problem.reason, status, `HTTP ${status}: ${problem.message}`))),

@@ -44,6 +44,7 @@ export class LatestSnapshot extends Effect.Service<LatestSnapshot>()("phala-drif
           if (position === undefined) return [Option.none(), previous]
           const apps = timeline.snapshot.apps.slice()
           apps[position] = report
+          // the rest of the cycle's snapshot (unmanaged apps, how the fleet was read) stays as the cycle found it
           const snapshot: Snapshot = { ...timeline.snapshot, generatedAt: new Date(at), apps }
           return [Option.some(snapshot), Option.some({ index, timeline: advanceTimelineApp(timeline, snapshot, report, refreshedByEvent) })]
         }), (made): Effect.Effect<Option.Option<Snapshot>> =>

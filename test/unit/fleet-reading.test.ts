@@ -1,6 +1,6 @@
 import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Logger, LogLevel, Redacted } from "effect"
+import { Duration, Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import { chooseReading, type CycleOptions, observeAndDiff } from "../../src/Cloud/Observe.js"
 import { PhalaClient } from "../../src/Cloud/PhalaClient.js"
 import { evaluate } from "../../src/Core/Alerting/Rules.js"
@@ -11,7 +11,10 @@ import type { Snapshot } from "../../src/Core/Domain/Report.js"
 import { shardOf } from "../../src/Core/Domain/Shard.js"
 import { planExitCode, planJson } from "../../src/Core/Plan/PlanJson.js"
 import { planText } from "../../src/Core/Plan/PlanText.js"
+import { diffApp } from "../../src/Core/Diff.js"
+import { Observation } from "../../src/Core/Domain/Observation.js"
 import { renderStatusPage } from "../../src/Http/StatusPage.js"
+import { LatestSnapshot } from "../../src/Runtime/LatestSnapshot.js"
 import { Events } from "../../src/Runtime/Events.js"
 import { type RunningSimulator, serveScenarioInput, syntheticApps } from "../../src/Simulator/Simulator.js"
 import { desiredApp } from "../support/builders.js"
@@ -288,4 +291,22 @@ describe("unmanaged apps on the status page", () => {
     expect(shown.split(`class="row-warn"`).length - 1).toBe(100)
     expect(shown).toContain("and 30 more apps")
   })
+})
+
+describe("a re-read between cycles keeps what the cycle's sweep found", () => {
+  it.effect("unmanaged apps and the workspace size survive LatestSnapshot.publishApp", () =>
+    Effect.gen(function*() {
+      const latest = yield* LatestSnapshot
+      const app = desiredApp()
+      const stray = { appId: "aa00000000000000000000000000000000000001", name: "stray", replicas: 1, statuses: { running: 1 } }
+      const cycle: Snapshot = {
+        generatedAt: new Date(0),
+        apps: [diffApp(app, Observation.notFound)],
+        unmanaged: [stray],
+        reading: { fetch: "list", workspaceSize: 2, sweepComplete: true }
+      }
+      yield* latest.publish(cycle)
+      const after = yield* latest.publishApp(diffApp(app, Observation.notFound), 1000, true)
+      expect(Option.getOrThrow(after)).toMatchObject({ unmanaged: [stray], reading: { workspaceSize: 2 } })
+    }).pipe(Effect.provide(LatestSnapshot.Default)))
 })

@@ -124,6 +124,20 @@ describe("sweepWorkspace against the simulator", () => {
       expect(listRequests(sim)).toHaveLength(3)
     }))
 
+  it.scopedLive("a page larger than api.max_response_bytes is bad_response, read no further", () =>
+    Effect.gen(function*() {
+      const sim = yield* start()
+      const result = yield* sweepWorkspace({ concurrency: 4 }).pipe(
+        Effect.provide(
+          PhalaClient.layer({ ...settings(sim), maxResponseBytes: 64 * 1024 }).pipe(Layer.provide(FetchHttpClient.layer), Layer.provide(Events.Default))
+        ),
+        Effect.provide(quiet)
+      )
+      expect(result).toMatchObject({ total: null, complete: false })
+      expect(result.failures[0]).toMatchObject({ page: 1, reason: "bad_response", status: 200 })
+      expect(result.failures[0]?.message).toContain("body larger than 64 KiB")
+    }))
+
   it.scopedLive("latency applies to every page; a page that hangs times out and is reported", () =>
     Effect.gen(function*() {
       const sim = yield* start({ list: { faults: { latency: "300ms" }, pages: [{ page: 3, faults: { hang: true } }] } })
