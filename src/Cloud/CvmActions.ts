@@ -1,9 +1,10 @@
 import { FetchHttpClient, Headers, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
+import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import type { ApiSettings } from "../Core/Domain/App.js"
 import type { FetchFailureReason } from "../Core/Domain/Observation.js"
 import type { ActionKind } from "../Core/Plan/Actions.js"
 import { cvmIdOf } from "../Core/Plan/Actions.js"
+import { DaemonEvent, Events } from "../Runtime/Events.js"
 import { userAgent } from "../Support/Version.js"
 import { readBounded } from "./BoundedBody.js"
 import { edgeText, makeRedactor, truncate } from "./EdgeText.js"
@@ -106,15 +107,37 @@ export const make = (settings: ApiSettings, retry: ActionRetry): Effect.Effect<C
       "User-Agent": userAgent
     }
     const message = (text: string): string => truncate(redact(text), maxMessageLength)
+    // counted in phala_drift_api_requests_total{endpoint="action"} where the daemon's event hub is there (serve)
+    const events = yield* Effect.serviceOption(Events)
+    const counted = <A extends Either.Either<{ readonly response: { readonly status: number } }, { readonly _tag: string }>>(started: number, outcome: A) =>
+      Option.match(events, {
+        onNone: () => Effect.succeed(outcome),
+        onSome: (hub) =>
+          Effect.flatMap(Clock.currentTimeMillis, (finished) =>
+            Effect.as(
+              hub.publish(DaemonEvent.ApiAttempt({
+                code: Either.match(outcome, {
+                  onRight: ({ response }) => String(response.status),
+                  onLeft: (error) => (error._tag === "TimeoutException" ? "timeout" : "network")
+                }),
+                seconds: (finished - started) / 1000,
+                endpoint: "action"
+              })),
+              outcome
+            ))
+      })
 
     const once = (url: string, attempt: number): Effect.Effect<Step> =>
-      httpClient.execute(HttpClientRequest.post(url).pipe(HttpClientRequest.setHeaders(headers))).pipe(
-        Effect.flatMap((response) =>
-          Effect.map(readBounded(response, isRedirect(response.status) ? 0 : bodyLimit), (body) => ({ response, body }))
-        ),
-        Effect.provideService(FetchHttpClient.RequestInit, manualRedirects),
-        Effect.timeout(settings.timeout),
-        Effect.either,
+      Effect.flatMap(Clock.currentTimeMillis, (started) =>
+        httpClient.execute(HttpClientRequest.post(url).pipe(HttpClientRequest.setHeaders(headers))).pipe(
+          Effect.flatMap((response) =>
+            Effect.map(readBounded(response, isRedirect(response.status) ? 0 : bodyLimit), (body) => ({ response, body }))
+          ),
+          Effect.provideService(FetchHttpClient.RequestInit, manualRedirects),
+          Effect.timeout(settings.timeout),
+          Effect.either,
+          Effect.flatMap((outcome) => counted(started, outcome))
+        )).pipe(
         Effect.map((outcome): Step => {
           if (Either.isLeft(outcome)) {
             const error = outcome.left

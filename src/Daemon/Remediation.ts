@@ -114,7 +114,10 @@ export class Remediation extends Effect.Service<Remediation>()("phala-drift/Reme
     const clientFor = (settings: ApiSettings) =>
       Effect.gen(function*() {
         if (clientCache !== null && clientCache.settings === settings) return clientCache.client
-        const client = yield* makeCvmActions(settings, remediationRetry).pipe(Effect.provideService(HttpClient.HttpClient, http))
+        const client = yield* makeCvmActions(settings, remediationRetry).pipe(
+          Effect.provideService(HttpClient.HttpClient, http),
+          Effect.provideService(Events, events)
+        )
         clientCache = { settings, client }
         return client
       })
@@ -176,8 +179,6 @@ export class Remediation extends Effect.Service<Remediation>()("phala-drift/Reme
           return yield* logged(skipped)
         }
         yield* logged(intent)
-        // Seam: the action client does not report its HTTP attempts as `ApiAttempt` events yet; once
-        // phala_drift_api_requests_total has an `endpoint` label, CvmActions should publish them with endpoint="action".
         const outcome = yield* Effect.either(client.act(d.candidate.action, d.candidate.vm_uuid))
         const at = yield* Clock.currentTimeMillis
         const result = Either.isRight(outcome)

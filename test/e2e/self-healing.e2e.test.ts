@@ -96,6 +96,8 @@ describe("self-healing in serve", () => {
     expect(intent).toBeDefined()
     expect(all.indexOf(ok)).toBeLessThan(all.findIndex((a) => a.id === ok.id && a.result === "intent"))
     expect(await metric(daemon, `phala_drift_remediation_actions_total{action="start",result="ok"}`)).toBe(1)
+    // the action's request is counted with the API's other requests, under its own endpoint
+    expect(await metric(daemon, `phala_drift_api_requests_total{code="200",endpoint="action"}`)).toBe(1)
     const plan = (await (await fetch(`${daemon.base}/api/v1/plan`)).json()) as { apps: ReadonlyArray<{ app_id: string; sync: string }> }
     expect(plan.apps.find((a) => a.app_id === HEALED)?.sync).toBe("in_sync")
     expect(plan.apps.find((a) => a.app_id === MANUAL)?.sync).toBe("out_of_sync")
