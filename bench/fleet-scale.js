@@ -13,13 +13,13 @@
 // Every phase has a time limit and the run a budget (FLEET_BUDGET_S, default 420 s); a phase that does not fit is
 // skipped and says so. Usage: npm run build && node bench/fleet-scale.js [N ...] (default 1000 10000).
 // Writes bench/results/fleet.json and prints a table.
-import { readFileSync, writeFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { get } from "node:http"
 import { loadavg } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import {
-  API_KEY, freePort, HOST, machine, machineText, mib, procStats, ROOT, round, saveResults, sleep, spawnCli, spawnNode, startStandin, stopAll, tableRow, tempDir, waitFor
+  API_KEY, freePort, HOST, machine, machineText, mib, procStats, ROOT, round, saveResults, sleep, spawnCli, spawnNode, startStandin, stopAll, tableRow, waitFor, writeFleetConfig
 } from "./lib.js"
 import { metricsPhase, storePhase } from "./store.js"
 
@@ -47,29 +47,16 @@ const finish = async (proc, since, ms) => {
 }
 
 
-const writeConfig = (standin, { listen = null, interval = "1h" } = {}) => {
-  const dir = tempDir()
-  const path = join(dir, "desired.yaml")
-  writeFileSync(path, [
-    "version: 1",
-    "api:",
-    `  url: ${standin.apiUrl}`,
-    "  api_key: ${PHALA_CLOUD_API_KEY}",
-    `  concurrency: ${CONCURRENCY}`,
-    "  timeout: 30s",
-    "  retries: 0",
-    "poll:",
-    `  interval: ${interval}`,
-    ...(listen === null ? [] : ["server:", `  listen: ${listen}`]),
-    `state_dir: ${join(dir, "state")}`,
-    "defaults:",
-    "  replicas: 2",
-    "apps:",
-    ...standin.ids.map((id) => `  - app_id: ${id}`),
-    ""
-  ].join("\n"))
-  return { dir, path }
-}
+const writeConfig = (standin, { listen = null, interval = "1h" } = {}) =>
+  writeFleetConfig(standin, {
+    concurrency: CONCURRENCY,
+    extra: (dir) => [
+      "poll:",
+      `  interval: ${interval}`,
+      ...(listen === null ? [] : ["server:", `  listen: ${listen}`]),
+      `state_dir: ${join(dir, "state")}`
+    ]
+  })
 
 const poller = async (standin, ms) => {
   const since = Date.now()

@@ -255,3 +255,29 @@ export const machineText = (m) =>
 
 export const mib = (bytes) => Math.round((bytes / 2 ** 20) * 10) / 10
 export const round = (x, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits
+
+/**
+ * A desired state declaring every app of the stand-in (2 replicas each) in a new temp dir: `api` lines beyond url,
+ * key and `concurrency` (timeout 30s, no retries), then `extra` top-level lines. Returns the dir and the file's path.
+ */
+export const writeFleetConfig = (standin, { concurrency, api = [], extra = [] }) => {
+  const dir = tempDir()
+  const path = join(dir, "desired.yaml")
+  writeFileSync(path, [
+    "version: 1",
+    "api:",
+    `  url: ${standin.apiUrl}`,
+    "  api_key: ${PHALA_CLOUD_API_KEY}",
+    `  concurrency: ${concurrency}`,
+    "  timeout: 30s",
+    "  retries: 0",
+    ...api.map((line) => `  ${line}`),
+    ...(typeof extra === "function" ? extra(dir) : extra),
+    "defaults:",
+    "  replicas: 2",
+    "apps:",
+    ...standin.ids.map((id) => `  - app_id: ${id}`),
+    ""
+  ].join("\n"))
+  return { dir, path }
+}

@@ -4,11 +4,11 @@
 // (`/_standin/stats` before and after), so the figure is exact whatever the machine's load; wall times and peak RSS
 // are reported with the load average, since on a busy machine they are not comparable between runs.
 // Usage: npm run build && node bench/sweep.js [N ...] (default 1000 10000). Writes bench/results/sweep.json.
-import { readFileSync, writeFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { loadavg } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
-import { API_KEY, machine, machineText, mib, ROOT, round, saveResults, spawnCli, startStandin, stopAll, tableRow, tempDir } from "./lib.js"
+import { API_KEY, machine, machineText, mib, ROOT, round, saveResults, spawnCli, startStandin, stopAll, tableRow, writeFleetConfig } from "./lib.js"
 
 const CONCURRENCY = 64
 const LATENCY_MS = 20
@@ -17,26 +17,7 @@ const fleets = sizes.length > 0 ? sizes : [1000, 10_000]
 const peakRssPreload = pathToFileURL(join(ROOT, "test", "support", "peak-rss.mjs")).href
 const log = (...args) => console.error("[bench sweep]", ...args)
 
-const writeConfig = (standin, fetch) => {
-  const dir = tempDir()
-  const path = join(dir, "desired.yaml")
-  writeFileSync(path, [
-    "version: 1",
-    "api:",
-    `  url: ${standin.apiUrl}`,
-    "  api_key: ${PHALA_CLOUD_API_KEY}",
-    `  concurrency: ${CONCURRENCY}`,
-    "  timeout: 30s",
-    "  retries: 0",
-    `  fetch: ${fetch}`,
-    "defaults:",
-    "  replicas: 2",
-    "apps:",
-    ...standin.ids.map((id) => `  - app_id: ${id}`),
-    ""
-  ].join("\n"))
-  return { dir, path }
-}
+const writeConfig = (standin, fetch) => writeFleetConfig(standin, { concurrency: CONCURRENCY, api: [`fetch: ${fetch}`] })
 
 const served = async (standin) => (await (await fetch(`${standin.base}/_standin/stats`)).json()).served
 
