@@ -1,7 +1,7 @@
 import { FileSystem, HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Either, Layer, Redacted, Ref, Schedule, Scope, ScopedRef } from "effect"
 import { createHash } from "node:crypto"
-import type { Alert, AlertingSettings, ReceiverSettings } from "../Core/Domain/Alert.js"
+import type { Alert, AlertEvent, AlertingSettings, ReceiverSettings } from "../Core/Domain/Alert.js"
 import { alertNames } from "../Core/Domain/Alert.js"
 import { type DaemonConfig, pollPeriod } from "../Core/Domain/App.js"
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
@@ -312,8 +312,18 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
       })).pipe(Effect.catchAllCause((cause) => Effect.logError("alert evaluation failed", cause)))
 
     const onSnapshot = (snapshot: Snapshot) => onEvaluation((input) => evaluate({ ...input, snapshot }))
-    /** One app's report published between cycles: only that app's alerts are evaluated again. */
-    const onApp = (report: AppReport) => onEvaluation((input) => evaluateApp({ ...input, report }))
+    /** Apps' reports published between cycles: only those apps' alerts are evaluated again. */
+    const onApps = (reports: ReadonlyArray<AppReport>) =>
+      onEvaluation((input) => {
+        let alerts = input.previous
+        const events: Array<AlertEvent> = []
+        for (const report of reports) {
+          const one = evaluateApp({ ...input, previous: alerts, report })
+          alerts = one.alerts
+          events.push(...one.events)
+        }
+        return { alerts, events }
+      })
 
     /** One round to every Alertmanager receiver; skipped while one is still running (the next tick catches up). */
     const resendRound = amGate.withPermitsIfAvailable(1)(Effect.gen(function*() {
@@ -333,7 +343,7 @@ export class Alerting extends Effect.Service<Alerting>()("phala-drift/Alerting",
       stateDir: Effect.flatMap(ScopedRef.get(outbox), (box) => Effect.flatMap(box.unsaved, health.view))
     })
 
-    return { onSnapshot, onApp, view, current: Ref.get(alerts) } as const
+    return { onSnapshot, onApps, view, current: Ref.get(alerts) } as const
   }).pipe(Effect.annotateLogs({ service: "Alerting" })),
   dependencies: [Events.Default, RemediationView.Default]
 }) {}

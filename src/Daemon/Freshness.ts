@@ -1,4 +1,4 @@
-import { Clock, Effect, Option } from "effect"
+import { Clock, Deferred, Effect, Option } from "effect"
 import type { AppId } from "../Core/Domain/AppId.js"
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
@@ -40,15 +40,52 @@ export class Freshness extends Effect.Service<Freshness>()("phala-drift/Freshnes
         return kept
       }))
 
+    /** Re-reads waiting to be published; whoever gets the lock next publishes all of them in one go. */
+    let waiting: Array<{ readonly report: AppReport; readonly startedAt: number; readonly done: Deferred.Deferred<AppPublish> }> = []
+
+    const drain = lock.withPermits(1)(Effect.gen(function*() {
+      const batch = waiting
+      waiting = []
+      if (batch.length === 0) return
+      const outcomes = new Map<Deferred.Deferred<AppPublish>, AppPublish>()
+      // the newest re-read of each app, if it is newer than what is published
+      const chosen = new Map<AppId, (typeof batch)[number]>()
+      for (const item of batch) {
+        const earlier = reread.get(item.report.appId)
+        const rival = chosen.get(item.report.appId)
+        if (item.startedAt < lastCycleStart || (earlier !== undefined && item.startedAt < earlier.startedAt)) {
+          outcomes.set(item.done, "superseded")
+        } else if (rival !== undefined && rival.startedAt > item.startedAt) {
+          outcomes.set(item.done, "superseded")
+        } else {
+          if (rival !== undefined) outcomes.set(rival.done, "superseded")
+          chosen.set(item.report.appId, item)
+        }
+      }
+      // cycles publish under this lock too, so what the latest snapshot holds cannot change before ours is published
+      const present = new Set<AppId>()
+      for (const appId of chosen.keys()) if (yield* latest.holds(appId)) present.add(appId)
+      yield* publisher.publishApps([...chosen.values()].filter((item) => present.has(item.report.appId)).map((item) => item.report))
+      const at = yield* Clock.currentTimeMillis
+      for (const item of chosen.values()) {
+        const made = present.has(item.report.appId)
+        if (made) reread.set(item.report.appId, { startedAt: item.startedAt, publishedAt: at })
+        outcomes.set(item.done, made ? "published" : "absent")
+      }
+      for (const [done, outcome] of outcomes) yield* Deferred.succeed(done, outcome)
+    }))
+
+    /**
+     * Publishes one app's re-read unless something newer is published. Re-reads that finish while another publish
+     * holds the lock are published together by the next one: a burst of events costs one publish per batch.
+     */
     const publishApp = (report: AppReport, startedAt: number): Effect.Effect<AppPublish> =>
-      lock.withPermits(1)(Effect.gen(function*() {
-        const earlier = reread.get(report.appId)
-        if (startedAt < lastCycleStart || (earlier !== undefined && startedAt < earlier.startedAt)) return "superseded"
-        const published = yield* publisher.publishApp(report)
-        if (Option.isNone(published)) return "absent"
-        reread.set(report.appId, { startedAt, publishedAt: yield* Clock.currentTimeMillis })
-        return "published"
-      }))
+      Effect.gen(function*() {
+        const done = yield* Deferred.make<AppPublish>()
+        waiting.push({ report, startedAt, done })
+        yield* Effect.uninterruptible(drain)
+        return yield* Deferred.await(done)
+      })
 
     /** When each app was last refreshed by a webhook's re-read (epoch ms), for the page and the API. */
     const lastEventRefresh: Effect.Effect<ReadonlyMap<AppId, number>> = Effect.sync(() =>

@@ -38,20 +38,24 @@ export class Publisher extends Effect.Service<Publisher>()("phala-drift/Publishe
       Effect.uninterruptible(lock.withPermits(1)(publishSnapshot(snapshot, timing)))
 
     /**
-     * The latest snapshot with `report` in place of that app's; nothing before the first cycle or for an app not in
-     * it. One app's work: its alerts are evaluated again, the metric store re-renders its series, the snapshot and
-     * timeline replace its entry.
+     * The latest snapshot with each of `reports` in place of its app's (reports of apps not in it are left out);
+     * nothing before the first cycle or when none is in it. Those apps' work only: their alerts are evaluated again,
+     * the metric store re-renders their series in one publish, the snapshot and timeline replace their entries.
      */
-    const publishApp = (report: AppReport): Effect.Effect<Option.Option<Snapshot>> =>
+    const publishApps = (reports: ReadonlyArray<AppReport>): Effect.Effect<Option.Option<Snapshot>> =>
       Effect.uninterruptible(lock.withPermits(1)(Effect.gen(function*() {
-        if (!(yield* latest.holds(report.appId))) return Option.none()
+        const present: Array<AppReport> = []
+        for (const report of reports) if (yield* latest.holds(report.appId)) present.push(report)
+        if (present.length === 0) return Option.none()
         const now = yield* Clock.currentTimeMillis
-        yield* alerting.onApp(report)
-        yield* metrics.recordApp(report, now)
-        return yield* latest.publishApp(report, now, true)
+        yield* alerting.onApps(present)
+        yield* metrics.recordApps(present, now)
+        return yield* latest.publishApps(present, now, true)
       })))
 
-    return { publish, publishApp } as const
+    const publishApp = (report: AppReport): Effect.Effect<Option.Option<Snapshot>> => publishApps([report])
+
+    return { publish, publishApp, publishApps } as const
   }),
   dependencies: [Alerting.Default, Metrics.Default, LatestSnapshot.Default]
 }) {}

@@ -135,12 +135,13 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
         }
       })
 
-    /** One app's new report, observed at `observedAt` (Unix ms): costs O(that app), not O(fleet). */
-    const recordApp = (report: AppReport, observedAt: number) =>
+    /** Apps' new reports, observed at `observedAt` (Unix ms), in one publish: costs O(those apps), not O(fleet). */
+    const recordApps = (reports: ReadonlyArray<AppReport>, observedAt: number) =>
       Effect.promise(() => {
-        store.upsert(report, observedAt)
+        for (const report of reports) store.upsert(report, observedAt)
         return store.publish()
       })
+    const recordApp = (report: AppReport, observedAt: number) => recordApps([report], observedAt)
 
     // A rendering serves the scrapes that arrive while it runs and, for a quarter second, those that follow: a burst
     // of scrapes costs one collection of the default metrics (which read /proc), not one each. Any change to our own
@@ -218,6 +219,7 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
     return {
       record,
       recordApp,
+      recordApps,
       scrape,
       /** What the object-state store has rendered so far (for tests and benchmarks). */
       storeStats: Effect.sync(() => store.stats)

@@ -20,6 +20,27 @@ export class LatestSnapshot extends Effect.Service<LatestSnapshot>()("phala-drif
   effect: Effect.gen(function*() {
     const latest = yield* SubscriptionRef.make(Option.none<Snapshot>())
     const published = yield* Ref.make(Option.none<Published>())
+    /**
+     * The latest snapshot with each of `reports` in place of its app's, dated `at` (epoch ms), made the latest;
+     * reports of apps not in it are left out, and nothing happens before the first publish or when none is in it.
+     * Costs those apps' work plus a copy of the array of reports.
+     */
+    const publishApps = (reports: ReadonlyArray<AppReport>, at: number, refreshedByEvent: boolean): Effect.Effect<Option.Option<Snapshot>> =>
+      Effect.flatMap(Ref.modify(published, (previous): [Option.Option<Snapshot>, Option.Option<Published>] => {
+          if (Option.isNone(previous)) return [Option.none(), previous]
+          const { index } = previous.value
+          const present = reports.filter((report) => index.has(report.appId))
+          if (present.length === 0) return [Option.none(), previous]
+          const before = previous.value.timeline
+          const apps = before.snapshot.apps.slice()
+          for (const report of present) apps[index.get(report.appId) ?? 0] = report
+          // the rest of the cycle's snapshot (unmanaged apps, how the fleet was read) stays as the cycle found it
+          const snapshot: Snapshot = { ...before.snapshot, generatedAt: new Date(at), apps }
+          let timeline = before
+          for (const report of present) timeline = advanceTimelineApp(timeline, snapshot, report, refreshedByEvent)
+          return [Option.some(snapshot), Option.some({ index, timeline })]
+        }), (made): Effect.Effect<Option.Option<Snapshot>> =>
+          Option.isNone(made) ? Effect.succeed(made) : Effect.as(SubscriptionRef.set(latest, made), made))
     return {
       current: SubscriptionRef.get(latest),
       /** The latest snapshot together with the moments of its apps (one value, so the two always match). */
@@ -32,23 +53,9 @@ export class LatestSnapshot extends Effect.Service<LatestSnapshot>()("phala-drif
             timeline: advanceTimeline(Option.getOrNull(Option.map(previous, (p) => p.timeline)), snapshot, refreshedByEvent),
             index: indexOf(snapshot)
           })).pipe(Effect.zipRight(SubscriptionRef.set(latest, Option.some(snapshot)))),
-      /**
-       * The latest snapshot with `report` in place of that app's, dated `at` (epoch ms), made the latest; nothing
-       * before the first publish or for an app not in it. Costs one app's work plus a copy of the array of reports.
-       */
+      publishApps,
       publishApp: (report: AppReport, at: number, refreshedByEvent: boolean): Effect.Effect<Option.Option<Snapshot>> =>
-        Effect.flatMap(Ref.modify(published, (previous): [Option.Option<Snapshot>, Option.Option<Published>] => {
-          if (Option.isNone(previous)) return [Option.none(), previous]
-          const { index, timeline } = previous.value
-          const position = index.get(report.appId)
-          if (position === undefined) return [Option.none(), previous]
-          const apps = timeline.snapshot.apps.slice()
-          apps[position] = report
-          // the rest of the cycle's snapshot (unmanaged apps, how the fleet was read) stays as the cycle found it
-          const snapshot: Snapshot = { ...timeline.snapshot, generatedAt: new Date(at), apps }
-          return [Option.some(snapshot), Option.some({ index, timeline: advanceTimelineApp(timeline, snapshot, report, refreshedByEvent) })]
-        }), (made): Effect.Effect<Option.Option<Snapshot>> =>
-          Option.isNone(made) ? Effect.succeed(made) : Effect.as(SubscriptionRef.set(latest, made), made)),
+        publishApps([report], at, refreshedByEvent),
       /** The report of `appId` in the latest snapshot, found by index. */
       report: (appId: string): Effect.Effect<Option.Option<AppReport>> =>
         Effect.map(Ref.get(published), (p) =>

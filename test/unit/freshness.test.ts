@@ -15,7 +15,7 @@ import { APP_ID, cvm, desiredApp, observedApp } from "../support/builders.js"
 const OTHER = "1111111111111111111111111111111111111111"
 
 const quietAlerting = Layer.effect(Alerting, Effect.map(AlertsView, (view) =>
-  Alerting.make({ onSnapshot: () => Effect.void, onApp: () => Effect.void, view, current: Effect.succeed(new Map()) }))).pipe(Layer.provide(AlertsView.Disabled))
+  Alerting.make({ onSnapshot: () => Effect.void, onApps: () => Effect.void, view, current: Effect.succeed(new Map()) }))).pipe(Layer.provide(AlertsView.Disabled))
 
 const layer = Freshness.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(Publisher.DefaultWithoutDependencies),
@@ -68,5 +68,28 @@ describe("Freshness: a cycle and a re-read never publish an older observation ov
       const freshness = yield* Freshness
       expect(yield* freshness.publishApp(report(APP_ID, "stopped"), 1_000)).toBe("absent")
       expect((yield* freshness.lastEventRefresh).size).toBe(0)
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("re-reads that finish together are published in one go, the newer of two for one app winning", () =>
+    Effect.gen(function*() {
+      const freshness = yield* Freshness
+      const latest = yield* LatestSnapshot
+      const metrics = yield* Metrics
+      yield* freshness.publishCycle(fleet("running"), { startedAt: 1_000, observedAt: 1_100 })
+      const before = (yield* metrics.storeStats).publishes
+      const outcomes = yield* Effect.all([
+        freshness.publishApp(report(OTHER, "stopped"), 2_000),
+        freshness.publishApp(report(APP_ID, "running"), 2_600),
+        freshness.publishApp(report(APP_ID, "stopped"), 2_500),
+        freshness.publishApp(report(OTHER, "exited"), 2_200),
+        freshness.publishApp(report("2222222222222222222222222222222222222222", "running"), 2_300)
+      ], { concurrency: "unbounded" })
+      // the first may be published on its own before the others wait; the newer report of each app wins either way
+      expect(outcomes.slice(1)).toEqual(["published", "superseded", "published", "absent"])
+      expect(statusOf(yield* latest.current, APP_ID)).toBe("running")
+      expect(statusOf(yield* latest.current, OTHER)).toBe("exited")
+      // whoever gets the lock publishes everything waiting by then: five re-reads, at most two publishes
+      expect((yield* metrics.storeStats).publishes - before).toBeLessThanOrEqual(2)
+      expect(new Set((yield* freshness.lastEventRefresh).keys())).toEqual(new Set([APP_ID, OTHER]))
     }).pipe(Effect.provide(layer)))
 })

@@ -23,7 +23,7 @@ const slowAlerting = (took: Duration.Duration, begun: Deferred.Deferred<void>, e
           Effect.zipRight(Effect.sleep(took)),
           Effect.zipRight(Ref.update(evaluated, (n) => n + 1))
         ),
-      onApp: () => Effect.void,
+      onApps: () => Effect.void,
       view,
       current: Effect.succeed(new Map())
     })
