@@ -9,7 +9,7 @@ import { userAgent } from "../Support/Version.js"
 import { readBounded } from "./BoundedBody.js"
 import { edgeText, makeRedactor, truncate } from "./EdgeText.js"
 import { apiErrorText } from "./ErrorBody.js"
-import { describeCause, maxMessageLength, reasonOfStatus } from "./FailureMessage.js"
+import { attemptCode, describeCause, maxMessageLength, reasonOfStatus } from "./FailureMessage.js"
 import { isRedirect, manualRedirects, redirectMessage } from "./RedirectPolicy.js"
 import { honoursRetryAfter, parseRetryAfter } from "./RetryPolicy.js"
 
@@ -116,10 +116,7 @@ export const make = (settings: ApiSettings, retry: ActionRetry): Effect.Effect<C
           Effect.flatMap(Clock.currentTimeMillis, (finished) =>
             Effect.as(
               hub.publish(DaemonEvent.ApiAttempt({
-                code: Either.match(outcome, {
-                  onRight: ({ response }) => String(response.status),
-                  onLeft: (error) => (error._tag === "TimeoutException" ? "timeout" : "network")
-                }),
+                code: attemptCode(Either.map(outcome, ({ response }) => response)),
                 seconds: (finished - started) / 1000,
                 endpoint: "action"
               })),

@@ -1,3 +1,4 @@
+import { Either } from "effect"
 import type { FetchFailureReason } from "../Core/Domain/Observation.js"
 
 export const maxMessageLength = 200
@@ -18,3 +19,10 @@ export const describeCause = (cause: unknown): string => {
   const inner = cause.cause instanceof Error ? cause.cause.message : null
   return inner === null || inner === cause.message ? cause.message : `${cause.message} (${inner})`
 }
+
+/** The `code` label of an attempt: its HTTP status, or `timeout` / `network` when no response came. */
+export const attemptCode = (outcome: Either.Either<{ readonly status: number }, { readonly _tag: string }>): string =>
+  Either.match(outcome, {
+    onRight: (response) => String(response.status),
+    onLeft: (error) => (error._tag === "TimeoutException" ? "timeout" : "network")
+  })

@@ -16,7 +16,7 @@ import { decodeAppBody, decodeListPage, isAppListBody, type ListPage, toObserved
 import { type BoundedBody, formatBytes, readBounded } from "./BoundedBody.js"
 import { edgeText, makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
 import { apiErrorText } from "./ErrorBody.js"
-import { describeCause, maxMessageLength, reasonOfStatus } from "./FailureMessage.js"
+import { attemptCode, describeCause, maxMessageLength, reasonOfStatus } from "./FailureMessage.js"
 import { classifyNotFound, type Confirmation, makeBaseUrlConfirmation, notTheApiMessage, unconfirmedMessage } from "./NotFound.js"
 import { isRedirect, manualRedirects, redirectMessage } from "./RedirectPolicy.js"
 import { honoursRetryAfter, parseRetryAfter, type Retryable, retryPolicy } from "./RetryPolicy.js"
@@ -60,12 +60,6 @@ interface RawResponse {
 }
 
 type AttemptOutcome = Either.Either<RawResponse, HttpClientError.HttpClientError | Cause.TimeoutException>
-
-const attemptCode = (outcome: AttemptOutcome): string =>
-  Either.match(outcome, {
-    onRight: (response) => String(response.status),
-    onLeft: (error) => (error._tag === "TimeoutException" ? "timeout" : "network")
-  })
 
 const tooLargeMessage = (status: number, limit: number): string =>
   `HTTP ${status}: body larger than ${formatBytes(limit)} (api.max_response_bytes), reading stopped`

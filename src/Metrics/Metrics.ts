@@ -141,7 +141,6 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
         for (const report of reports) store.upsert(report, observedAt)
         return store.publish()
       })
-    const recordApp = (report: AppReport, observedAt: number) => recordApps([report], observedAt)
 
     // A rendering serves the scrapes that arrive while it runs and, for a quarter second, those that follow: a burst
     // of scrapes costs one collection of the default metrics (which read /proc), not one each. Any change to our own
@@ -218,7 +217,6 @@ export class Metrics extends Effect.Service<Metrics>()("phala-drift/Metrics", {
 
     return {
       record,
-      recordApp,
       recordApps,
       scrape,
       /** What the object-state store has rendered so far (for tests and benchmarks). */

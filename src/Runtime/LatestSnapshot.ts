@@ -54,8 +54,6 @@ export class LatestSnapshot extends Effect.Service<LatestSnapshot>()("phala-drif
             index: indexOf(snapshot)
           })).pipe(Effect.zipRight(SubscriptionRef.set(latest, Option.some(snapshot)))),
       publishApps,
-      publishApp: (report: AppReport, at: number, refreshedByEvent: boolean): Effect.Effect<Option.Option<Snapshot>> =>
-        publishApps([report], at, refreshedByEvent),
       /** The report of `appId` in the latest snapshot, found by index. */
       report: (appId: string): Effect.Effect<Option.Option<AppReport>> =>
         Effect.map(Ref.get(published), (p) =>

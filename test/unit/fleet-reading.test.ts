@@ -294,7 +294,7 @@ describe("unmanaged apps on the status page", () => {
 })
 
 describe("a re-read between cycles keeps what the cycle's sweep found", () => {
-  it.effect("unmanaged apps and the workspace size survive LatestSnapshot.publishApp", () =>
+  it.effect("unmanaged apps and the workspace size survive LatestSnapshot.publishApps", () =>
     Effect.gen(function*() {
       const latest = yield* LatestSnapshot
       const app = desiredApp()
@@ -306,7 +306,7 @@ describe("a re-read between cycles keeps what the cycle's sweep found", () => {
         reading: { fetch: "list", workspaceSize: 2, sweepComplete: true }
       }
       yield* latest.publish(cycle)
-      const after = yield* latest.publishApp(diffApp(app, Observation.notFound), 1000, true)
+      const after = yield* latest.publishApps([diffApp(app, Observation.notFound)], 1000, true)
       expect(Option.getOrThrow(after)).toMatchObject({ unmanaged: [stray], reading: { workspaceSize: 2 } })
     }).pipe(Effect.provide(LatestSnapshot.Default)))
 })

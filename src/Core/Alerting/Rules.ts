@@ -230,13 +230,9 @@ export const evaluate = (input: EvaluateInput): Evaluation => {
   return { alerts: step.next, events: step.events }
 }
 
-export interface EvaluateAppInput {
+export interface EvaluateAppInput extends Omit<EvaluateInput, "snapshot"> {
   /** One app's new report, published between cycles (a webhook's re-read). */
   readonly report: AppReport
-  readonly previous: ReadonlyMap<string, Alert>
-  readonly now: number
-  readonly externalUrl: string
-  readonly remediationFailed?: ReadonlyArray<FailedRemediation>
 }
 
 /**
