@@ -1,4 +1,4 @@
-import { FetchHttpClient, FileSystem } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import { Data, Duration, Effect, Either, Layer, Redacted } from "effect"
 import { writeFileAtomic } from "../Alerts/AtomicFile.js"
 import { PhalaClient } from "../Cloud/PhalaClient.js"
@@ -113,7 +113,7 @@ const readApps = (config: DaemonConfig, wanted: ReadonlyArray<AppId>) =>
     if (problems.length > 0) return yield* fail(`cannot read ${problems.join("; ")}; nothing written`)
     return { apps: read.filter((a): a is ObservedApp => a !== null), skipped }
   }).pipe(
-    Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, Events.Default))))
+    Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Events.Default)))
   )
 
 /** The output never holds the key, whatever the API sent back (names are redacted at the edge already). */

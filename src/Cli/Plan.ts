@@ -1,4 +1,3 @@
-import { FetchHttpClient } from "@effect/platform"
 import { Duration, Effect, Either, Layer } from "effect"
 import { Events } from "../Runtime/Events.js"
 import { PhalaClient } from "../Cloud/PhalaClient.js"
@@ -57,7 +56,7 @@ export const runPlan = (config: DaemonConfig, apps: ReadonlyArray<DesiredApp>, s
     // `--app` and `--shard` narrow what is read; every declared app still counts as declared for discovery
     return yield* observeAndDiff(apps, { deadline, concurrency: config.api.concurrency, ...readingOptions(config), shard })
   }).pipe(
-    Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, Events.Default))))
+    Effect.provide(PhalaClient.layer(config.api).pipe(Layer.provide(Events.Default)))
   )
 
 /** The config and the digest of the very text it was parsed from (what a saved plan is checked against). */

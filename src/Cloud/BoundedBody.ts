@@ -1,6 +1,6 @@
 import { Headers, type HttpClientError, type HttpClientResponse } from "@effect/platform"
 import { Effect, Option } from "effect"
-import { readStreamBounded } from "../Support/BoundedStream.js"
+import { concat, readStreamBounded } from "../Support/BoundedStream.js"
 
 /** A response body read up to a limit: the text, or the fact that there was more than the limit. */
 export type BoundedBody =
@@ -11,12 +11,13 @@ export type BoundedBody =
  * Whether HTTP framing alone keeps the body within `limit`: a `Content-Length` no larger than it, on a body sent as
  * is (no `Content-Encoding`, whose inflated size no header states). The transport then delivers no more than that.
  */
-export const framedWithin = (headers: Headers.Headers, limit: number): boolean => {
-  if (Option.isSome(Headers.get(headers, "content-encoding"))) return false
-  return Option.match(Headers.get(headers, "content-length"), {
-    onNone: () => false,
-    onSome: (value) => /^\d{1,15}$/.test(value.trim()) && Number(value) <= limit
-  })
+export const framedWithin = (headers: Headers.Headers, limit: number): boolean =>
+  framedBy((name) => Option.getOrNull(Headers.get(headers, name)), limit)
+
+const framedBy = (header: (name: string) => string | null, limit: number): boolean => {
+  if (header("content-encoding") !== null) return false
+  const length = header("content-length")
+  return length !== null && /^\d{1,15}$/.test(length.trim()) && Number(length) <= limit
 }
 
 const decoder = new TextDecoder()
@@ -50,4 +51,29 @@ export const formatBytes = (bytes: number): string => {
   if (bytes >= mib && bytes % mib === 0) return `${bytes / mib} MiB`
   if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`
   return `${bytes} bytes`
+}
+
+/**
+ * `readBounded` for a `fetch` Response, as a plain promise: the request path reads every answer this way, without a
+ * stream of Effect fibers per body. Cancelling the body at the limit aborts the request, so the rest is never read.
+ */
+export const readResponseBounded = async (response: Response, limit: number): Promise<BoundedBody> => {
+  if (framedBy((name) => response.headers.get(name), limit)) {
+    return { _tag: "Complete", text: decoder.decode(await response.arrayBuffer()) }
+  }
+  if (response.body === null) return { _tag: "Complete", text: "" }
+  const reader = response.body.getReader()
+  const chunks: Array<Uint8Array> = []
+  let bytes = 0
+  for (;;) {
+    const read = await reader.read()
+    if (read.done) break
+    bytes += read.value.byteLength
+    if (bytes > limit) {
+      reader.cancel().catch(() => undefined)
+      return { _tag: "TooLarge", limit }
+    }
+    chunks.push(read.value)
+  }
+  return { _tag: "Complete", text: decoder.decode(concat(chunks, bytes)) }
 }

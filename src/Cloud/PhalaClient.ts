@@ -1,4 +1,4 @@
-import { FetchHttpClient, Headers, HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
+import { FetchHttpClient } from "@effect/platform"
 import { type Cause, Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import { type ApiSettings, defaultMaxResponseBytes } from "../Core/Domain/App.js"
 import type { AppId } from "../Core/Domain/AppId.js"
@@ -10,15 +10,17 @@ import {
   ListPageFailure,
   type ObservedApp
 } from "../Core/Domain/Observation.js"
+import { makePermits } from "../Support/Permits.js"
 import { userAgent } from "../Support/Version.js"
 import { type ApiEndpoint, DaemonEvent, Events } from "../Runtime/Events.js"
 import { decodeAppBody, decodeListPage, isAppListBody, type ListPage, toObservedApp } from "./AppResponse.js"
-import { type BoundedBody, formatBytes, readBounded } from "./BoundedBody.js"
+import { type ApiAnswer, makeApiGet, type TransportFailure } from "./ApiTransport.js"
+import { formatBytes } from "./BoundedBody.js"
 import { edgeText, makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
 import { apiErrorText } from "./ErrorBody.js"
 import { attemptCode, describeCause, maxMessageLength, reasonOfStatus } from "./FailureMessage.js"
 import { classifyNotFound, type Confirmation, makeBaseUrlConfirmation, notTheApiMessage, unconfirmedMessage } from "./NotFound.js"
-import { isRedirect, manualRedirects, redirectMessage } from "./RedirectPolicy.js"
+import { isRedirect, redirectMessage } from "./RedirectPolicy.js"
 import { honoursRetryAfter, parseRetryAfter, type Retryable, retryPolicy } from "./RetryPolicy.js"
 
 export interface GetAppOptions {
@@ -35,7 +37,7 @@ export interface PhalaClientService {
 export class PhalaClient extends Context.Tag("phala-drift/PhalaClient")<PhalaClient, PhalaClientService>() {
   static readonly layer = (
     settings: ApiSettings
-  ): Layer.Layer<PhalaClient, never, HttpClient.HttpClient | Events> => Layer.effect(PhalaClient, make(settings))
+  ): Layer.Layer<PhalaClient, never, Events> => Layer.effect(PhalaClient, make(settings))
 }
 
 /** The API's own 404 about the app; `missing_app` only once the base URL is confirmed (DESIGN §4). */
@@ -52,14 +54,9 @@ class AttemptFailure extends Data.TaggedError("AttemptFailure")<{
   readonly retryAfter: Duration.Duration | null
 }> {}
 
-interface RawResponse {
-  readonly url: string
-  readonly status: number
-  readonly headers: Headers.Headers
-  readonly body: BoundedBody
-}
+type RawResponse = ApiAnswer
 
-type AttemptOutcome = Either.Either<RawResponse, HttpClientError.HttpClientError | Cause.TimeoutException>
+type AttemptOutcome = Either.Either<RawResponse, TransportFailure | Cause.TimeoutException>
 
 const tooLargeMessage = (status: number, limit: number): string =>
   `HTTP ${status}: body larger than ${formatBytes(limit)} (api.max_response_bytes), reading stopped`
@@ -69,13 +66,13 @@ const isSuccess = (status: number): boolean => status >= 200 && status < 300
 // error bodies are read only for their message and the 404 rule; a few KB is all the API ever sends
 const errorBodyLimit = 64 * 1024
 
-export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, never, HttpClient.HttpClient | Events> =>
+export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, never, Events> =>
   Effect.gen(function*() {
-    // no span or trace headers per request: nothing exports traces, and at 1000 apps they cost ~13% of cycle CPU
-    const httpClient = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
+    // `fetch` itself unless a test provides another, the platform's way (FetchHttpClient.Fetch)
+    const fetchFn = Option.getOrElse(yield* Effect.serviceOption(FetchHttpClient.Fetch), () => globalThis.fetch)
     const events = yield* Events
     // shared by every caller: the bound is on requests in flight, not on apps being polled
-    const permits = yield* Effect.makeSemaphore(Math.max(1, settings.concurrency))
+    const permits = yield* makePermits(settings.concurrency)
     const baseUrl = settings.url.replace(/\/+$/, "")
 
     const maxBody = settings.maxResponseBytes ?? defaultMaxResponseBytes
@@ -103,21 +100,11 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     const bodyLimit = (status: number): number =>
       isSuccess(status) ? maxBody : isRedirect(status) ? 0 : Math.min(maxBody, errorBodyLimit)
 
-    // redirects come back to us (RedirectPolicy); the body is read within its bound, all under the attempt's timeout
+    const get = makeApiGet(fetchFn, headers)
+    // redirects come back to us (RedirectPolicy); the body is read within its bound; the attempt's timeout, the one
+    // timer per request, interrupts the request wherever it is and so aborts it
     const send = (url: string): Effect.Effect<AttemptOutcome> =>
-      httpClient.execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers))).pipe(
-        Effect.flatMap((response) =>
-          Effect.map(readBounded(response, bodyLimit(response.status)), (body) => ({
-            url,
-            status: response.status,
-            headers: response.headers,
-            body
-          }))
-        ),
-        Effect.provideService(FetchHttpClient.RequestInit, manualRedirects),
-        Effect.timeout(settings.timeout),
-        Effect.either
-      )
+      get(url, bodyLimit).pipe(Effect.timeout(settings.timeout), Effect.either)
 
     const timed = (url: string, endpoint: ApiEndpoint) =>
       Effect.gen(function*() {
@@ -125,20 +112,23 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
         const outcome = yield* send(url)
         const finished = yield* Clock.currentTimeMillis
         yield* events.publish(DaemonEvent.ApiAttempt({ code: attemptCode(outcome), seconds: (finished - started) / 1000, endpoint }))
-        // the path only: never the headers (the key) nor credentials a base URL might carry
-        yield* Effect.logDebug("Phala API request").pipe(
-          Effect.annotateLogs({
-            method: "GET",
-            path: pathOf(url),
-            status: Either.match(outcome, { onLeft: (error) => error._tag === "TimeoutException" ? "timeout" : "network_error", onRight: (r) => r.status }),
-            duration_ms: finished - started
-          })
+        // the path only: never the headers (the key) nor credentials a base URL might carry; built only when logged
+        yield* Effect.whenLogLevel(
+          Effect.logDebug("Phala API request").pipe(
+            Effect.annotateLogs({
+              method: "GET",
+              path: pathOf(url),
+              status: Either.match(outcome, { onLeft: (error) => error._tag === "TimeoutException" ? "timeout" : "network_error", onRight: (r) => r.status }),
+              duration_ms: finished - started
+            })
+          ),
+          "Debug"
         )
         return { outcome, finished }
       })
 
     // `GET /apps?page=1&page_size=1` answering a page of the list confirms the base URL is the API's
-    const probe: Effect.Effect<Confirmation> = permits.withPermits(1)(
+    const probe: Effect.Effect<Confirmation> = permits.withPermit(
       Effect.map(timed(probeUrl, "list"), ({ outcome }) =>
         Either.match(outcome, {
           onLeft: (error) => Either.left(error._tag === "TimeoutException" ? "timeout" : "network error"),
@@ -176,11 +166,11 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
       const { status, body } = response
       if (isSuccess(status)) return fromSuccess(appId, response)
       if (isRedirect(status)) {
-        const location = Option.getOrNull(Headers.get(response.headers, "location"))
+        const location = response.headers.get("location")
         return Effect.fail(permanent(failure(appId, "client", status, redirectMessage(status, response.url, location))))
       }
       if (status === 404) {
-        const kind = classifyNotFound(body, Option.getOrNull(Headers.get(response.headers, "content-type")))
+        const kind = classifyNotFound(body, response.headers.get("content-type"))
         return Effect.fail(permanent(
           kind._tag === "AboutApp"
             ? new ApiNotFound({ appId, text: kind.text })
@@ -203,10 +193,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
       const said = body._tag === "Complete" ? apiErrorText(body.text) : Option.none()
       const text = Option.match(said, { onNone: () => "", onSome: (text) => `: ${text}` })
       const retryAfter = honoursRetryAfter(status)
-        ? Headers.get(response.headers, "retry-after").pipe(
-          Option.flatMap((value) => parseRetryAfter(value, now)),
-          Option.getOrNull
-        )
+        ? Option.getOrNull(Option.flatMap(Option.fromNullable(response.headers.get("retry-after")), (value) => parseRetryAfter(value, now)))
         : null
       return { reason: reasonOfStatus(status), message: `HTTP ${status}${text}`, transient: isTransientStatus(status), retryAfter }
     }
@@ -220,7 +207,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
         }
       })
 
-    const transportProblem = (error: HttpClientError.HttpClientError | Cause.TimeoutException) => {
+    const transportProblem = (error: TransportFailure | Cause.TimeoutException) => {
       switch (error._tag) {
         case "TimeoutException":
           return { reason: "timeout" as const, message: `no response within ${Duration.format(settings.timeout)}` }
@@ -240,7 +227,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
 
     // the permit covers one attempt, so a request backing off does not hold a slot others could use
     const attempt = (appId: AppId, attempt: number, deadline: number | undefined): Effect.Effect<ObservedApp, Tried> =>
-      permits.withPermits(1)(Effect.flatMap(timed(appUrl(appId), "app"), ({ finished, outcome }) => interpret(appId, outcome, finished))).pipe(
+      permits.withPermit(Effect.flatMap(timed(appUrl(appId), "app"), ({ finished, outcome }) => interpret(appId, outcome, finished))).pipe(
         Effect.mapError((failed): Tried => ({ failed, appId, attempt, deadline, transient: failed.transient, retryAfter: failed.retryAfter }))
       )
 
@@ -331,7 +318,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
             })
           }
           if (isRedirect(status)) {
-            const location = Option.getOrNull(Headers.get(response.headers, "location"))
+            const location = response.headers.get("location")
             return Effect.fail(pagePermanent(pageFailure(page, "client", status, redirectMessage(status, response.url, location))))
           }
           const problem = statusProblem(response, now)
@@ -362,7 +349,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
       let attempts = 0
       return Effect.suspend(() => {
         const attempt = ++attempts
-        return permits.withPermits(1)(
+        return permits.withPermit(
           Effect.flatMap(timed(pageUrl(page, pageSize), "list"), ({ finished, outcome }) => interpretPage(page, outcome, finished))
         ).pipe(Effect.mapError((problem): PageTried => ({ ...problem, page, attempt, deadline })))
       }).pipe(

@@ -6,7 +6,8 @@ interface Accumulated {
   readonly over: boolean
 }
 
-const concat = (chunks: ReadonlyArray<Uint8Array>, bytes: number): Uint8Array => {
+/** The chunks as one array of `bytes` bytes. */
+export const concat = (chunks: ReadonlyArray<Uint8Array>, bytes: number): Uint8Array => {
   const all = new Uint8Array(bytes)
   let at = 0
   for (const chunk of chunks) {
