@@ -1,6 +1,8 @@
 // The floor a reconcile cycle is measured against: fetch + JSON.parse of every app, nothing else, with the same
 // concurrency bound and keep-alive connections (undici Agent, `connections` = concurrency).
-// Usage: node bench/bare-poller.js --url http://127.0.0.1:PORT/api/v1 --concurrency 64 [--passes 2]
+// With --list it reads the workspace as the sweep does instead: GET /apps?page=1&page_size=100, then the other pages
+// in parallel under the same bound (fetch + JSON.parse of each page).
+// Usage: node bench/bare-poller.js --url http://127.0.0.1:PORT/api/v1 --concurrency 64 [--passes 2] [--list]
 // Reads the app ids from the stand-in (/_standin/apps) before the clock starts. Prints one JSON line:
 // {"apps":…,"passes":[{"ms":…,"errors":…}, …],"peak_rss_kb":…}; the first pass opens the connections, later ones reuse them.
 import { readFileSync } from "node:fs"
@@ -14,7 +16,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "64" },
     passes: { type: "string", default: "2" },
     version: { type: "string", default: "2025-10-28" },
-    client: { type: "string", default: "undici" }
+    client: { type: "string", default: "undici" },
+    list: { type: "boolean", default: false }
   }
 })
 const api = values.url ?? ""
@@ -24,15 +27,37 @@ const ids = await (await fetch(`${origin}/_standin/apps`)).json()
 const dispatcher = new Agent({ connections: concurrency, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 })
 const headers = { "x-api-key": API_KEY, "x-phala-version": values.version, accept: "application/json" }
 
+const get = (url) =>
+  values.client === "undici" ? undiciFetch(url, { headers, dispatcher }) : fetch(url, { headers })
+
+const listPass = async () => {
+  const started = performance.now()
+  let errors = 0
+  let cvms = 0
+  const read = async (page) => {
+    const response = await get(`${api}/apps?page=${page}&page_size=100`)
+    const body = JSON.parse(await response.text())
+    if (response.status !== 200) errors += 1
+    else for (const app of body.dstack_apps) cvms += Array.isArray(app.cvms) ? app.cvms.length : 0
+    return body
+  }
+  const first = await read(1)
+  const queue = Array.from({ length: Math.max(0, (first.total_pages ?? 1) - 1) }, (_, i) => i + 2).values()
+  const worker = async () => {
+    for (let next = queue.next(); !next.done; next = queue.next()) await read(next.value)
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return { ms: Math.round((performance.now() - started) * 10) / 10, errors, cvms }
+}
+
 const pass = async () => {
+  if (values.list) return listPass()
   const queue = ids.values()
   let errors = 0
   let cvms = 0
   const worker = async () => {
     for (let next = queue.next(); !next.done; next = queue.next()) {
-      const response = values.client === "undici"
-        ? await undiciFetch(`${api}/apps/${next.value}`, { headers, dispatcher })
-        : await fetch(`${api}/apps/${next.value}`, { headers })
+      const response = await get(`${api}/apps/${next.value}`)
       const body = JSON.parse(await response.text())
       if (response.status !== 200) errors += 1
       else cvms += Array.isArray(body.cvms) ? body.cvms.length : 0

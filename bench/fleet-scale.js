@@ -4,13 +4,15 @@
 //      after `plan` so machine load shows in both; two passes each, the first opening the connections
 //   2. `plan` (built CLI): wall time from spawn to exit vs the poller's process without its second pass (both: Node
 //      start, one cold pass), and its peak RSS (VmHWM at exit)
-//   3. `serve` (poll every second): time to the first cycle's end, the second cycle from its first request to its log
-//      line (vs the poller's warm pass), the event-loop delay max from the first cycle's end to the second's
+//   3. `serve` (poll every second): time to the first cycle's end, the second cycle's own duration (its log line's
+//      duration_ms, vs the poller's warm pass), the event-loop delay max from the first cycle's end to the second's
 //      (monitorEventLoopDelay, preloaded), then while the third runs three scrapes plain and gzip, the status page;
 //      peak RSS
 //   4. in this process: the metric store's publish of one changed app at 1k and 10k, and Metrics.record (the store) of the
 //      whole snapshot (what every cycle does) at the largest N
-// Every phase has a time limit and the run a budget (FLEET_BUDGET_S, default 420 s); a phase that does not fit is
+// Phases 1-3 run once per app read: `api.fetch: per_app` (one GET /apps/{id} per app; the poller likewise) and
+// `api.fetch: list` (the workspace sweep, pages of 100; the poller with --list reads the same pages).
+// Every phase has a time limit and the run a budget (FLEET_BUDGET_S, default 900 s); a phase that does not fit is
 // skipped and says so. Usage: npm run build && node bench/fleet-scale.js [N ...] (default 1000 10000).
 // Writes bench/results/fleet.json and prints a table.
 import { readFileSync } from "node:fs"
@@ -24,7 +26,7 @@ import {
 import { metricsPhase, storePhase } from "./store.js"
 
 const started = Date.now()
-const budgetMs = Number(process.env.FLEET_BUDGET_S ?? 420) * 1000
+const budgetMs = Number(process.env.FLEET_BUDGET_S ?? 900) * 1000
 const remaining = () => Math.max(0, budgetMs - (Date.now() - started))
 const limit = (ms) => Math.max(1000, Math.min(ms, remaining()))
 const log = (...args) => console.error(`[bench fleet ${((Date.now() - started) / 1000).toFixed(0)}s]`, ...args)
@@ -47,9 +49,10 @@ const finish = async (proc, since, ms) => {
 }
 
 
-const writeConfig = (standin, { listen = null, interval = "1h" } = {}) =>
+const writeConfig = (standin, fetch, { listen = null, interval = "1h" } = {}) =>
   writeFleetConfig(standin, {
     concurrency: CONCURRENCY,
+    api: [`fetch: ${fetch}`],
     extra: (dir) => [
       "poll:",
       `  interval: ${interval}`,
@@ -58,9 +61,12 @@ const writeConfig = (standin, { listen = null, interval = "1h" } = {}) =>
     ]
   })
 
-const poller = async (standin, ms) => {
+const poller = async (standin, fetch, ms) => {
   const since = Date.now()
-  const proc = spawnNode([join(ROOT, "bench", "bare-poller.js"), "--url", standin.apiUrl, "--concurrency", String(CONCURRENCY), "--passes", "2"])
+  const proc = spawnNode([
+    join(ROOT, "bench", "bare-poller.js"), "--url", standin.apiUrl, "--concurrency", String(CONCURRENCY), "--passes", "2",
+    ...(fetch === "list" ? ["--list"] : [])
+  ])
   const end = await finish(proc, since, ms)
   const line = proc.stdout().split("\n").find((l) => l.startsWith("{"))
   if (end.code !== 0 || line === undefined) return { ...end, error: proc.stderr().slice(-500) }
@@ -68,8 +74,8 @@ const poller = async (standin, ms) => {
   return { ...end, cold_pass_ms: out.passes[0]?.ms, warm_pass_ms: out.passes[1]?.ms, errors: out.passes.reduce((n, p) => n + p.errors, 0), peak_rss_mib: mib(out.peak_rss_kb * 1024) }
 }
 
-const plan = async (standin, ms) => {
-  const { dir, path } = writeConfig(standin)
+const plan = async (standin, fetch, ms) => {
+  const { dir, path } = writeConfig(standin, fetch)
   const rssFile = join(dir, "peak-rss")
   const since = Date.now()
   const proc = spawnCli(["plan", "--config", path, "-o", "json"], {
@@ -106,17 +112,23 @@ const windows = (file) => {
   }
 }
 
-const cyclesFinished = (proc) => proc.stderr().split("\n").filter((l) => l.includes("reconcile cycle finished")).length
+/** duration_ms of each "reconcile cycle finished" log line so far (LOG_FORMAT=json). */
+const cycleDurations = (proc) =>
+  proc.stderr().split("\n").filter((l) => l.includes("reconcile cycle finished")).map((l) => {
+    try {
+      const line = JSON.parse(l)
+      return Number(line.duration_ms ?? line.annotations?.duration_ms)
+    } catch {
+      return Number.NaN
+    }
+  })
 
-const served = async (standin) => (await (await fetch(`${standin.base}/_standin/stats`)).json()).served
-
-const serve = async (standin, ms) => {
+const serve = async (standin, fetch, ms) => {
   const port = await freePort()
   // poll every second: the second cycle starts at most a second after the first (ticks during a cycle are skipped)
-  const { dir, path } = writeConfig(standin, { listen: `${HOST}:${port}`, interval: "1s" })
+  const { dir, path } = writeConfig(standin, fetch, { listen: `${HOST}:${port}`, interval: "1s" })
   const loopFile = join(dir, "loop-delay.jsonl")
   const base = `http://${HOST}:${port}`
-  const servedBefore = await served(standin)
   const since = Date.now()
   const proc = spawnCli(["serve", "--config", path], {
     PHALA_CLOUD_API_KEY: API_KEY,
@@ -127,18 +139,15 @@ const serve = async (standin, ms) => {
   const cycleEnd = (count, what) =>
     waitFor(what, async () => {
       if (proc.child.exitCode !== null) throw new Error(`serve exited: ${proc.stderr().slice(-500)}`)
-      return cyclesFinished(proc) >= count ? Date.now() : undefined
+      return cycleDurations(proc).length >= count ? Date.now() : undefined
     }, limit(ms), 50)
   try {
     await cycleEnd(1, "the first cycle")
     row.ready_s = round((Date.now() - since) / 1000, 1)
     // close the window of start-up and first cycle; the next one covers the second cycle (and the gap before it)
     proc.child.kill("SIGUSR2")
-    // the second cycle starts with its first request: the stand-in counts them (the first cycle made one per app)
-    const before = servedBefore + standin.ids.length
-    const cycleStart = await waitFor("the second cycle", async () => ((await served(standin)) > before ? Date.now() - LATENCY_MS : undefined), limit(10_000), 20)
-    const end = await cycleEnd(2, "the second cycle")
-    row.cycle_s = round((end - cycleStart) / 1000, 2)
+    await cycleEnd(2, "the second cycle")
+    row.cycle_s = round((cycleDurations(proc)[1] ?? Number.NaN) / 1000, 2)
     proc.child.kill("SIGUSR2")
     await sleep(300)
     const [startup, during] = windows(loopFile)
@@ -169,31 +178,36 @@ const serve = async (standin, ms) => {
   return row
 }
 
-const fleetPhase = async (n) => {
-  const standin = await startStandin(n, LATENCY_MS)
+const readingPhase = async (standin, n, fetch) => {
   const big = n >= 5000
-  const row = { apps: n, cvms: n * 2 }
-  log(`N=${n}: poller`)
-  row.poller_before = await poller(standin, limit(big ? 60_000 : 20_000))
-  log(`N=${n}: plan`, JSON.stringify(row.poller_before))
-  row.plan = await plan(standin, limit(big ? 180_000 : 60_000))
-  log(`N=${n}: poller again`, JSON.stringify(row.plan))
-  row.poller_after = await poller(standin, limit(big ? 60_000 : 20_000))
+  const row = { apps: n, cvms: n * 2, fetch }
+  log(`N=${n} ${fetch}: poller`)
+  row.poller_before = await poller(standin, fetch, limit(big ? 60_000 : 20_000))
+  log(`N=${n} ${fetch}: plan`, JSON.stringify(row.poller_before))
+  row.plan = await plan(standin, fetch, limit(big ? 180_000 : 60_000))
+  log(`N=${n} ${fetch}: poller again`, JSON.stringify(row.plan))
+  row.poller_after = await poller(standin, fetch, limit(big ? 60_000 : 20_000))
   // the poller makes two passes; plan makes one: compare with the poller's process minus its second pass
   const onePass = (p) => p.wall_ms - p.warm_pass_ms
   const pollerWall = (onePass(row.poller_before) + onePass(row.poller_after)) / 2
   row.poller_one_pass_wall_ms = Math.round(pollerWall)
   const warm = (row.poller_before.warm_pass_ms + row.poller_after.warm_pass_ms) / 2
+  row.poller_warm_pass_ms = round(warm, 1)
   row.plan_over_poller_wall = row.plan.code === 0 || row.plan.code === 2 ? round(row.plan.wall_ms / pollerWall, 2) : null
-  log(`N=${n}: serve`, JSON.stringify(row.poller_after))
-  if (remaining() > (big ? 150_000 : 30_000)) {
-    row.serve = await serve(standin, big ? 240_000 : 60_000)
+  log(`N=${n} ${fetch}: serve`, JSON.stringify(row.poller_after))
+  if (remaining() > (big ? 120_000 : 30_000)) {
+    row.serve = await serve(standin, fetch, big ? 240_000 : 60_000)
     row.serve_cycle_over_poller_warm_pass = row.serve.cycle_s === null ? null : round((row.serve.cycle_s * 1000) / warm, 2)
   } else {
     row.serve = { note: "skipped: run budget used up" }
   }
-  log(`N=${n}: serve`, JSON.stringify(row.serve))
+  log(`N=${n} ${fetch}: serve`, JSON.stringify(row.serve))
   results.fleets.push(row)
+}
+
+const fleetPhase = async (n) => {
+  const standin = await startStandin(n, LATENCY_MS)
+  for (const fetch of ["per_app", "list"]) await readingPhase(standin, n, fetch)
   await standin.proc.stop()
 }
 
@@ -222,10 +236,11 @@ console.log([
   `fleet scale: ${machineText(m)}; load ${results.load_avg_at_start.join(" ")}; ${results.duration_s} s`,
   `stand-in latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}`,
   "",
-  line(["N", "poller s (1 pass, before/after)", "plan s", "plan/poller", "plan peak MiB", "serve ready s", "serve cycle s", "cycle/poller warm", "serve loop delay max ms (cycle)", "serve peak MiB"]),
-  line(["---", "---", "---", "---", "---", "---", "---", "---", "---", "---"]),
+  line(["N", "api.fetch", "poller s (1 pass, before/after)", "plan s", "plan/poller", "plan peak MiB", "serve ready s", "serve cycle s", "cycle/poller warm", "serve loop delay max ms (cycle)", "serve peak MiB"]),
+  line(["---", "---", "---", "---", "---", "---", "---", "---", "---", "---", "---"]),
   ...results.fleets.map((r) => line([
     r.apps,
+    r.fetch,
     `${round((r.poller_before.wall_ms - r.poller_before.warm_pass_ms) / 1000, 1)} / ${round((r.poller_after.wall_ms - r.poller_after.warm_pass_ms) / 1000, 1)}`,
     round(r.plan.wall_ms / 1000, 1),
     r.plan_over_poller_wall,

@@ -68,12 +68,13 @@ const internalFailure = (app: DesiredApp) =>
 const reportApp = (client: PhalaClientService, app: DesiredApp, options: CycleOptions): Effect.Effect<AppReport> =>
   observe(client, app, options).pipe(
     Effect.flatMap((observation) => Effect.sync(() => diffApp(app, observation))),
+    // annotated here rather than per read: the client's own logs name the app, and a cycle reads thousands
     Effect.catchAllDefect((defect) =>
       Effect.logError("internal error while handling app", defect).pipe(
+        Effect.annotateLogs({ app_id: app.appId }),
         Effect.as(diffApp(app, internalFailure(app)))
       )
-    ),
-    Effect.annotateLogs({ app_id: app.appId })
+    )
   )
 
 /** One app's report between cycles (a webhook's re-read): the same read and diff as a cycle's, for one app. */
@@ -122,9 +123,11 @@ const reportFromSweep = (client: PhalaClientService, app: DesiredApp, sweep: Wor
     ? reportApp(client, app, options)
     : Effect.sync(() => diffApp(app, Observation.found(listed))).pipe(
       Effect.catchAllDefect((defect) =>
-        Effect.logError("internal error while handling app", defect).pipe(Effect.as(diffApp(app, internalFailure(app))))
-      ),
-      Effect.annotateLogs({ app_id: app.appId })
+        Effect.logError("internal error while handling app", defect).pipe(
+          Effect.annotateLogs({ app_id: app.appId }),
+          Effect.as(diffApp(app, internalFailure(app)))
+        )
+      )
     )
 }
 

@@ -1,5 +1,5 @@
 import { FetchHttpClient } from "@effect/platform"
-import { type Cause, Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import { type Cause, type Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import { type ApiSettings, defaultMaxResponseBytes } from "../Core/Domain/App.js"
 import type { AppId } from "../Core/Domain/AppId.js"
 import { isTransientStatus } from "../Core/Domain/HttpStatus.js"
@@ -14,14 +14,14 @@ import { makePermits } from "../Support/Permits.js"
 import { userAgent } from "../Support/Version.js"
 import { type ApiEndpoint, DaemonEvent, Events } from "../Runtime/Events.js"
 import { decodeAppBody, decodeListPage, isAppListBody, type ListPage, toObservedApp } from "./AppResponse.js"
-import { type ApiAnswer, makeApiGet, type TransportFailure } from "./ApiTransport.js"
+import { type ApiAnswer, isLiveClock, makeApiGet, type TransportFailure } from "./ApiTransport.js"
 import { formatBytes } from "./BoundedBody.js"
 import { edgeText, makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
 import { apiErrorText } from "./ErrorBody.js"
 import { attemptCode, describeCause, maxMessageLength, reasonOfStatus } from "./FailureMessage.js"
 import { classifyNotFound, type Confirmation, makeBaseUrlConfirmation, notTheApiMessage, unconfirmedMessage } from "./NotFound.js"
 import { isRedirect, redirectMessage } from "./RedirectPolicy.js"
-import { honoursRetryAfter, parseRetryAfter, type Retryable, retryPolicy } from "./RetryPolicy.js"
+import { honoursRetryAfter, parseRetryAfter, type Retryable, retryFailed, retryPolicy } from "./RetryPolicy.js"
 
 export interface GetAppOptions {
   /** Epoch ms at which the cycle ends; no retry waits past it. */
@@ -100,31 +100,38 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     const bodyLimit = (status: number): number =>
       isSuccess(status) ? maxBody : isRedirect(status) ? 0 : Math.min(maxBody, errorBodyLimit)
 
-    const get = makeApiGet(fetchFn, headers)
-    // redirects come back to us (RedirectPolicy); the body is read within its bound; the attempt's timeout, the one
-    // timer per request, interrupts the request wherever it is and so aborts it
+    // redirects come back to us (RedirectPolicy); the body is read within its bound; the attempt's timeout covers
+    // both and aborts the request wherever it is. On the live clock it is one timer inside the request; under a test
+    // clock, Effect's own timeout, which that clock drives
+    const clock = yield* Effect.clock
+    const get = makeApiGet(fetchFn, headers, isLiveClock(clock) ? settings.timeout : null)
     const send = (url: string): Effect.Effect<AttemptOutcome> =>
-      get(url, bodyLimit).pipe(Effect.timeout(settings.timeout), Effect.either)
+      isLiveClock(clock) ? Effect.either(get(url, bodyLimit)) : get(url, bodyLimit).pipe(Effect.timeout(settings.timeout), Effect.either)
+
+    const logRequest = (url: string, outcome: AttemptOutcome, ms: number) =>
+      // the path only: never the headers (the key) nor credentials a base URL might carry; built only when logged
+      Effect.whenLogLevel(
+        Effect.logDebug("Phala API request").pipe(
+          Effect.annotateLogs({
+            method: "GET",
+            path: pathOf(url),
+            status: Either.match(outcome, { onLeft: (error) => error._tag === "TimeoutException" ? "timeout" : "network_error", onRight: (r) => r.status }),
+            duration_ms: ms
+          })
+        ),
+        "Debug"
+      )
 
     const timed = (url: string, endpoint: ApiEndpoint) =>
-      Effect.gen(function*() {
-        const started = yield* Clock.currentTimeMillis
-        const outcome = yield* send(url)
-        const finished = yield* Clock.currentTimeMillis
-        yield* events.publish(DaemonEvent.ApiAttempt({ code: attemptCode(outcome), seconds: (finished - started) / 1000, endpoint }))
-        // the path only: never the headers (the key) nor credentials a base URL might carry; built only when logged
-        yield* Effect.whenLogLevel(
-          Effect.logDebug("Phala API request").pipe(
-            Effect.annotateLogs({
-              method: "GET",
-              path: pathOf(url),
-              status: Either.match(outcome, { onLeft: (error) => error._tag === "TimeoutException" ? "timeout" : "network_error", onRight: (r) => r.status }),
-              duration_ms: finished - started
-            })
-          ),
-          "Debug"
-        )
-        return { outcome, finished }
+      Effect.suspend(() => {
+        const started = clock.unsafeCurrentTimeMillis()
+        return Effect.flatMap(send(url), (outcome) => {
+          const finished = clock.unsafeCurrentTimeMillis()
+          return events.publish(DaemonEvent.ApiAttempt({ code: attemptCode(outcome), seconds: (finished - started) / 1000, endpoint })).pipe(
+            Effect.zipRight(logRequest(url, outcome, finished - started)),
+            Effect.as({ outcome, finished })
+          )
+        })
       })
 
     // `GET /apps?page=1&page_size=1` answering a page of the list confirms the base URL is the API's
@@ -269,8 +276,9 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     const getApp = (appId: AppId, options?: GetAppOptions): Effect.Effect<ObservedApp, FetchFailure | AppNotFound> => {
       const deadline = options?.deadline
       let attempts = 0
-      return Effect.suspend(() => attempt(appId, ++attempts, deadline)).pipe(
-        Effect.retry(policy),
+      const once = Effect.suspend(() => attempt(appId, ++attempts, deadline))
+      return once.pipe(
+        retryFailed(policy),
         Effect.catchAll((tried) => Effect.fail(afterAttempts(tried.failed.failure, tried.attempt))),
         Effect.catchTag("ApiNotFound", resolveNotFound)
       )
@@ -353,7 +361,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
           Effect.flatMap(timed(pageUrl(page, pageSize), "list"), ({ finished, outcome }) => interpretPage(page, outcome, finished))
         ).pipe(Effect.mapError((problem): PageTried => ({ ...problem, page, attempt, deadline })))
       }).pipe(
-        Effect.retry(pagePolicy),
+        retryFailed(pagePolicy),
         Effect.mapError((tried) =>
           tried.attempt < 2 ? tried.failure : new ListPageFailure({
             ...tried.failure,

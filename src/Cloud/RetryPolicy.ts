@@ -55,3 +55,21 @@ export const retryPolicy = <In extends Retryable>(
       })
     )
   )
+
+/**
+ * `Effect.retry(self, policy)`, with the schedule started only once `self` has failed: the first failure is fed to it
+ * as `Effect.retry` would, so the waits and the attempts are the same, and an attempt that succeeds pays nothing.
+ */
+export const retryFailed = <In, Out>(policy: Schedule.Schedule<Out, In>) =>
+<A, R>(self: Effect.Effect<A, In, R>): Effect.Effect<A, In, R> =>
+  Effect.catchAll(self, (first) => {
+    let replayed = false
+    return Effect.retry(
+      Effect.suspend(() => {
+        if (replayed) return self
+        replayed = true
+        return Effect.fail(first)
+      }),
+      policy
+    )
+  })

@@ -1,4 +1,3 @@
-import { HttpClient } from "@effect/platform"
 import { Clock, Duration, Effect, Option, Ref } from "effect"
 import { observeAndDiff, readingOptions } from "../Cloud/Observe.js"
 import { make as makePhalaClient, PhalaClient, type PhalaClientService } from "../Cloud/PhalaClient.js"
@@ -35,20 +34,16 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
     const store = yield* ConfigStore
     const latest = yield* LatestSnapshot
     const freshness = yield* Freshness
-    const http = yield* HttpClient.HttpClient
     const events = yield* Events
     const remediation = yield* Remediation
 
-    // the client holds the concurrency semaphore; rebuild it only when the API settings change (reload)
+    // the client holds the concurrency bound (its permits); rebuild it only when the API settings change (reload)
     const clientCache = yield* Ref.make<{ readonly settings: ApiSettings; readonly client: PhalaClientService } | null>(null)
     const clientFor = (settings: ApiSettings) =>
       Effect.gen(function*() {
         const cached = yield* Ref.get(clientCache)
         if (cached !== null && cached.settings === settings) return cached.client
-        const client = yield* makePhalaClient(settings).pipe(
-          Effect.provideService(HttpClient.HttpClient, http),
-          Effect.provideService(Events, events)
-        )
+        const client = yield* makePhalaClient(settings).pipe(Effect.provideService(Events, events))
         yield* Ref.set(clientCache, { settings, client })
         return client
       })
