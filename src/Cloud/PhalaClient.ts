@@ -1,5 +1,5 @@
 import { FetchHttpClient } from "@effect/platform"
-import { type Cause, type Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import { type Cause, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import { type ApiSettings, defaultMaxResponseBytes } from "../Core/Domain/App.js"
 import type { AppId } from "../Core/Domain/AppId.js"
 import { isTransientStatus } from "../Core/Domain/HttpStatus.js"
