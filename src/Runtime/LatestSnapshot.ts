@@ -1,6 +1,6 @@
 import { Effect, Option, Ref, SubscriptionRef } from "effect"
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
-import { advanceTimeline, advanceTimelineApp, type AppTimeline } from "./AppTimeline.js"
+import { advanceTimelineApp, advanceTimelineSliced, type AppTimeline } from "./AppTimeline.js"
 
 /** The published snapshot with where each app sits in it, so that one app's report is replaced without a search. */
 interface Published {
@@ -47,12 +47,15 @@ export class LatestSnapshot extends Effect.Service<LatestSnapshot>()("phala-drif
       timeline: Effect.map(Ref.get(published), Option.map((p) => p.timeline)),
       changes: latest.changes,
       /** `refreshedByEvent`: the app whose webhook-triggered re-read made this snapshot, if that is what it is. */
+      // publishes come one at a time (the Publisher's lock): the timeline is advanced in steps, then swapped in
       publish: (snapshot: Snapshot, refreshedByEvent: string | null = null) =>
-        Ref.update(published, (previous) =>
-          Option.some({
-            timeline: advanceTimeline(Option.getOrNull(Option.map(previous, (p) => p.timeline)), snapshot, refreshedByEvent),
-            index: indexOf(snapshot)
-          })).pipe(Effect.zipRight(SubscriptionRef.set(latest, Option.some(snapshot)))),
+        Ref.get(published).pipe(
+          Effect.flatMap((previous) =>
+            advanceTimelineSliced(Option.getOrNull(Option.map(previous, (p) => p.timeline)), snapshot, refreshedByEvent)
+          ),
+          Effect.flatMap((timeline) => Ref.set(published, Option.some({ timeline, index: indexOf(snapshot) }))),
+          Effect.zipRight(SubscriptionRef.set(latest, Option.some(snapshot)))
+        ),
       publishApps,
       /** The report of `appId` in the latest snapshot, found by index. */
       report: (appId: string): Effect.Effect<Option.Option<AppReport>> =>

@@ -1,5 +1,6 @@
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { advanceTimeline, advanceTimelineApp, type AppTimeline } from "../../src/Runtime/AppTimeline.js"
+import { advanceTimeline, advanceTimelineApp, advanceTimelineSliced, type AppTimeline } from "../../src/Runtime/AppTimeline.js"
 import type { AppReport, Snapshot } from "../../src/Core/Domain/Report.js"
 import { appIdOf, fleetApp } from "../support/fleet.js"
 
@@ -18,6 +19,22 @@ const walk = (steps: ReadonlyArray<readonly [number, Variant]>) => {
 }
 
 describe("advanceTimeline", () => {
+  it("advances a fleet in steps (advanceTimelineSliced) to exactly the timeline of one pass", () => {
+    const variants: ReadonlyArray<Variant> = ["in_sync", "stopped", "unknown"]
+    const fleet = (minute: number, size: number) =>
+      snap(minute, Array.from({ length: size }, (_, i) => fleetApp(i + 1, variants[(i * 7 + minute) % 3] ?? "in_sync")))
+    let whole: AppTimeline | null = null
+    let sliced: AppTimeline | null = null
+    for (const [minute, size] of [[0, 1700], [1, 1700], [2, 1200], [3, 2100]] as const) {
+      const snapshot = fleet(minute, size)
+      whole = advanceTimeline(whole, snapshot, "none")
+      sliced = Effect.runSync(advanceTimelineSliced(sliced, snapshot, "none"))
+      expect(sliced.moments.size).toBe(size)
+      expect([...sliced.moments.keys()].sort()).toStrictEqual([...whole.moments.keys()].sort())
+      for (const key of whole.moments.keys()) expect(sliced.moments.get(key)).toStrictEqual(whole.moments.get(key))
+    }
+  })
+
   it("records when an app turned out of sync, keeps it through unobservable spells and clears it on recovery", () => {
     const moments = walk([[0, "in_sync"], [1, "stopped"], [2, "stopped"], [3, "unknown"], [4, "stopped"], [5, "in_sync"], [6, "stopped"]])
     expect(moments).toEqual([
