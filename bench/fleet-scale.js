@@ -13,7 +13,8 @@
 // Phases 1-3 run once per app read: `api.fetch: per_app` (one GET /apps/{id} per app; the poller likewise) and
 // `api.fetch: list` (the workspace sweep, pages of 100; the poller with --list reads the same pages).
 // Every phase has a time limit and the run a budget (FLEET_BUDGET_S, default 900 s); a phase that does not fit is
-// skipped and says so. Usage: npm run build && node bench/fleet-scale.js [N ...] (default 1000 10000).
+// skipped and says so. Usage: npm run build && node bench/fleet-scale.js [N ...] (default 1000 10000 20000); `npm run
+// bench` runs it after bench/run.js.
 // Writes bench/results/fleet.json and prints a table.
 import { readFileSync } from "node:fs"
 import { get } from "node:http"
@@ -34,7 +35,7 @@ const log = (...args) => console.error(`[bench fleet ${((Date.now() - started) /
 const CONCURRENCY = 64
 const LATENCY_MS = 20
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0)
-const fleets = sizes.length > 0 ? sizes : [1000, 10_000]
+const fleets = sizes.length > 0 ? sizes : [1000, 10_000, 20_000]
 const peakRssPreload = pathToFileURL(join(ROOT, "test", "support", "peak-rss.mjs")).href
 const loopDelayPreload = pathToFileURL(join(ROOT, "bench", "loop-delay.mjs")).href
 

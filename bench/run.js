@@ -1,6 +1,7 @@
 // `npm run bench`: the daemon (child process, built CLI) against the simulator (child process) with a synthetic fleet
 // of N apps × 2 CVMs, loopback only. Figures are ratios measured in this one run on this machine:
 //   1. poll-cycle time vs. the bound ceil(N / C) × L, with a per-request latency L set through the simulator's faults
+//      (`api.fetch: per_app`, the reading that bound describes; the others use the default, `auto`: the sweep)
 //   2. cycle CPU time without latency (N = 1000 and 5000)
 //   3. /metrics scrape latency p50/p99 (plain, gzip) vs. the render cost of the same exposition; size and series
 //   4. RSS at N = 1000 and 5000
@@ -55,7 +56,7 @@ const latencyPhase = async () => {
     if (remaining() < 20_000) break
     const bound = Math.ceil(N / C) * L
     const t0 = Date.now()
-    const daemon = await daemonWithin(sim, { concurrency: C, interval: "1h" }, limit(75_000))
+    const daemon = await daemonWithin(sim, { concurrency: C, interval: "1h", fetch: "per_app" }, limit(75_000))
     const stats = daemon === null ? null : await firstCycle(daemon, 5000)
     const cpu = daemon === null ? null : procStats(daemon.proc.pid).cpuSeconds
     const row = {

@@ -4,7 +4,6 @@ import { formatHostPort, type ListenAddress, listenHint, parseListen } from "../
 import { loadConfigIsolated } from "../Config/Isolated.js"
 import { daemonWarnings } from "../Config/Warnings.js"
 import { daemonLayer } from "../Daemon/Daemon.js"
-import { SlicedScheduler } from "../Runtime/SlicedScheduler.js"
 import type { DaemonConfig } from "../Core/Domain/App.js"
 import { inShard, type Shard } from "../Core/Domain/Shard.js"
 import { type Invocation, textOf } from "./Args.js"
@@ -42,9 +41,6 @@ export const applyFlags = (flags: ParsedFlags) => (config: DaemonConfig): Daemon
   ...(flags.shard === null ? {} : { sharding: { shard: flags.shard, declared: new Set(config.apps.map((a) => a.appId)) } })
 })
 
-/** How long the daemon's fibers may hold the event loop before I/O and timers get a turn. */
-const daemonSliceMs = 10
-
 /** Load the config and run the daemon until interrupted; start-up problems set exit code 1. */
 export const runDaemon = (path: string, env: Record<string, string | undefined>, flags: Flags) =>
   Effect.gen(function*() {
@@ -73,8 +69,6 @@ export const runDaemon = (path: string, env: Record<string, string | undefined>,
     }
     const where = formatHostPort(config.server.host, config.server.port)
     yield* Layer.launch(daemonLayer({ config, env, patch })).pipe(
-      // a cycle's bursts of work (pages decoded, thousands of diffs) run in slices, between scrapes and probes
-      Effect.withScheduler(new SlicedScheduler(daemonSliceMs)),
       Effect.catchTags({
         ServeError: (error) =>
           printErr(`cannot listen on ${where}: ${describeListenError(error.cause)}`).pipe(Effect.zipRight(setExitCode(1))),
