@@ -146,7 +146,7 @@ export const setFaults = async (sim, faults, parallel = 16) => {
 }
 
 /** Daemon child process watching every simulator app (desired: 2 running replicas, so the fleet is in sync). */
-export const startDaemon = async (sim, { concurrency = 8, interval = "10s", cvmsPerApp = 2, timeout = "10s", readyTimeoutMs = 180_000, fetch = "auto" } = {}) => {
+export const startDaemon = async (sim, { concurrency = 8, interval = "10s", cvmsPerApp = 2, timeout = "10s", readyTimeoutMs = 180_000, apiFetch = "auto" } = {}) => {
   const dir = tempDir()
   const config = join(dir, "desired.yaml")
   const port = await freePort()
@@ -158,7 +158,7 @@ export const startDaemon = async (sim, { concurrency = 8, interval = "10s", cvms
     `  concurrency: ${concurrency}`,
     `  timeout: ${timeout}`,
     "  retries: 0",
-    `  fetch: ${fetch}`,
+    `  fetch: ${apiFetch}`,
     "poll:",
     `  interval: ${interval}`,
     "server:",

@@ -56,7 +56,7 @@ const latencyPhase = async () => {
     if (remaining() < 20_000) break
     const bound = Math.ceil(N / C) * L
     const t0 = Date.now()
-    const daemon = await daemonWithin(sim, { concurrency: C, interval: "1h", fetch: "per_app" }, limit(75_000))
+    const daemon = await daemonWithin(sim, { concurrency: C, interval: "1h", apiFetch: "per_app" }, limit(75_000))
     const stats = daemon === null ? null : await firstCycle(daemon, 5000)
     const cpu = daemon === null ? null : procStats(daemon.proc.pid).cpuSeconds
     const row = {
