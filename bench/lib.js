@@ -147,29 +147,14 @@ export const setFaults = async (sim, faults, parallel = 16) => {
 
 /** Daemon child process watching every simulator app (desired: 2 running replicas, so the fleet is in sync). */
 export const startDaemon = async (sim, { concurrency = 8, interval = "10s", cvmsPerApp = 2, timeout = "10s", readyTimeoutMs = 180_000, apiFetch = "auto" } = {}) => {
-  const dir = tempDir()
-  const config = join(dir, "desired.yaml")
   const port = await freePort()
-  writeFileSync(config, [
-    "version: 1",
-    "api:",
-    `  url: ${sim.apiUrl}`,
-    "  api_key: ${PHALA_CLOUD_API_KEY}",
-    `  concurrency: ${concurrency}`,
-    `  timeout: ${timeout}`,
-    "  retries: 0",
-    `  fetch: ${apiFetch}`,
-    "poll:",
-    `  interval: ${interval}`,
-    "server:",
-    `  listen: ${HOST}:${port}`,
-    `state_dir: ${join(dir, "state")}`,
-    "defaults:",
-    `  replicas: ${cvmsPerApp}`,
-    "apps:",
-    ...sim.appIds.map((id) => `  - app_id: ${id}`),
-    ""
-  ].join("\n"))
+  const { path: config } = writeFleetConfig({ apiUrl: sim.apiUrl, ids: sim.appIds }, {
+    concurrency,
+    timeout,
+    replicas: cvmsPerApp,
+    api: [`fetch: ${apiFetch}`],
+    extra: (dir) => ["poll:", `  interval: ${interval}`, "server:", `  listen: ${HOST}:${port}`, `state_dir: ${join(dir, "state")}`]
+  })
   const proc = spawnCli(["serve", "--config", config], { PHALA_CLOUD_API_KEY: API_KEY })
   const base = `http://${HOST}:${port}`
   await waitFor("daemon ready", async () => {
@@ -258,10 +243,11 @@ export const mib = (bytes) => Math.round((bytes / 2 ** 20) * 10) / 10
 export const round = (x, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits
 
 /**
- * A desired state declaring every app of the stand-in (2 replicas each) in a new temp dir: `api` lines beyond url,
- * key and `concurrency` (timeout 30s, no retries), then `extra` top-level lines. Returns the dir and the file's path.
+ * A desired state declaring every app of a fleet (`apiUrl` and `ids`: the stand-in, or the simulator's url and app
+ * ids) with `replicas` each, in a new temp dir: `api` lines beyond url, key, `concurrency`, `timeout` and no retries,
+ * then `extra` top-level lines (or a function of the dir giving them). Returns the dir and the file's path.
  */
-export const writeFleetConfig = (standin, { concurrency, api = [], extra = [] }) => {
+export const writeFleetConfig = (standin, { concurrency, timeout = "30s", replicas = 2, api = [], extra = [] }) => {
   const dir = tempDir()
   const path = join(dir, "desired.yaml")
   writeFileSync(path, [
@@ -270,12 +256,12 @@ export const writeFleetConfig = (standin, { concurrency, api = [], extra = [] })
     `  url: ${standin.apiUrl}`,
     "  api_key: ${PHALA_CLOUD_API_KEY}",
     `  concurrency: ${concurrency}`,
-    "  timeout: 30s",
+    `  timeout: ${timeout}`,
     "  retries: 0",
     ...api.map((line) => `  ${line}`),
     ...(typeof extra === "function" ? extra(dir) : extra),
     "defaults:",
-    "  replicas: 2",
+    `  replicas: ${replicas}`,
     "apps:",
     ...standin.ids.map((id) => `  - app_id: ${id}`),
     ""

@@ -54,9 +54,7 @@ class AttemptFailure extends Data.TaggedError("AttemptFailure")<{
   readonly retryAfter: Duration.Duration | null
 }> {}
 
-type RawResponse = ApiAnswer
-
-type AttemptOutcome = Either.Either<RawResponse, TransportFailure | Cause.TimeoutException>
+type AttemptOutcome = Either.Either<ApiAnswer, TransportFailure | Cause.TimeoutException>
 
 const tooLargeMessage = (status: number, limit: number): string =>
   `HTTP ${status}: body larger than ${formatBytes(limit)} (api.max_response_bytes), reading stopped`
@@ -104,9 +102,10 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     // both and aborts the request wherever it is. On the live clock it is one timer inside the request; under a test
     // clock, Effect's own timeout, which that clock drives
     const clock = yield* Effect.clock
-    const get = makeApiGet(fetchFn, headers, isLiveClock(clock) ? settings.timeout : null)
+    const live = isLiveClock(clock)
+    const get = makeApiGet(fetchFn, headers, live ? settings.timeout : null)
     const send = (url: string): Effect.Effect<AttemptOutcome> =>
-      isLiveClock(clock) ? Effect.either(get(url, bodyLimit)) : get(url, bodyLimit).pipe(Effect.timeout(settings.timeout), Effect.either)
+      live ? Effect.either(get(url, bodyLimit)) : get(url, bodyLimit).pipe(Effect.timeout(settings.timeout), Effect.either)
 
     const logRequest = (url: string, outcome: AttemptOutcome, ms: number) =>
       // the path only: never the headers (the key) nor credentials a base URL might carry; built only when logged
@@ -150,7 +149,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     const permanent = (failed: FetchFailure | ApiNotFound) =>
       new AttemptFailure({ failure: failed, transient: false, retryAfter: null })
 
-    const fromSuccess = (appId: AppId, response: RawResponse): Effect.Effect<ObservedApp, AttemptFailure> => {
+    const fromSuccess = (appId: AppId, response: ApiAnswer): Effect.Effect<ObservedApp, AttemptFailure> => {
       const { status, body } = response
       if (body._tag === "TooLarge") {
         return Effect.fail(permanent(failure(appId, "bad_response", status, tooLargeMessage(status, body.limit))))
@@ -169,7 +168,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
       })
     }
 
-    const fromResponse = (appId: AppId, response: RawResponse, now: number): Effect.Effect<ObservedApp, AttemptFailure> => {
+    const fromResponse = (appId: AppId, response: ApiAnswer, now: number): Effect.Effect<ObservedApp, AttemptFailure> => {
       const { status, body } = response
       if (isSuccess(status)) return fromSuccess(appId, response)
       if (isRedirect(status)) {
@@ -195,7 +194,7 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     }
 
     // an error status other than a redirect or 404: what it means, whether to retry, and how long to wait
-    const statusProblem = (response: RawResponse, now: number) => {
+    const statusProblem = (response: ApiAnswer, now: number) => {
       const { status, body } = response
       const said = body._tag === "Complete" ? apiErrorText(body.text) : Option.none()
       const text = Option.match(said, { onNone: () => "", onSome: (text) => `: ${text}` })

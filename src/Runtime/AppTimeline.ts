@@ -90,9 +90,9 @@ const yieldToLoop = Effect.async<void>((resume) => {
 })
 
 /**
- * `advanceTimeline` in steps with a turn of the event loop between them, so a fleet's worth of apps does not hold the event loop in
- * one piece. The caller publishes one snapshot at a time (the Publisher's lock), so nothing changes the timeline
- * between its steps.
+ * `advanceTimeline` in steps with a turn of the event loop between them, so a fleet's worth of apps does not hold
+ * the loop in one piece. The caller publishes one snapshot at a time (the Publisher's lock), so nothing changes the
+ * timeline between its steps.
  */
 export const advanceTimelineSliced = (
   previous: AppTimeline | null,

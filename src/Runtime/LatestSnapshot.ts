@@ -46,8 +46,10 @@ export class LatestSnapshot extends Effect.Service<LatestSnapshot>()("phala-drif
       /** The latest snapshot together with the moments of its apps (one value, so the two always match). */
       timeline: Effect.map(Ref.get(published), Option.map((p) => p.timeline)),
       changes: latest.changes,
-      /** `refreshedByEvent`: the app whose webhook-triggered re-read made this snapshot, if that is what it is. */
-      // publishes come one at a time (the Publisher's lock): the timeline is advanced in steps, then swapped in
+      /**
+       * `refreshedByEvent`: the app whose webhook-triggered re-read made this snapshot, if that is what it is.
+       * Publishes come one at a time (the Publisher's lock): the timeline is advanced in steps, then swapped in.
+       */
       publish: (snapshot: Snapshot, refreshedByEvent: string | null = null) =>
         Ref.get(published).pipe(
           Effect.flatMap((previous) =>
