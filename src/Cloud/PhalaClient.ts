@@ -1,4 +1,5 @@
 import { FetchHttpClient } from "@effect/platform"
+import { Agent } from "undici"
 import { type Cause, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import { type ApiSettings, defaultMaxResponseBytes } from "../Core/Domain/App.js"
 import type { AppId } from "../Core/Domain/AppId.js"
@@ -14,7 +15,7 @@ import { makePermits } from "../Support/Permits.js"
 import { userAgent } from "../Support/Version.js"
 import { type ApiEndpoint, DaemonEvent, Events } from "../Runtime/Events.js"
 import { decodeAppBody, decodeListPage, isAppListBody, type ListPage, toObservedApp } from "./AppResponse.js"
-import { type ApiAnswer, isLiveClock, makeApiGet, type TransportFailure } from "./ApiTransport.js"
+import { type ApiAnswer, asApiGet, dispatchExchange, fetchExchange, isLiveClock, type TransportFailure } from "./ApiTransport.js"
 import { formatBytes } from "./BoundedBody.js"
 import { edgeText, makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
 import { apiErrorText } from "./ErrorBody.js"
@@ -66,8 +67,8 @@ const errorBodyLimit = 64 * 1024
 
 export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, never, Events> =>
   Effect.gen(function*() {
-    // `fetch` itself unless a test provides another, the platform's way (FetchHttpClient.Fetch)
-    const fetchFn = Option.getOrElse(yield* Effect.serviceOption(FetchHttpClient.Fetch), () => globalThis.fetch)
+    // a `fetch` a test provides, the platform's way (FetchHttpClient.Fetch); otherwise undici's dispatcher directly
+    const providedFetch = yield* Effect.serviceOption(FetchHttpClient.Fetch)
     const events = yield* Events
     // shared by every caller: the bound is on requests in flight, not on apps being polled
     const permits = yield* makePermits(settings.concurrency)
@@ -79,6 +80,8 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
       "X-API-Key": Redacted.value(settings.apiKey),
       "X-Phala-Version": settings.apiVersion,
       Accept: "application/json",
+      // what `fetch` asks for: the API may compress its larger answers (list pages)
+      "Accept-Encoding": "gzip, deflate, br",
       "User-Agent": userAgent
     }
     const pathOf = (url: string): string => {
@@ -103,7 +106,11 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     // clock, Effect's own timeout, which that clock drives
     const clock = yield* Effect.clock
     const live = isLiveClock(clock)
-    const get = makeApiGet(fetchFn, headers, live ? settings.timeout : null)
+    const exchange = Option.match(providedFetch, {
+      onNone: () => dispatchExchange(new Agent(), headers),
+      onSome: (fetchFn) => fetchExchange(fetchFn, headers)
+    })
+    const get = asApiGet(exchange, live ? settings.timeout : null)
     const send = (url: string): Effect.Effect<AttemptOutcome> =>
       live ? Effect.either(get(url, bodyLimit)) : get(url, bodyLimit).pipe(Effect.timeout(settings.timeout), Effect.either)
 
