@@ -1,4 +1,5 @@
-import { FileSystem, HttpClient } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { Clock, Duration, Effect, Either, Layer, Redacted, Ref, Schedule, Scope, ScopedRef } from "effect"
 import { createHash } from "node:crypto"
 import type { Alert, AlertEvent, AlertingSettings, ReceiverSettings } from "../Core/Domain/Alert.js"

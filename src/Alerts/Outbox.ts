@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Data, Duration, Effect, Either, Queue, Random, Ref, type Scope } from "effect"
 import { jitterRange, nextBackoff } from "../Core/Backoff.js"

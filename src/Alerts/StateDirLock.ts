@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Duration, Effect, Either, Option, Schedule, Schema, type Scope } from "effect"
 import { randomBytes } from "node:crypto"

@@ -1,4 +1,4 @@
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Duration, Effect, Either, Layer } from "effect"
 import { formatConfigError } from "../Config/Diagnostics.js"
 import { CvmActions } from "../Cloud/CvmActions.js"

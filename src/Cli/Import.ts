@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Data, Duration, Effect, Either, Layer, Redacted } from "effect"
 import { writeFileAtomic } from "../Alerts/AtomicFile.js"
 import { PhalaClient } from "../Cloud/PhalaClient.js"

@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either } from "effect"
 import { decodeSavedPlan, type SavedPlan } from "../Core/Plan/SavedPlan.js"
 import { type Invocation, textOf } from "./Args.js"

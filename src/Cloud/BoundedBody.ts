@@ -1,4 +1,6 @@
-import { Headers, type HttpClientError, type HttpClientResponse } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Effect, Option } from "effect"
 import { concat, readStreamBounded } from "../Support/BoundedStream.js"
 

@@ -1,4 +1,7 @@
-import { FetchHttpClient, Headers, HttpClient, HttpClientRequest } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Clock, Context, Data, Duration, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import type { ApiSettings } from "../Core/Domain/App.js"
 import type { FetchFailureReason } from "../Core/Domain/Observation.js"

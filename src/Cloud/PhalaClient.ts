@@ -1,4 +1,4 @@
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Agent } from "undici"
 import { type Cause, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import { type ApiSettings, defaultMaxResponseBytes } from "../Core/Domain/App.js"

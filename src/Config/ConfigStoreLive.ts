@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Cause, Clock, Effect, Either, Exit, Fiber, FiberSet, Layer, SubscriptionRef } from "effect"
 import { createHash } from "node:crypto"
 import type { DaemonConfig } from "../Core/Domain/App.js"

@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Schema } from "effect"
 import { Worker } from "node:worker_threads"
 import type { DaemonConfig } from "../Core/Domain/App.js"

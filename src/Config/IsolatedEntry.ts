@@ -2,7 +2,7 @@
  * The config loader's worker thread (see Isolated.ts): checks one config text and posts back the config or the
  * diagnostics. Secret files are read here too.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Schema } from "effect"
 import { parentPort, workerData } from "node:worker_threads"

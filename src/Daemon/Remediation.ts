@@ -1,4 +1,5 @@
-import { FileSystem, HttpClient } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { Clock, Duration, Effect, Either } from "effect"
 import { randomUUID } from "node:crypto"
 import { type ActionRetry, make as makeCvmActions, type CvmActionsService } from "../Cloud/CvmActions.js"

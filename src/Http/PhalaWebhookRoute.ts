@@ -1,4 +1,5 @@
-import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Effect, Either, Redacted } from "effect"
 import type { PhalaWebhookSettings } from "../Core/Domain/App.js"
 import { decodeEvent, maxBodyBytes, verify } from "../Core/PhalaWebhook.js"

@@ -1,4 +1,6 @@
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Option, Schema, Stream } from "effect"
 import { AlertsView } from "../Runtime/AlertsView.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"

@@ -1,4 +1,5 @@
-import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Duration, Effect, Option, ParseResult, Schema } from "effect"
 import { AlertsView } from "../Runtime/AlertsView.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"

@@ -1,5 +1,7 @@
 /** The unauthenticated `/_sim/` admin API: inspect and change the simulated world at run time. */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Effect, ParseResult, Schema } from "effect"
 import * as Responses from "./Responses.js"
 import { AppSpec, CvmAttributes, CvmSpec, FaultsSpec, ListSpec, Then, WebhookTargetSpec } from "./Scenario.js"

@@ -1,6 +1,8 @@
 /** The Phala Cloud API routes the simulator serves: app reads, app listing, CVM lifecycle actions. */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import type { Headers } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as Headers from "@effect/platform/Headers"
 import { Duration, Effect, Option, Schema } from "effect"
 import type { ApiVersion } from "./Catalog.js"
 import * as Responses from "./Responses.js"

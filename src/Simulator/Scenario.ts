@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, ParseResult, Schema } from "effect"
 import { DurationMillis } from "../Core/Domain/Duration.js"
 import { parseYamlSource, positionOf } from "../Support/YamlSource.js"

@@ -1,5 +1,5 @@
 /** Public entry points of the Phala Cloud API simulator (DESIGN.md §8), used by `simulate`, `demo`, tests and benchmarks. */
-import type { FileSystem } from "@effect/platform"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, type Scope } from "effect"
 import type { SimulatorError } from "./Errors.js"
 import { decodeScenario, loadScenario, type Scenario, type ScenarioInput } from "./Scenario.js"

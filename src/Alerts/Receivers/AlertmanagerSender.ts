@@ -1,4 +1,4 @@
-import type { HttpClient } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { type Duration, Effect, Either } from "effect"
 import type { Alert, ReceiverSettings } from "../../Core/Domain/Alert.js"
 import { userAgent } from "../../Support/Version.js"

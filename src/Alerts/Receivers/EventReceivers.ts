@@ -1,4 +1,4 @@
-import { HttpClient } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { Effect } from "effect"
 import type { ReceiverSettings } from "../../Core/Domain/Alert.js"
 import type { OutboxReceiver } from "../Outbox.js"

@@ -1,4 +1,7 @@
-import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Duration, Effect, Either, Ref, Schedule, Stream } from "effect"
 import { isTransientStatus } from "../../Core/Domain/HttpStatus.js"
 import { backoffSchedule } from "../../Core/Backoff.js"

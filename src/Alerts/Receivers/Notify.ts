@@ -1,4 +1,4 @@
-import type { HttpClient } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { Effect, Redacted } from "effect"
 import type { AlertEvent, ReceiverSettings } from "../../Core/Domain/Alert.js"
 import { userAgent } from "../../Support/Version.js"
