@@ -6,7 +6,7 @@ import { AlertsView } from "../Runtime/AlertsView.js"
 import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { CycleTrigger } from "../Runtime/CycleTrigger.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
-import { MetricsView } from "../Runtime/MetricsView.js"
+import { bodyBytes, MetricsView } from "../Runtime/MetricsView.js"
 import { RemediationView } from "../Runtime/RemediationView.js"
 import type { Alert } from "../Core/Domain/Alert.js"
 import { summarize } from "../Core/Domain/Report.js"
@@ -39,9 +39,11 @@ const metricsRoute = Effect.gen(function*() {
   // a small body is cheaper sent whole than streamed (a burst of scrapes must not slow the accept loop); a fleet's
   // is written chunk by chunk so that no scrape copies it
   if (body.byteLength <= smallBody) {
-    return HttpServerResponse.uint8Array(Buffer.concat(body.chunks, body.byteLength), { contentType: body.contentType, headers })
+    const bytes = yield* Effect.promise(() => bodyBytes(body))
+    return HttpServerResponse.uint8Array(bytes, { contentType: body.contentType, headers })
   }
-  return HttpServerResponse.stream(Stream.fromIterable(body.chunks), { contentType: body.contentType, contentLength: body.byteLength, headers })
+  const stream = Stream.fromAsyncIterable(body.chunks(), (cause) => cause)
+  return HttpServerResponse.stream(stream, { contentType: body.contentType, contentLength: body.byteLength, headers })
 })
 
 const PlanQuery = Schema.Struct({ format: Schema.optional(Schema.Literal("json", "text")) })

@@ -1,7 +1,7 @@
 /**
- * The body of one `GET /metrics`: the cached object-state pieces as they are, then the self-telemetry rendered for
- * this scrape. Nothing is concatenated: the chunks are written one after another, and the gzip form is the cached
- * deflate pieces plus the telemetry compressed alone, closed with one CRC combined from theirs.
+ * The body of one `GET /metrics`: the cached object-state pieces, then the self-telemetry rendered for this scrape.
+ * Nothing is concatenated: the gzip form is the cached deflate pieces as they are plus the telemetry compressed alone,
+ * closed with one CRC combined from theirs; the plain form inflates the pieces one after another as it is written.
  */
 import type { ScrapeBody } from "../Runtime/MetricsView.js"
 import { combinePieces, deflatePieceSync, finalBlock, type GzipPiece, gzipHeader, gzipTrailer } from "./GzipPieces.js"
@@ -29,11 +29,18 @@ export const scrapeBody = (objects: ObjectExposition, telemetry: Telemetry | str
   const rendered = typeof telemetry === "string" ? new Telemetry(telemetry) : telemetry
   const tail = rendered.plain
   if (!gzip) {
-    const chunks = tail.byteLength === 0 ? plainChunks(objects) : [...plainChunks(objects), tail]
+    const chunks = async function*() {
+      yield* plainChunks(objects)
+      if (tail.byteLength > 0) yield tail
+    }
     return { chunks, byteLength: objects.plainLength + tail.byteLength, contentEncoding: null, contentType }
   }
   const piece = rendered.deflated
   const { crc, length } = combinePieces([piece], { crc: objects.crc(), length: objects.plainLength })
-  const chunks = [gzipHeader, ...deflatedChunks(objects), piece.deflated, finalBlock, gzipTrailer(crc, length)]
-  return { chunks, byteLength: total(chunks), contentEncoding: "gzip", contentType }
+  const cached = [gzipHeader, ...deflatedChunks(objects), piece.deflated, finalBlock, gzipTrailer(crc, length)]
+  const chunks = async function*() {
+    yield* cached
+  }
+  return { chunks, byteLength: total(cached), contentEncoding: "gzip", contentType }
 }
+

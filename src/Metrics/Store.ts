@@ -1,37 +1,32 @@
 /**
  * The object-state metric store, kube-state-metrics style: every app's series are rendered once per change and kept as
  * bytes, never as prom-client series. Apps are kept in groups of `groupSize`; per group and family the store holds one
- * piece of text and its compressed form. An upsert only records what changed; `publish` re-renders the changed
- * families of the changed apps, rebuilds and recompresses just the pieces they sit in, and swaps in a new
- * `ObjectExposition`: per family, arrays of references to its pieces, remade only for the families that changed. The
- * work is O(changed apps × group size) plus O(groups) reference copies per changed family, and the text exists once
- * (the pieces; no per-app copy beside them).
+ * piece, compressed: at 10,000 apps the text is ~85 MB and its compressed pieces ~9 MB, and gzip is what Prometheus
+ * asks for. An upsert only records what changed; `publish` re-renders the changed families of the changed apps,
+ * rebuilds just the pieces they sit in (inflating the old piece when other apps' text must be kept), recompresses
+ * them, and swaps in a new `ObjectExposition`: per family, arrays of references to its pieces, remade only for the
+ * families that changed. The work is O(changed apps × group size) plus O(groups) reference copies per changed family.
+ * A plain scrape inflates the pieces as it writes them.
  */
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
 import type { SeriesInput } from "./AppSeries.js"
 import { appSeriesInput, families, familyHeaders, identityLabels, sameSegment } from "./AppSeries.js"
 import type { GzipPiece } from "./GzipPieces.js"
-import { combinePieces, deflatePiece, deflatePieceSync, emptyPiece } from "./GzipPieces.js"
+import { combinePieces, deflatePiece, deflatePieceSync, emptyPiece, inflatePiece, inflatePieceSync } from "./GzipPieces.js"
 
-/** One family of the exposition: its header and pieces in order, plain and compressed, with CRC and length. */
+/** One family of the exposition: its header and pieces in order, compressed, with the family's text length. */
 export interface FamilyExposition {
-  readonly plain: ReadonlyArray<Buffer>
+  readonly pieces: ReadonlyArray<GzipPiece>
   readonly length: number
-  /** Its gzip side, worked out at the first gzip scrape that needs it (see `Gzipped`). */
-  readonly gzipped: () => Gzipped
+  /** CRC-32 of the family's text, combined from its pieces' when a gzip scrape first needs it (see `crc`). */
+  readonly crc: () => number
 }
 
 /**
- * Raw deflate pieces ending in sync flushes, one per plain piece, same order, and the CRC of the whole. Combining
- * the CRCs of a family's pieces costs a few microseconds each, thousands per family at 10,000 apps: done per
- * publish, it made one webhook event cost milliseconds; done when a gzip scrape asks, a burst of publishes pays once.
+ * The cached object-state exposition of one publish. Combining the CRCs of a family's pieces costs a few
+ * microseconds each, thousands per family at 10,000 apps: done per publish, it made one webhook event cost
+ * milliseconds; done when a gzip scrape asks, a burst of publishes pays once.
  */
-export interface Gzipped {
-  readonly deflated: ReadonlyArray<Buffer>
-  readonly crc: number
-}
-
-/** The cached object-state exposition of one publish. */
 export interface ObjectExposition {
   readonly generation: number
   readonly families: ReadonlyArray<FamilyExposition>
@@ -45,12 +40,26 @@ const once = <A>(f: () => A): (() => A) => {
   return () => (value ??= { a: f() }).a
 }
 
-/** The plain text of an exposition as chunks, in order. */
-export const plainChunks = (exposition: ObjectExposition): ReadonlyArray<Buffer> => exposition.families.flatMap((f) => f.plain)
-
 /** The raw deflate stream of an exposition as chunks (no gzip header or trailer), in order. */
 export const deflatedChunks = (exposition: ObjectExposition): ReadonlyArray<Buffer> =>
-  exposition.families.flatMap((f) => f.gzipped().deflated)
+  exposition.families.flatMap((f) => f.pieces.map((piece) => piece.deflated))
+
+// pieces inflated ahead of the one being written: the thread pool works while the socket drains
+const readAhead = 4
+
+/** The plain text of an exposition, inflated piece by piece on the thread pool as it is read. */
+export async function* plainChunks(exposition: ObjectExposition): AsyncGenerator<Buffer> {
+  const pieces = exposition.families.flatMap((f) => f.pieces).filter((piece) => piece.length > 0)
+  const pending: Array<Promise<Buffer>> = []
+  for (let next = 0; next < pieces.length || pending.length > 0;) {
+    while (next < pieces.length && pending.length < readAhead) {
+      const piece = pieces[next++]
+      if (piece !== undefined) pending.push(inflatePiece(piece))
+    }
+    const first = pending.shift()
+    if (first !== undefined) yield await first
+  }
+}
 
 export interface StoreStats {
   /** Family segments rendered since the store was made (an app's full block is one per family). */
@@ -73,8 +82,9 @@ export interface StoreOptions {
 }
 
 interface Piece {
-  readonly plain: Buffer
-  /** Null until compressed (a piece whose compression failed is compressed again at the next assembly). */
+  /** The text until compressed, then null: only the compressed form is kept. */
+  plain: Buffer | null
+  /** Null until compressed. */
   gz: GzipPiece | null
 }
 
@@ -101,12 +111,13 @@ interface Group {
 const FAMILIES = families.length
 const ALL = (1 << FAMILIES) - 1
 const emptyPlain = Buffer.alloc(0)
-const noPiece: Piece = { plain: emptyPlain, gz: emptyPiece }
+const noPiece: Piece = { plain: null, gz: emptyPiece }
 
-const headerPieces: ReadonlyArray<Piece> = familyHeaders.map((text) => {
-  const plain = Buffer.from(text, "utf8")
-  return { plain, gz: deflatePieceSync(plain) }
-})
+const headerPieces: ReadonlyArray<GzipPiece> = familyHeaders.map((text) => deflatePieceSync(Buffer.from(text, "utf8")))
+
+/** A piece's text: kept until it is compressed, inflated again after. */
+const textOf = (piece: Piece | undefined): Buffer =>
+  piece === undefined ? emptyPlain : piece.plain ?? (piece.gz === null ? emptyPlain : inflatePieceSync(piece.gz))
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
@@ -268,7 +279,6 @@ export class MetricStore {
     const ids = new Map<Entry, string>()
     for (let f = 0; f < FAMILIES; f++) {
       if ((group.dirty & (1 << f)) === 0) continue
-      const old = group.pieces[f]?.plain ?? emptyPlain
       const fresh: Array<string | null> = new Array(group.slots.length)
       let total = 0
       group.slots.forEach((entry, i) => {
@@ -287,6 +297,9 @@ export class MetricStore {
         fresh[i] = text
         total += Buffer.byteLength(text, "utf8")
       })
+      // other apps' text comes from the old piece, inflated only when some of it is kept
+      const keeps = group.slots.some((entry) => !entry.removed && (entry.pending & (1 << f)) === 0 && (entry.lengths[f] ?? 0) > 0)
+      const old = keeps ? textOf(group.pieces[f]) : emptyPlain
       const plain = Buffer.allocUnsafeSlow(total)
       let from = 0
       let to = 0
@@ -298,7 +311,7 @@ export class MetricStore {
         }
         const text = fresh[i]
         if (text === null || text === undefined) {
-          old.copy(plain, to, from, from + oldLength)
+          if (oldLength > 0) old.copy(plain, to, from, from + oldLength)
           to += oldLength
         } else {
           const written = plain.write(text, to, "utf8")
@@ -332,7 +345,9 @@ export class MetricStore {
       }
     }
     await mapLimit(rebuilt, this.deflateConcurrency, async (piece) => {
-      piece.gz = await deflatePiece(piece.plain).catch(() => null)
+      const plain = piece.plain ?? emptyPlain
+      piece.gz = await deflatePiece(plain).catch(() => deflatePieceSync(plain))
+      piece.plain = null
     })
     this.counts.piecesRebuilt += rebuilt.length
     this.counts.publishes += 1
@@ -344,23 +359,20 @@ export class MetricStore {
     const families = Array.from({ length: FAMILIES }, (_, f): FamilyExposition => {
       const kept = previous?.families[f]
       if (kept !== undefined && (changed & (1 << f)) === 0) return kept
-      const pieces: Array<Piece> = [headerPieces[f] ?? noPiece]
-      let length = 0
+      const header = headerPieces[f] ?? emptyPiece
+      const pieces: Array<GzipPiece> = [header]
+      let length = header.length
       for (const group of this.groups) {
         const piece = group.pieces[f]
-        if (piece !== undefined && piece.plain.byteLength > 0) {
-          pieces.push(piece)
-          length += piece.plain.byteLength
+        if (piece === undefined) continue
+        // every piece was compressed before this assembly (publishNow); a store made empty has none
+        const gz = piece.gz ?? (piece.plain === null ? emptyPiece : deflatePieceSync(piece.plain))
+        if (gz.length > 0) {
+          pieces.push(gz)
+          length += gz.length
         }
       }
-      return {
-        plain: pieces.map((p) => p.plain),
-        length: length + (headerPieces[f]?.plain.byteLength ?? 0),
-        gzipped: once(() => {
-          const compressed = pieces.map((p) => (p.gz ??= deflatePieceSync(p.plain)))
-          return { deflated: compressed.map((gz) => gz.deflated), crc: combinePieces(compressed).crc }
-        })
-      }
+      return { pieces, length, crc: once(() => combinePieces(pieces).crc) }
     })
     let plainLength = 0
     for (const family of families) plainLength += family.length
@@ -368,8 +380,7 @@ export class MetricStore {
       generation: previous === null ? 0 : previous.generation + 1,
       families,
       plainLength,
-      crc: once(() => combinePieces(families.map((family) => ({ crc: family.gzipped().crc, length: family.length }))).crc)
+      crc: once(() => combinePieces(families.map((family) => ({ crc: family.crc(), length: family.length }))).crc)
     }
   }
-
 }

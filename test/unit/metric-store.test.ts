@@ -11,10 +11,11 @@ import { FetchFailure, fetchFailureReasons, Observation } from "../../src/Core/D
 import type { AppReport, Snapshot } from "../../src/Core/Domain/Report.js"
 import { diffApp } from "../../src/Core/Diff.js"
 import { families } from "../../src/Metrics/AppSeries.js"
-import { crc32Combine } from "../../src/Metrics/GzipPieces.js"
+import { crc32Combine, inflatePieceSync } from "../../src/Metrics/GzipPieces.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { scrapeBody } from "../../src/Metrics/ScrapeBody.js"
-import { MetricStore, plainChunks } from "../../src/Metrics/Store.js"
+import { MetricStore } from "../../src/Metrics/Store.js"
+import { bodyBytes } from "../../src/Runtime/MetricsView.js"
 import { escapeHelp, escapeLabelValue, formatValue, prefixedLabelNames } from "../../src/Metrics/TextFormat.js"
 import { cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
 import { promClientObjectState } from "../support/prom-object-state.js"
@@ -39,10 +40,12 @@ const run = (command: string, args: ReadonlyArray<string>, input?: Buffer) =>
     })
   )
 
-const text = (store: MetricStore): string => Buffer.concat(plainChunks(store.current)).toString("utf8")
+/** The store's text, its pieces inflated here; the scrape's own reading of them is checked against it. */
+const text = (store: MetricStore): string =>
+  Buffer.concat(store.current.families.flatMap((f) => f.pieces).map(inflatePieceSync)).toString("utf8")
 
-const gzipText = (store: MetricStore, telemetry = ""): string =>
-  gunzipSync(Buffer.concat(scrapeBody(store.current, telemetry, true).chunks)).toString("utf8")
+const gzipText = async (store: MetricStore, telemetry = ""): Promise<string> =>
+  gunzipSync(await bodyBytes(scrapeBody(store.current, telemetry, true))).toString("utf8")
 
 const published = async (snapshot: Snapshot, store = new MetricStore({ groupSize: 3 })) => {
   await store.applySnapshot(snapshot)
@@ -171,7 +174,9 @@ describe("MetricStore", () => {
       const parsed = parseExposition(exposition)
       expect([...(parsed.get("phala_cvm_info")?.samples.keys() ?? [])].some((k) => k.includes(JSON.stringify(HOSTILE)))).toBe(true)
       const telemetry = "# HELP phala_drift_apps Number of apps.\n# TYPE phala_drift_apps gauge\nphala_drift_apps 2\n"
-      for (const body of [Buffer.concat(scrapeBody(store.current, telemetry, false).chunks), gunzipSync(Buffer.concat(scrapeBody(store.current, telemetry, true).chunks))]) {
+      const plainBody = yield* Effect.promise(() => bodyBytes(scrapeBody(store.current, telemetry, false)))
+      const gzipBody = gunzipSync(yield* Effect.promise(() => bodyBytes(scrapeBody(store.current, telemetry, true))))
+      for (const body of [plainBody, gzipBody]) {
         expect(body.toString("utf8")).toBe(exposition + telemetry)
         const check = spawnSync("promtool", ["check", "metrics"], { input: body, encoding: "utf8" })
         expect(check.stderr + check.stdout).toBe("")
@@ -340,7 +345,8 @@ describe("MetricStore", () => {
       expect(familiesMatching(ours, () => true)).toEqual(familiesMatching(parseExposition(text(reference)), () => true))
       expect(ours.get("phala_app_up")?.samples.size).toBe(live.size)
       expect(ours.get("phala_cvm_status")?.samples.size).toBeGreaterThan(0)
-      expect(gzipText(store)).toBe(text(store))
+      expect(yield* Effect.promise(() => gzipText(store))).toBe(text(store))
+      expect((yield* Effect.promise(() => bodyBytes(scrapeBody(store.current, "", false)))).toString("utf8")).toBe(text(store))
       expect(store.current.plainLength).toBe(Buffer.byteLength(text(store)))
     }))
 
@@ -355,9 +361,10 @@ describe("MetricStore", () => {
           "content-length": body.byteLength,
           ...(body.contentEncoding === null ? {} : { "content-encoding": body.contentEncoding })
         })
-        res.cork()
-        for (const chunk of body.chunks) res.write(chunk)
-        res.end()
+        void (async () => {
+          for await (const chunk of body.chunks()) res.write(chunk)
+          res.end()
+        })()
       })
       yield* Effect.promise(() => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve)))
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`
