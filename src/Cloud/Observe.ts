@@ -7,6 +7,7 @@ import type { AppReport, FleetReading, Snapshot, UnmanagedApp } from "../Core/Do
 import type { Shard } from "../Core/Domain/Shard.js"
 import { diffApp } from "../Core/Diff.js"
 import { ignoreMatcher, unmanagedApps } from "../Core/Discovery.js"
+import { mapSliced } from "../Support/TurnTaking.js"
 import { sweepPageSize, sweepWith, type WorkspaceSweep } from "./WorkspaceSweep.js"
 
 export interface CycleOptions {
@@ -114,22 +115,42 @@ export const chooseReading = (
 }
 
 /**
- * A declared app from its list entry. One that is not in the sweep (a page failed, or pages shifted under it) or
- * whose entry has no `cvms` array is read on its own: only that read may say `missing_app`.
+ * Declared apps from their list entries, diffed in stretches that give the event loop a turn between them. An app that
+ * is not in the sweep (a page failed, or pages shifted under it) or whose entry has no `cvms` array is read on its
+ * own: only that read may say `missing_app`. A defect while diffing one app costs that app only, as in `reportApp`.
  */
-const reportFromSweep = (client: PhalaClientService, app: DesiredApp, sweep: WorkspaceSweep, options: CycleOptions) => {
-  const listed = sweep.apps.get(app.appId)?.app ?? null
-  return listed === null
-    ? reportApp(client, app, options)
-    : Effect.sync(() => diffApp(app, Observation.found(listed))).pipe(
-      Effect.catchAllDefect((defect) =>
-        Effect.logError("internal error while handling app", defect).pipe(
-          Effect.annotateLogs({ app_id: app.appId }),
-          Effect.as(diffApp(app, internalFailure(app)))
-        )
-      )
-    )
-}
+const reportsFromSweep = (
+  client: PhalaClientService,
+  apps: ReadonlyArray<DesiredApp>,
+  sweep: WorkspaceSweep,
+  options: CycleOptions,
+  concurrency: { readonly concurrency: number }
+) =>
+  Effect.gen(function*() {
+    const defects: Array<{ readonly appId: AppId; readonly defect: unknown }> = []
+    const listed = yield* mapSliced(apps, (app): AppReport | null => {
+      const observed = sweep.apps.get(app.appId)?.app ?? null
+      if (observed === null) return null
+      try {
+        return diffApp(app, Observation.found(observed))
+      } catch (defect) {
+        defects.push({ appId: app.appId, defect })
+        return diffApp(app, internalFailure(app))
+      }
+    })
+    for (const { appId, defect } of defects) {
+      yield* Effect.logError("internal error while handling app", defect).pipe(Effect.annotateLogs({ app_id: appId }))
+    }
+    const unlisted = apps.filter((_, i) => listed[i] === null)
+    const read = yield* Effect.forEach(unlisted, (app) => reportApp(client, app, options), concurrency)
+    const reports: Array<AppReport> = []
+    let next = 0
+    for (const report of listed) {
+      const own = report ?? read[next++]
+      if (own !== undefined) reports.push(own)
+    }
+    return reports
+  })
 
 /**
  * A page that could not be read hides the unmanaged apps it held: those reported last cycle stay reported (unless
@@ -169,11 +190,9 @@ export const observeAndDiff = Effect.fn("observeAndDiff")(function*(
   // twice the request bound keeps every permit busy while some apps sit in retry backoff; forking one fiber per
   // app instead would park thousands on the semaphore, whose release wakes every waiter (quadratic per cycle)
   const concurrency = { concurrency: Math.max(1, options.concurrency * 2) }
-  const reports: ReadonlyArray<AppReport> = yield* Effect.forEach(
-    apps,
-    (app) => (reading === "list" && sweep !== null ? reportFromSweep(client, app, sweep, options) : reportApp(client, app, options)),
-    concurrency
-  )
+  const reports: ReadonlyArray<AppReport> = reading === "list" && sweep !== null
+    ? yield* reportsFromSweep(client, apps, sweep, options, concurrency)
+    : yield* Effect.forEach(apps, (app) => reportApp(client, app, options), concurrency)
   const fleet: FleetReading = {
     fetch: reading,
     workspaceSize: sweep?.total ?? lastSize,

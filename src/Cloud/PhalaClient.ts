@@ -15,6 +15,7 @@ import { makePermits } from "../Support/Permits.js"
 import { userAgent } from "../Support/Version.js"
 import { type ApiEndpoint, DaemonEvent, Events } from "../Runtime/Events.js"
 import { decodeAppBody, decodeListPage, isAppListBody, type ListPage, toObservedApp } from "./AppResponse.js"
+import { makeTurnTaking } from "../Support/TurnTaking.js"
 import { type ApiAnswer, asApiGet, dispatchExchange, fetchExchange, isLiveClock, type TransportFailure } from "./ApiTransport.js"
 import { formatBytes } from "./BoundedBody.js"
 import { edgeText, makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
@@ -301,6 +302,8 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     const pageFailure = (page: number, reason: FetchFailureReason, status: number | null, message: string) =>
       new ListPageFailure({ page, reason, status, message: truncate(redact(message), maxMessageLength) })
 
+    // a page of 100 apps takes a few ms to decode, and pages answer together: one decode per turn of the loop
+    const takeTurn = makeTurnTaking()
     const pageUrl = (page: number, pageSize: number) => `${baseUrl}/apps?page=${page}&page_size=${pageSize}`
 
     type PageProblem = Omit<PageTried, "page" | "attempt" | "deadline">
@@ -318,18 +321,19 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
             if (body._tag === "TooLarge") {
               return Effect.fail(pagePermanent(pageFailure(page, "bad_response", status, tooLargeMessage(status, body.limit))))
             }
-            return Either.match(decodeListPage(body.text), {
-              onLeft: (problem) => Effect.fail(pagePermanent(pageFailure(page, problem.reason, status, `HTTP ${status}: ${problem.message}`))),
-              onRight: (listed) =>
-                Effect.as(baseUrlConfirmation.confirm, {
-                  ...listed,
-                  entries: listed.entries.map((entry) => ({
-                    appId: entry.appId,
-                    name: entry.name === null ? null : edgeText(redact)(entry.name),
-                    app: entry.app === null ? null : sanitizeObservedApp(entry.app, redact)
-                  }))
-                })
-            })
+            return Effect.flatMap(takeTurn(() => decodeListPage(body.text)), (decoded) =>
+              Either.match(decoded, {
+                onLeft: (problem) => Effect.fail(pagePermanent(pageFailure(page, problem.reason, status, `HTTP ${status}: ${problem.message}`))),
+                onRight: (listed) =>
+                  Effect.as(baseUrlConfirmation.confirm, {
+                    ...listed,
+                    entries: listed.entries.map((entry) => ({
+                      appId: entry.appId,
+                      name: entry.name === null ? null : edgeText(redact)(entry.name),
+                      app: entry.app === null ? null : sanitizeObservedApp(entry.app, redact)
+                    }))
+                  })
+              }))
           }
           if (isRedirect(status)) {
             const location = response.headers.get("location")

@@ -45,4 +45,39 @@ describe("observeAndDiff: our own defects", () => {
       ])
     }).pipe(Effect.provide(client(Effect.succeed(poisoned))), Effect.provide(captureLogs().layer))
   })
+
+  it.effect("with the sweep: a defect while diffing a listed app is reason internal for that app only, and logged", () => {
+    const poisoned: ObservedApp = observedApp([{
+      ...cvm(),
+      get status(): string {
+        throw new RangeError("Invalid string length")
+      }
+    }], { replicas: 1 })
+    const healthy = observedApp([cvm()], { appId: OTHER, replicas: 1 })
+    const THIRD = "1f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
+    const listing: PhalaClientService = {
+      getApp: (appId) => (appId === THIRD ? Effect.succeed(observedApp([cvm()], { appId: THIRD, replicas: 1 })) : Effect.die(new Error("listed apps are not read alone"))),
+      listPage: (page) =>
+        Effect.succeed({
+          page,
+          pageSize: 100,
+          total: 2,
+          totalPages: 1,
+          rejected: 0,
+          entries: [{ appId: APP_ID, name: "broken", app: poisoned }, { appId: OTHER, name: "other", app: healthy }]
+        })
+    }
+    const logs = captureLogs()
+    const third = desiredApp({ appId: THIRD, name: "third", replicas: { min: 1, max: 1 } })
+    return Effect.gen(function*() {
+      const snapshot = yield* observeAndDiff([...apps, third], { concurrency: 2, fetch: "list" })
+      expect(snapshot.reading?.fetch).toBe("list")
+      expect(snapshot.apps.map((app) => [app.appId, app.sync, app.error?.reason ?? null])).toStrictEqual([
+        [APP_ID, "unknown", "internal"],
+        [OTHER, "in_sync", null],
+        [THIRD, "in_sync", null]
+      ])
+      expect(logs.lines.some((line) => line.includes("internal error while handling app") && line.includes(APP_ID))).toBe(true)
+    }).pipe(Effect.provide(Layer.succeed(PhalaClient, listing)), Effect.provide(logs.layer))
+  })
 })
