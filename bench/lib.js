@@ -48,7 +48,8 @@ const children = new Set()
 const cliEnv = (extra = {}) => {
   const env = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PHALA_")) env[k] = v
-  return { ...env, NO_COLOR: "1", LOG_FORMAT: "json", NODE_ENV: "production", ...extra }
+  // as the container runs it (Dockerfile ENV)
+  return { ...env, NO_COLOR: "1", LOG_FORMAT: "json", NODE_ENV: "production", MALLOC_TRIM_THRESHOLD_: "1048576", ...extra }
 }
 
 // BENCH_NODE_FLAGS: flags for the CLI's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses)
