@@ -157,23 +157,28 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     const permanent = (failed: FetchFailure | ApiNotFound) =>
       new AttemptFailure({ failure: failed, transient: false, retryAfter: null })
 
+    // answers land in bursts (a page of 100 apps takes a few ms to decode, and 64 requests answer together): their
+    // decoding takes turns with timers and the HTTP server
+    const takeTurn = makeTurnTaking()
+
     const fromSuccess = (appId: AppId, response: ApiAnswer): Effect.Effect<ObservedApp, AttemptFailure> => {
       const { status, body } = response
       if (body._tag === "TooLarge") {
         return Effect.fail(permanent(failure(appId, "bad_response", status, tooLargeMessage(status, body.limit))))
       }
-      return Either.match(decodeAppBody(body.text), {
-        onLeft: (problem) => Effect.fail(permanent(failure(appId, problem.reason, status, `HTTP ${status}: ${problem.message}`))),
-        onRight: (decoded) =>
-          Effect.zipRight(
-            baseUrlConfirmation.confirm,
-            Either.match(toObservedApp(appId, decoded), {
-              onLeft: (problem) =>
-                Effect.fail(permanent(failure(appId, problem.reason, status, `HTTP ${status}: ${problem.message}`))),
-              onRight: (app) => Effect.succeed(sanitizeObservedApp(app, redact))
-            })
-          )
-      })
+      return Effect.flatMap(takeTurn(() => decodeAppBody(body.text)), (decoded) =>
+        Either.match(decoded, {
+          onLeft: (problem) => Effect.fail(permanent(failure(appId, problem.reason, status, `HTTP ${status}: ${problem.message}`))),
+          onRight: (response) =>
+            Effect.zipRight(
+              baseUrlConfirmation.confirm,
+              Either.match(toObservedApp(appId, response), {
+                onLeft: (problem) =>
+                  Effect.fail(permanent(failure(appId, problem.reason, status, `HTTP ${status}: ${problem.message}`))),
+                onRight: (app) => Effect.succeed(sanitizeObservedApp(app, redact))
+              })
+            )
+        }))
     }
 
     const fromResponse = (appId: AppId, response: ApiAnswer, now: number): Effect.Effect<ObservedApp, AttemptFailure> => {
@@ -302,8 +307,6 @@ export const make = (settings: ApiSettings): Effect.Effect<PhalaClientService, n
     const pageFailure = (page: number, reason: FetchFailureReason, status: number | null, message: string) =>
       new ListPageFailure({ page, reason, status, message: truncate(redact(message), maxMessageLength) })
 
-    // a page of 100 apps takes a few ms to decode, and pages answer together: one decode per turn of the loop
-    const takeTurn = makeTurnTaking()
     const pageUrl = (page: number, pageSize: number) => `${baseUrl}/apps?page=${page}&page_size=${pageSize}`
 
     type PageProblem = Omit<PageTried, "page" | "attempt" | "deadline">

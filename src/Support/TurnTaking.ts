@@ -1,17 +1,21 @@
 import { Effect } from "effect"
 
 /**
- * Synchronous jobs run one per turn of the event loop, in the order they were asked for. A job resumed from I/O runs
- * in the microtasks of that I/O; when many answers land together, their jobs run back to back and hold the loop
- * (timers, the HTTP server, other sockets) for all of them: 64 list pages of 3-4 ms each held it ~350 ms. Queued
- * here, each takes its turn after the loop has looked at timers and sockets again.
+ * Synchronous jobs run in turns of the event loop, in the order they were asked for, at most about `sliceMs` of them
+ * per turn. A job resumed from I/O runs in the microtasks of that I/O; when many answers land together, their jobs run
+ * back to back and hold the loop (timers, the HTTP server, other sockets) for all of them: 64 list pages of 3-4 ms
+ * each held it ~350 ms. Queued here, they run a slice at a time, and the loop looks at timers and sockets in between.
  */
-export const makeTurnTaking = () => {
+export const makeTurnTaking = (sliceMs = 4) => {
   const queue: Array<() => void> = []
   let scheduled = false
   const turn = () => {
     scheduled = false
-    queue.shift()?.()
+    const started = performance.now()
+    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
+      job()
+      if (performance.now() - started >= sliceMs) break
+    }
     if (queue.length > 0) schedule()
   }
   const schedule = () => {
@@ -23,7 +27,12 @@ export const makeTurnTaking = () => {
     Effect.async<A>((resume) => {
       let wanted = true
       queue.push(() => {
-        if (wanted) resume(Effect.sync(job))
+        if (!wanted) return
+        try {
+          resume(Effect.succeed(job()))
+        } catch (defect) {
+          resume(Effect.die(defect))
+        }
       })
       schedule()
       return Effect.sync(() => {

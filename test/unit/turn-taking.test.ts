@@ -45,19 +45,34 @@ describe("mapSliced", () => {
 })
 
 describe("makeTurnTaking", () => {
-  it.live("runs queued jobs one per turn of the loop, in order, each after timers due", () =>
+  it.live("runs queued jobs in order, a slice of about sliceMs per turn of the loop, timers due running between", () =>
     Effect.gen(function*() {
-      const takeTurn = makeTurnTaking()
+      const takeTurn = makeTurnTaking(4)
       const seen: Array<string> = []
-      const jobs = Array.from({ length: 5 }, (_, i) => takeTurn(() => {
+      const jobs = Array.from({ length: 6 }, (_, i) => takeTurn(() => {
         busy(3)
         seen.push(`job ${i}`)
         return i
       }))
       setTimeout(() => seen.push("timer"), 1)
       const results = yield* Effect.all(jobs, { concurrency: "unbounded" })
-      expect(results).toStrictEqual([0, 1, 2, 3, 4])
-      expect(seen.filter((s) => s.startsWith("job"))).toStrictEqual(["job 0", "job 1", "job 2", "job 3", "job 4"])
-      expect(seen.indexOf("timer")).toBeLessThan(3)
+      expect(results).toStrictEqual([0, 1, 2, 3, 4, 5])
+      expect(seen.filter((s) => s.startsWith("job"))).toStrictEqual(["job 0", "job 1", "job 2", "job 3", "job 4", "job 5"])
+      // a turn stops once past 4 ms (two jobs): the timer came before the third job at the latest, not after all six
+      expect(seen.indexOf("timer")).toBeGreaterThanOrEqual(0)
+      expect(seen.indexOf("timer")).toBeLessThanOrEqual(2)
+    }))
+
+  it.live("a job that throws is a defect of its caller only", () =>
+    Effect.gen(function*() {
+      const takeTurn = makeTurnTaking()
+      const [bad, good] = yield* Effect.all([
+        Effect.exit(takeTurn(() => {
+          throw new RangeError("boom")
+        })),
+        takeTurn(() => "fine")
+      ], { concurrency: "unbounded" })
+      expect(bad !== undefined && Exit.isFailure(bad) && Cause.isDie(bad.cause)).toBe(true)
+      expect(good).toBe("fine")
     }))
 })
