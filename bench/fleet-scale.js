@@ -6,7 +6,8 @@
 //      start, one cold pass), and its peak RSS (VmHWM at exit)
 //   3. `serve` (poll every second): time to the first cycle's end, the second cycle's own duration (its log line's
 //      duration_ms, vs the poller's warm pass), the event-loop delay max from the first cycle's end to the second's
-//      (monitorEventLoopDelay, preloaded), then while the third runs three scrapes plain and gzip, the status page;
+//      (monitorEventLoopDelay, preloaded), then while the third runs three scrapes plain and gzip, ten loads of the
+//      status page;
 //      peak RSS
 //   4. in this process: the metric store's publish of one changed app at 1k and 10k, and Metrics.record (the store) of the
 //      whole snapshot (what every cycle does) at the largest N
@@ -136,7 +137,7 @@ const serve = async (standin, fetch, ms) => {
     LOOP_DELAY_FILE: loopFile,
     NODE_OPTIONS: `--import ${loopDelayPreload}`
   })
-  const row = { ready_s: null, cycle_s: null, loop_delay_max_ms_cycle: null, loop_delay_max_ms_first_cycle: null, scrape_plain_ms: null, scrape_gzip_ms: null, status_page_ms: null, exposition_mib: null, peak_rss_mib: null, note: null }
+  const row = { ready_s: null, cycle_s: null, loop_delay_max_ms_cycle: null, loop_delay_max_ms_first_cycle: null, scrape_plain_ms: null, scrape_gzip_ms: null, status_page_ms: null, status_page_p50_ms: null, status_page_max_ms: null, status_page_kib: null, exposition_mib: null, peak_rss_mib: null, note: null }
   const cycleEnd = (count, what) =>
     waitFor(what, async () => {
       if (proc.child.exitCode !== null) throw new Error(`serve exited: ${proc.stderr().slice(-500)}`)
@@ -165,7 +166,18 @@ const serve = async (standin, fetch, ms) => {
     }
     row.scrape_plain_ms = plain
     row.scrape_gzip_ms = gzip
-    row.status_page_ms = (await timedGet(`${base}/`)).ms
+    // ten loads of the status page, 100 ms apart: one sample says more about the moment than about the page
+    const pages = []
+    for (let i = 0; i < 10; i++) {
+      const page = await timedGet(`${base}/`)
+      pages.push(page.ms)
+      row.status_page_kib = round(page.bytes / 1024, 1)
+      await sleep(100)
+    }
+    row.status_page_ms = pages
+    const sorted = [...pages].sort((a, b) => a - b)
+    row.status_page_p50_ms = sorted[Math.floor(sorted.length / 2)]
+    row.status_page_max_ms = sorted.at(-1)
     row.peak_rss_mib = mib(procStats(proc.pid).hwm)
   } catch (e) {
     row.note = String(e).slice(0, 300)
@@ -237,8 +249,8 @@ console.log([
   `fleet scale: ${machineText(m)}; load ${results.load_avg_at_start.join(" ")}; ${results.duration_s} s`,
   `stand-in latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}`,
   "",
-  line(["N", "api.fetch", "poller s (1 pass, before/after)", "plan s", "plan/poller", "plan peak MiB", "serve ready s", "serve cycle s", "cycle/poller warm", "serve loop delay max ms (cycle)", "serve peak MiB"]),
-  line(["---", "---", "---", "---", "---", "---", "---", "---", "---", "---", "---"]),
+  line(["N", "api.fetch", "poller s (1 pass, before/after)", "plan s", "plan/poller", "plan peak MiB", "serve ready s", "serve cycle s", "cycle/poller warm", "serve loop delay max ms (cycle)", "serve peak MiB", "status page p50 / max ms", "scrape gzip / plain ms"]),
+  line(["---", "---", "---", "---", "---", "---", "---", "---", "---", "---", "---", "---", "---"]),
   ...results.fleets.map((r) => line([
     r.apps,
     r.fetch,
@@ -250,7 +262,9 @@ console.log([
     r.serve.cycle_s,
     r.serve_cycle_over_poller_warm_pass,
     r.serve.loop_delay_max_ms_cycle,
-    r.serve.peak_rss_mib
+    r.serve.peak_rss_mib,
+    `${r.serve.status_page_p50_ms} / ${r.serve.status_page_max_ms}`,
+    `${Math.min(...(r.serve.scrape_gzip_ms ?? [Number.NaN]))}-${Math.max(...(r.serve.scrape_gzip_ms ?? [Number.NaN]))} / ${Math.min(...(r.serve.scrape_plain_ms ?? [Number.NaN]))}-${Math.max(...(r.serve.scrape_plain_ms ?? [Number.NaN]))}`
   ])),
   "",
   ...results.store.map((r) => `store at N=${r.apps}: one changed app published in ${r.one_app_publish_p50_ms} ms (p50), full publish ${r.full_publish_ms} ms, loop delay max ${r.full_loop_delay_max_ms} ms`),
