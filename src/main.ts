@@ -3,11 +3,9 @@
 // loads its own implementation (the daemon, the simulator, prom-client) when it runs (issue 9 item 10).
 import { parseArgs } from "./Cli/Args.js"
 import { answerWithoutRuntime } from "./Cli/Meta.js"
-import { limitHeapGrowth } from "./Support/HeapGrowth.js"
 
 const parsed = parseArgs(process.argv.slice(2))
 if (!answerWithoutRuntime(parsed) && parsed._tag === "Run") {
-  limitHeapGrowth()
   const { runCommand } = await import("./Cli/Run.js")
   runCommand(parsed.invocation)
 }

@@ -5,6 +5,7 @@ import { Effect, Ref } from "effect"
 import type { Invocation } from "./Args.js"
 import { ExitCode, processOutcome } from "./ExitCode.js"
 import { loggingLayer } from "./Logging.js"
+import { limitHeapGrowth } from "../Support/HeapGrowth.js"
 
 export type Handler = (invocation: Invocation) => Effect.Effect<void, unknown, ExitCode | NodeContext.NodeContext>
 
@@ -23,6 +24,7 @@ const handlers: Readonly<Record<string, () => Promise<{ readonly run: Handler }>
 
 /** Runs a parsed command on the Node runtime and exits with the code it asks for (see ExitCode.ts). */
 export const runCommand = (invocation: Invocation): void => {
+  limitHeapGrowth()
   const request = ExitCode.unsafeMake()
   const load = handlers[invocation.command.name]
 
