@@ -8,7 +8,6 @@ import { promisify } from "node:util"
 import * as zlib from "node:zlib"
 
 const deflateRaw = promisify(zlib.deflateRaw)
-const inflateRaw = promisify(zlib.inflateRaw)
 
 export interface GzipPiece {
   /** Raw deflate, ends with a sync flush (never a final block). */
@@ -44,10 +43,6 @@ export const deflatePieceSync = (plain: Uint8Array): GzipPiece =>
 // a piece ends in a sync flush, not a final block: inflating it stops there without calling the stream truncated
 const inflateOptions: zlib.ZlibOptions = { finishFlush: zlib.constants.Z_SYNC_FLUSH }
 const noBytes = Buffer.alloc(0)
-
-/** The text of a piece again, on the libuv thread pool. */
-export const inflatePiece = async (piece: GzipPiece): Promise<Buffer> =>
-  piece.length === 0 ? noBytes : inflateRaw(piece.deflated, inflateOptions)
 
 /** The text of a piece again, on the calling thread (a piece is a few tens of KB). */
 export const inflatePieceSync = (piece: GzipPiece): Buffer =>

@@ -12,7 +12,9 @@ import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
 import type { SeriesInput } from "./AppSeries.js"
 import { appSeriesInput, families, familyHeaders, identityLabels, sameSegment } from "./AppSeries.js"
 import type { GzipPiece } from "./GzipPieces.js"
-import { combinePieces, deflatePiece, deflatePieceSync, emptyPiece, inflatePiece, inflatePieceSync } from "./GzipPieces.js"
+import { Readable } from "node:stream"
+import { constants, createInflateRaw } from "node:zlib"
+import { combinePieces, deflatePiece, deflatePieceSync, emptyPiece, inflatePieceSync } from "./GzipPieces.js"
 
 /** One family of the exposition: its header and pieces in order, compressed, with the family's text length. */
 export interface FamilyExposition {
@@ -44,20 +46,16 @@ const once = <A>(f: () => A): (() => A) => {
 export const deflatedChunks = (exposition: ObjectExposition): ReadonlyArray<Buffer> =>
   exposition.families.flatMap((f) => f.pieces.map((piece) => piece.deflated))
 
-// pieces inflated ahead of the one being written: the thread pool works while the socket drains
-const readAhead = 4
-
-/** The plain text of an exposition, inflated piece by piece on the thread pool as it is read. */
+/**
+ * The plain text of an exposition, inflated as it is read. The pieces end in sync flushes, so in order they are one
+ * deflate stream: a single inflater reads them all (on the thread pool, a chunk at a time as the reader pulls).
+ */
 export async function* plainChunks(exposition: ObjectExposition): AsyncGenerator<Buffer> {
-  const pieces = exposition.families.flatMap((f) => f.pieces).filter((piece) => piece.length > 0)
-  const pending: Array<Promise<Buffer>> = []
-  for (let next = 0; next < pieces.length || pending.length > 0;) {
-    while (next < pieces.length && pending.length < readAhead) {
-      const piece = pieces[next++]
-      if (piece !== undefined) pending.push(inflatePiece(piece))
-    }
-    const first = pending.shift()
-    if (first !== undefined) yield await first
+  const inflater = createInflateRaw({ chunkSize: 1024 * 1024, finishFlush: constants.Z_SYNC_FLUSH })
+  const input = Readable.from(deflatedChunks(exposition), { objectMode: false })
+  input.on("error", (cause) => inflater.destroy(cause))
+  for await (const chunk of input.pipe(inflater)) {
+    if (Buffer.isBuffer(chunk)) yield chunk
   }
 }
 
