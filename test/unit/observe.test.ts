@@ -15,6 +15,15 @@ const client = (answer: Effect.Effect<ObservedApp>): Layer.Layer<PhalaClient> =>
     listPage: () => Effect.die(new Error("per-app reads only"))
   } satisfies PhalaClientService)
 
+/** An observation whose CVM status cannot be read: diffing it throws. */
+const poisonedApp = (): ObservedApp =>
+  observedApp([{
+    ...cvm(),
+    get status(): string {
+      throw new RangeError("Invalid string length")
+    }
+  }], { replicas: 1 })
+
 const apps = [desiredApp({ replicas: { min: 1, max: 1 } }), desiredApp({ appId: OTHER, name: "other", replicas: { min: 1, max: 1 } })]
 
 describe("observeAndDiff: our own defects", () => {
@@ -30,13 +39,7 @@ describe("observeAndDiff: our own defects", () => {
   })
 
   it.effect("a defect while diffing an observation is reason internal for that app only", () => {
-    // an observation whose CVM status cannot be read: the diff throws
-    const poisoned: ObservedApp = observedApp([{
-      ...cvm(),
-      get status(): string {
-        throw new RangeError("Invalid string length")
-      }
-    }], { replicas: 1 })
+    const poisoned = poisonedApp()
     return Effect.gen(function*() {
       const snapshot = yield* observeAndDiff(apps, { concurrency: 2 })
       expect(snapshot.apps.map((app) => [app.appId, app.sync, app.error?.reason ?? null])).toStrictEqual([
@@ -47,12 +50,7 @@ describe("observeAndDiff: our own defects", () => {
   })
 
   it.effect("with the sweep: a defect while diffing a listed app is reason internal for that app only, and logged", () => {
-    const poisoned: ObservedApp = observedApp([{
-      ...cvm(),
-      get status(): string {
-        throw new RangeError("Invalid string length")
-      }
-    }], { replicas: 1 })
+    const poisoned = poisonedApp()
     const healthy = observedApp([cvm()], { appId: OTHER, replicas: 1 })
     const THIRD = "1f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
     const listing: PhalaClientService = {
