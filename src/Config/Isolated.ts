@@ -1,12 +1,12 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Schema } from "effect"
-import { Worker } from "node:worker_threads"
 import type { DaemonConfig } from "../Core/Domain/App.js"
 import { ConfigError } from "./Diagnostics.js"
 import type { Env } from "./Interpolate.js"
 import { inThreadMaxBytes, loaderHeapMb } from "./Limits.js"
 import type { CheckedConfig, ReadOptions, UnsetVariables } from "./Load.js"
 import { checkConfig, describeDefect, readConfigText, readSecretFileWith } from "./Load.js"
+import { discardLoader, takeLoader } from "./LoaderThread.js"
 import { fromWire } from "./Transfer.js"
 
 const Diagnostic = Schema.Struct({
@@ -27,8 +27,6 @@ const Reply = Schema.Union(
   })
 )
 const decodeReply = Schema.decodeUnknownEither(Reply)
-
-const entry = new URL("./IsolatedEntry.js", import.meta.url)
 
 const failure = (file: string, message: string) =>
   new ConfigError({ diagnostics: [{ file, line: 1, column: 1, path: "", message }], omitted: 0 })
@@ -55,12 +53,7 @@ const inWorker = (
       resume(result)
       void worker.terminate()
     }
-    const worker = new Worker(entry, {
-      workerData: { text, file, env: definedEnv, regularFilesOnly: options.regularFilesOnly === true, unsetVariables },
-      resourceLimits: { maxOldGenerationSizeMb: loaderHeapMb },
-      stdout: true,
-      stderr: true
-    })
+    const worker = takeLoader()
     worker.on("message", (message: unknown) => {
       const reply = decodeReply(message)
       if (reply._tag === "Left") return finish(Effect.fail(failure(file, "cannot check the config: unreadable reply from the loader")))
@@ -73,6 +66,7 @@ const inWorker = (
     })
     worker.on("error", (error) => finish(Effect.fail(failure(file, `cannot check the config: ${describeWorkerError(error)}`))))
     worker.on("exit", (code) => finish(Effect.fail(failure(file, `cannot check the config: the loader stopped (exit ${code})`))))
+    worker.postMessage({ text, file, env: definedEnv, regularFilesOnly: options.regularFilesOnly === true, unsetVariables })
     return Effect.sync(() => {
       done = true
       void worker.terminate()
@@ -93,7 +87,10 @@ export const checkConfigIsolated = (
   unsetVariables: UnsetVariables = "error"
 ): Effect.Effect<CheckedConfig, ConfigError, FileSystem.FileSystem> =>
   text.length <= inThreadMaxBytes
-    ? Effect.flatMap(FileSystem.FileSystem, (fs) => checkConfig(text, file, env, readSecretFileWith(fs, options), unsetVariables))
+    ? Effect.flatMap(FileSystem.FileSystem, (fs) => {
+      discardLoader()
+      return checkConfig(text, file, env, readSecretFileWith(fs, options), unsetVariables)
+    })
     : Effect.logDebug("checking the config in a worker thread").pipe(
       Effect.annotateLogs({ config: file, chars: text.length }),
       Effect.zipRight(inWorker(text, file, env, options, unsetVariables))

@@ -22,14 +22,7 @@ import { stripUnknownKeys } from "./UnknownKeys.js"
 import type { ConfigWarning } from "./Warnings.js"
 import { composeHashWarnings, configWarnings } from "./Warnings.js"
 
-export const defaultConfigPath = "config/desired.yaml"
-
-/** `--config` flag, else `PHALA_DRIFT_CONFIG`, else `config/desired.yaml`. */
-export const resolveConfigPath = (flag: string | undefined, env: Env): string => {
-  if (flag !== undefined && flag !== "") return flag
-  const fromEnv = env["PHALA_DRIFT_CONFIG"]
-  return fromEnv !== undefined && fromEnv !== "" ? fromEnv : defaultConfigPath
-}
+export { defaultConfigPath, resolveConfigPath } from "./ConfigPath.js"
 
 // Values kept as written (ids, names, secrets, label values): the schema's annotations say which.
 const isStringPosition = (path: ConfigPath): boolean => {
