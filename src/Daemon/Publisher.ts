@@ -2,6 +2,7 @@ import { Clock, Effect, Option } from "effect"
 import { Alerting } from "../Alerts/Alerting.js"
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
 import { Metrics } from "../Metrics/Metrics.js"
+import { fleetViewOf } from "../Http/StatusPage.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 
 /** When a cycle started and finished observing (epoch ms), for its duration and phases. */
@@ -22,6 +23,20 @@ export class Publisher extends Effect.Service<Publisher>()("phala-drift/Publishe
     const latest = yield* LatestSnapshot
     const lock = yield* Effect.makeSemaphore(1)
 
+    // the status page's fleet view (order, counts, the first page's rows, the label choices) is made with the
+    // snapshot, so that no visitor pays for it: people land on the first page, and the views of other pages and
+    // filters are made when first asked for
+    const prepareStatusPage = Effect.flatMap(latest.timeline, (timeline) =>
+      Option.match(timeline, {
+        onNone: () => Effect.void,
+        onSome: ({ moments, snapshot }) =>
+          Effect.sync(() => {
+            const view = fleetViewOf(snapshot, moments)
+            view.rows(1)
+            view.labelOptions()
+          })
+      }))
+
     const publishSnapshot = (snapshot: Snapshot, timing: CycleTiming) =>
       Effect.gen(function*() {
         const alertsStarted = yield* Clock.currentTimeMillis
@@ -32,6 +47,7 @@ export class Publisher extends Effect.Service<Publisher>()("phala-drift/Publishe
           phases: { observe: timing.observedAt - timing.startedAt, alerts: alertsDone - alertsStarted }
         })
         yield* latest.publish(snapshot)
+        yield* prepareStatusPage
       })
 
     const publish = (snapshot: Snapshot, timing: CycleTiming): Effect.Effect<void> =>
@@ -50,7 +66,9 @@ export class Publisher extends Effect.Service<Publisher>()("phala-drift/Publishe
         const now = yield* Clock.currentTimeMillis
         yield* alerting.onApps(present)
         yield* metrics.recordApps(present, now)
-        return yield* latest.publishApps(present, now, true)
+        const published = yield* latest.publishApps(present, now, true)
+        yield* prepareStatusPage
+        return published
       })))
 
     const publishApp = (report: AppReport): Effect.Effect<Option.Option<Snapshot>> => publishApps([report])

@@ -5,6 +5,7 @@ import { Observation } from "../../src/Core/Domain/Observation.js"
 import type { Snapshot } from "../../src/Core/Domain/Report.js"
 import { diffApp } from "../../src/Core/Diff.js"
 import { Publisher } from "../../src/Daemon/Publisher.js"
+import { fleetViewOf } from "../../src/Http/StatusPage.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { AlertsView } from "../../src/Runtime/AlertsView.js"
 import { Events } from "../../src/Runtime/Events.js"
@@ -92,5 +93,29 @@ describe("Publisher", () => {
       expect(beforeText).toContain(series)
       expect(text).toContain(series)
       expect(yield* publisher.publishApp(fleetApp(999))).toEqual(Option.none())
+    }))
+
+  it.scoped("the status page's view of a published snapshot is made with it, the first page's rows rendered", () =>
+    Effect.gen(function*() {
+      const layer = Publisher.DefaultWithoutDependencies.pipe(
+        Layer.provideMerge(Layer.mergeAll(slowAlerting(Duration.zero, yield* Deferred.make<void>(), yield* Ref.make(0)), Metrics.DefaultWithoutDependencies, LatestSnapshot.Default)),
+        Layer.provideMerge(Events.Default)
+      )
+      const context = yield* Layer.build(layer)
+      const publisher = yield* Effect.provide(Publisher, context)
+      const latest = yield* Effect.provide(LatestSnapshot, context)
+      const viewNow = Effect.map(latest.timeline, Option.map(({ moments, snapshot }) => fleetViewOf(snapshot, moments)))
+      yield* TestClock.setTime(1_000_000)
+      yield* publisher.publish(fleetSnapshot(1_000, Array.from({ length: 250 }, (_, i) => fleetApp(i))), { startedAt: 999_000, observedAt: 999_500 })
+      const first = yield* viewNow
+      // made by the publish, before any visitor: one page rendered, and asking again renders nothing
+      expect(Option.map(first, (view) => view.rendered())).toEqual(Option.some(1))
+      expect(Option.map(first, (view) => [view.pages, view.snapshot.apps.length])).toEqual(Option.some([3, 250]))
+      yield* TestClock.setTime(1_010_000)
+      yield* publisher.publishApp(fleetApp(42, "stopped"))
+      const second = yield* viewNow
+      expect(Option.map(second, (view) => view.rendered())).toEqual(Option.some(1))
+      expect(Option.map(second, (view) => view.problems)).toEqual(Option.some(1))
+      expect(Option.getOrNull(second)).not.toBe(Option.getOrNull(first))
     }))
 })
