@@ -1,9 +1,10 @@
 import { Cause, Clock, Duration, Effect } from "effect"
 import { type BoundedBody, readResponseBounded } from "./BoundedBody.js"
-import { type AnswerHeaders, startExchange } from "./UndiciExchange.js"
-import type { Dispatcher } from "undici"
 
-export type { AnswerHeaders }
+/** Response headers as the client reads them (`fetch`'s `Headers` is one). */
+export interface AnswerHeaders {
+  get(name: string): string | null
+}
 
 /** One answer of the API: its status, headers and the body read within its bound. */
 export interface ApiAnswer {
@@ -68,10 +69,6 @@ export const asApiGet = (exchange: Exchange, timeout: Duration.Duration | null):
       })
     })
 }
-
-/** GETs on an undici dispatcher (keep-alive connections, redirects handed back): what the client uses. */
-export const dispatchExchange = (dispatcher: Dispatcher, headers: Readonly<Record<string, string>>): Exchange =>
-(url, bodyLimit, onAnswer, onFailure) => startExchange(dispatcher, headers, url, bodyLimit, onAnswer, onFailure)
 
 /** GETs through a `fetch` function (redirects handed back, never followed): for a `fetch` a test provides. */
 export const fetchExchange = (fetchFn: typeof globalThis.fetch, headers: Readonly<Record<string, string>>): Exchange =>

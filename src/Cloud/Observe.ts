@@ -62,6 +62,9 @@ const internalFailure = (app: DesiredApp) =>
     })
   )
 
+const logDefect = (appId: AppId, defect: unknown) =>
+  Effect.logError("internal error while handling app", defect).pipe(Effect.annotateLogs({ app_id: appId }))
+
 /**
  * Observes and diffs one app. A defect (our bug, not the API's answer) anywhere in that costs this app only: it
  * becomes unknown with reason `internal`, and the cycle carries on with the others.
@@ -71,10 +74,7 @@ const reportApp = (client: PhalaClientService, app: DesiredApp, options: CycleOp
     Effect.flatMap((observation) => Effect.sync(() => diffApp(app, observation))),
     // annotated here rather than per read: the client's own logs name the app, and a cycle reads thousands
     Effect.catchAllDefect((defect) =>
-      Effect.logError("internal error while handling app", defect).pipe(
-        Effect.annotateLogs({ app_id: app.appId }),
-        Effect.as(diffApp(app, internalFailure(app)))
-      )
+      Effect.as(logDefect(app.appId, defect), diffApp(app, internalFailure(app)))
     )
   )
 
@@ -139,7 +139,7 @@ const reportsFromSweep = (
       }
     })
     for (const { appId, defect } of defects) {
-      yield* Effect.logError("internal error while handling app", defect).pipe(Effect.annotateLogs({ app_id: appId }))
+      yield* logDefect(appId, defect)
     }
     const unlisted = apps.filter((_, i) => listed[i] === null)
     const read = yield* Effect.forEach(unlisted, (app) => reportApp(client, app, options), concurrency)

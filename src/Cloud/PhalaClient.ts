@@ -12,11 +12,11 @@ import {
   type ObservedApp
 } from "../Core/Domain/Observation.js"
 import { makePermits } from "../Support/Permits.js"
+import { makeTurnTaking } from "../Support/TurnTaking.js"
 import { userAgent } from "../Support/Version.js"
 import { type ApiEndpoint, DaemonEvent, Events } from "../Runtime/Events.js"
 import { decodeAppBody, decodeListPage, isAppListBody, type ListPage, toObservedApp } from "./AppResponse.js"
-import { makeTurnTaking } from "../Support/TurnTaking.js"
-import { type ApiAnswer, asApiGet, dispatchExchange, fetchExchange, isLiveClock, type TransportFailure } from "./ApiTransport.js"
+import { type ApiAnswer, asApiGet, fetchExchange, isLiveClock, type TransportFailure } from "./ApiTransport.js"
 import { formatBytes } from "./BoundedBody.js"
 import { edgeText, makeRedactor, sanitizeObservedApp, truncate } from "./EdgeText.js"
 import { apiErrorText } from "./ErrorBody.js"
@@ -24,6 +24,7 @@ import { attemptCode, describeCause, maxMessageLength, reasonOfStatus } from "./
 import { classifyNotFound, type Confirmation, makeBaseUrlConfirmation, notTheApiMessage, unconfirmedMessage } from "./NotFound.js"
 import { isRedirect, redirectMessage } from "./RedirectPolicy.js"
 import { honoursRetryAfter, parseRetryAfter, type Retryable, retryFailed, retryPolicy } from "./RetryPolicy.js"
+import { dispatchExchange } from "./UndiciExchange.js"
 
 export interface GetAppOptions {
   /** Epoch ms at which the cycle ends; no retry waits past it. */

@@ -8,24 +8,11 @@
 import type { IncomingHttpHeaders } from "node:http"
 import * as zlib from "node:zlib"
 import type { Dispatcher } from "undici"
+import type { AnswerHeaders, ApiAnswer, Exchange, TransportFailure } from "./ApiTransport.js"
 import type { BoundedBody } from "./BoundedBody.js"
 
-/** Response headers as the client reads them (`fetch`'s `Headers` is one). */
-export interface AnswerHeaders {
-  get(name: string): string | null
-}
-
-interface Answer {
-  readonly url: string
-  readonly status: number
-  readonly headers: AnswerHeaders
-  readonly body: BoundedBody
-}
-
-interface Failure {
-  readonly _tag: "RequestError" | "ResponseError"
-  readonly cause: unknown
-}
+/** A decoder of one content coding. */
+type Decoder = zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress
 
 const decoder = new TextDecoder()
 
@@ -39,9 +26,9 @@ class ReceivedHeaders implements AnswerHeaders {
 }
 
 /** Decoders for a `Content-Encoding`, the last applied first; none for identity or a coding fetch would not undo either. */
-const decodersFor = (header: string | null): Array<zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> => {
+const decodersFor = (header: string | null): Array<Decoder> => {
   if (header === null) return []
-  const decoders: Array<zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = []
+  const decoders: Array<Decoder> = []
   for (const coding of header.toLowerCase().split(",").map((c) => c.trim()).reverse()) {
     if (coding === "" || coding === "identity") continue
     if (coding === "gzip" || coding === "x-gzip") decoders.push(zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH }))
@@ -63,13 +50,13 @@ class BoundedHandler implements Dispatcher.DispatchHandler {
   private limit = 0
   private chunks: Array<Buffer> = []
   private bytes = 0
-  private decoders: Array<zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = []
+  private decoders: Array<Decoder> = []
 
   constructor(
     private readonly url: string,
     private readonly bodyLimit: (status: number) => number,
-    private readonly onAnswer: (answer: Answer) => void,
-    private readonly onFailure: (failure: Failure) => void
+    private readonly onAnswer: (answer: ApiAnswer) => void,
+    private readonly onFailure: (failure: TransportFailure) => void
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -84,7 +71,7 @@ class BoundedHandler implements Dispatcher.DispatchHandler {
     this.headers = new ReceivedHeaders(headers)
     this.limit = this.bodyLimit(statusCode)
     this.decoders = decodersFor(this.headers.get("content-encoding"))
-    const last = this.decoders.reduce<zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | null>((previous, next) => {
+    const last = this.decoders.reduce<Decoder | null>((previous, next) => {
       if (previous !== null) previous.pipe(next)
       return next
     }, null)
@@ -145,7 +132,7 @@ class BoundedHandler implements Dispatcher.DispatchHandler {
     this.onAnswer({ url: this.url, status: this.status, headers: this.headers, body })
   }
 
-  private fail(tag: Failure["_tag"], cause: unknown): void {
+  private fail(tag: TransportFailure["_tag"], cause: unknown): void {
     if (this.settled) return
     this.settled = true
     this.release()
@@ -162,17 +149,12 @@ class BoundedHandler implements Dispatcher.DispatchHandler {
 const noop = () => undefined
 
 /**
- * Starts a GET of `url` on `dispatcher`; calls `onAnswer` or `onFailure` once, unless the returned abort comes first.
- * A URL that is not plain http(s), or carries credentials, fails as `fetch` would refuse it.
+ * GETs on an undici dispatcher (keep-alive connections, redirects handed back): what the client uses. Each calls
+ * `onAnswer` or `onFailure` once, unless its abort comes first. A URL that is not plain http(s), or carries
+ * credentials, fails as `fetch` would refuse it.
  */
-export const startExchange = (
-  dispatcher: Dispatcher,
-  headers: Readonly<Record<string, string>>,
-  url: string,
-  bodyLimit: (status: number) => number,
-  onAnswer: (answer: Answer) => void,
-  onFailure: (failure: Failure) => void
-): (() => void) => {
+export const dispatchExchange = (dispatcher: Dispatcher, headers: Readonly<Record<string, string>>): Exchange =>
+(url, bodyLimit, onAnswer, onFailure) => {
   let target: URL
   try {
     target = new URL(url)

@@ -1,5 +1,6 @@
 import { Effect, HashMap, Option } from "effect"
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
+import { loopTurn } from "../Support/TurnTaking.js"
 
 /** What the daemon remembers about one app across snapshots (epoch ms; lives as long as the process). */
 export interface AppMoments {
@@ -83,12 +84,6 @@ export const advanceTimeline = (previous: AppTimeline | null, snapshot: Snapshot
 /** Apps advanced per step of `advanceTimelineSliced`: about a millisecond of work. */
 const appsPerStep = 500
 
-// a turn of the event loop (`Effect.yieldNow` only reaches the microtask queue): I/O and timers run in between
-const yieldToLoop = Effect.async<void>((resume) => {
-  const next = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(next))
-})
-
 /**
  * `advanceTimeline` in steps with a turn of the event loop between them, so a fleet's worth of apps does not hold
  * the loop in one piece. The caller publishes one snapshot at a time (the Publisher's lock), so nothing changes the
@@ -105,7 +100,7 @@ export const advanceTimelineSliced = (
     const from = (start: number): Effect.Effect<AppTimeline> => {
       const end = Math.min(total, start + appsPerStep)
       advance.apps(start, end)
-      return end >= total ? Effect.sync(advance.done) : Effect.zipRight(yieldToLoop, Effect.suspend(() => from(end)))
+      return end >= total ? Effect.sync(advance.done) : Effect.zipRight(loopTurn, Effect.suspend(() => from(end)))
     }
     return from(0)
   })

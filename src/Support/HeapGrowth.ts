@@ -6,6 +6,6 @@ import { setFlagsFromString } from "node:v8"
  * for ~230 MB live). Collecting once the heap has grown 30 % past what survived the last collection keeps RSS near
  * the live set; the cycle time did not change (bench/README.md, "Fleet scale").
  */
-export const HEAP_GROWING_PERCENT = 30
+const HEAP_GROWING_PERCENT = 30
 
 export const limitHeapGrowth = (): void => setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)

@@ -1,5 +1,11 @@
 import { Effect } from "effect"
 
+/** A turn of the event loop (`Effect.yieldNow` only reaches the microtask queue): I/O and timers run meanwhile. */
+export const loopTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const next = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(next))
+})
+
 /**
  * Synchronous jobs run in turns of the event loop, in the order they were asked for, at most about `sliceMs` of them
  * per turn. A job resumed from I/O runs in the microtasks of that I/O; when many answers land together, their jobs run

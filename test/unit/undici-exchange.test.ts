@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net"
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib"
 import { Agent } from "undici"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type ApiAnswer, asApiGet, dispatchExchange, type TransportFailure } from "../../src/Cloud/ApiTransport.js"
+import { type ApiAnswer, asApiGet, type TransportFailure } from "../../src/Cloud/ApiTransport.js"
+import { dispatchExchange } from "../../src/Cloud/UndiciExchange.js"
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void
 
