@@ -19,8 +19,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# `phala-drift version` reports the commit: there is no .git in the build context, so it comes from REVISION
-COPY scripts/build-info.js ./scripts/
+# `phala-drift version` reports the commit: there is no .git in the build context, so it comes from REVISION;
+# the build ends by bundling the CLI into dist/cli (scripts/bundle.js: the container starts in half the time)
+COPY scripts/build-info.js scripts/bundle.js ./scripts/
 ARG REVISION=unknown
 RUN PHALA_DRIFT_COMMIT="${REVISION}" npm run build
 # production dependencies only, without TypeScript sources, declarations, source maps, docs and the CommonJS
