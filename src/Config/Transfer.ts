@@ -15,18 +15,37 @@ const isPlainObject = (u: object): boolean => {
   return proto === Object.prototype || proto === null
 }
 
+// plain loops: a 10,000-app config is ~400,000 values, and Object.entries/fromEntries per object cost ~0.3 s each way
+const mapFields = (value: object, each: (field: unknown) => unknown): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) {
+    const field = each(Reflect.get(value, key))
+    // an own "__proto__" key (a label may be called that) stays a key; assigning it would set the prototype
+    if (key === "__proto__") Object.defineProperty(out, key, { value: field, enumerable: true, writable: true, configurable: true })
+    else out[key] = field
+  }
+  return out
+}
+
+const mapItems = (items: ReadonlyArray<unknown>, each: (item: unknown) => unknown): Array<unknown> => {
+  const out = new Array<unknown>(items.length)
+  for (let i = 0; i < items.length; i++) out[i] = each(items[i])
+  return out
+}
+
 export const toWire = (value: unknown): unknown => {
-  if (Redacted.isRedacted(value)) return { [redactedTag]: toWire(Redacted.value(value)) }
-  if (Duration.isDuration(value)) return { [durationTag]: Duration.toMillis(value) }
-  if (typeof value !== "object" || value === null || value instanceof Date) {
+  if (typeof value !== "object" || value === null) {
     if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
       throw new TypeError(`cannot send a ${typeof value} from the config loader`)
     }
     return value
   }
-  if (Array.isArray(value)) return value.map(toWire)
+  if (value instanceof Date) return value
+  if (Array.isArray(value)) return mapItems(value, toWire)
+  if (Redacted.isRedacted(value)) return { [redactedTag]: toWire(Redacted.value(value)) }
+  if (Duration.isDuration(value)) return { [durationTag]: Duration.toMillis(value) }
   if (!isPlainObject(value)) throw new TypeError(`cannot send a ${value.constructor.name} from the config loader`)
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(v)]))
+  return mapFields(value, toWire)
 }
 
 const tagged = (value: object, tag: string): boolean => {
@@ -36,11 +55,11 @@ const tagged = (value: object, tag: string): boolean => {
 
 export const fromWire = (value: unknown): unknown => {
   if (typeof value !== "object" || value === null || value instanceof Date) return value
-  if (Array.isArray(value)) return value.map(fromWire)
+  if (Array.isArray(value)) return mapItems(value, fromWire)
   if (tagged(value, redactedTag)) return Redacted.make(fromWire(Reflect.get(value, redactedTag)))
   if (tagged(value, durationTag)) {
     const millis: unknown = Reflect.get(value, durationTag)
     return typeof millis === "number" ? Duration.millis(millis) : value
   }
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromWire(v)]))
+  return mapFields(value, fromWire)
 }

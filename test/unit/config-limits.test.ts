@@ -309,6 +309,12 @@ alerting:
       expect(Duration.toMillis(back.apps[0]?.for ?? Duration.zero)).toBe(90_000)
       expect(back.apps[0]?.maintenance[0]?.start).toBeInstanceOf(Date)
       expect(JSON.stringify(toWire({ x: 1 }))).toBe(`{"x":1}`)
+      // a key called __proto__ (a label's, say) stays a key on both sides and sets no prototype
+      const labels: Record<string, unknown> = JSON.parse(`{"__proto__": "x", "team": "a"}`)
+      const arrived = fromWire(structuredClone(toWire({ labels }))) as { labels: Record<string, unknown> }
+      expect(Object.keys(arrived.labels)).toEqual(["__proto__", "team"])
+      expect(Object.getPrototypeOf(arrived.labels)).toBe(Object.prototype)
+      expect(Object.getOwnPropertyDescriptor(arrived.labels, "__proto__")?.value).toBe("x")
     }))
 
   it("refuses what it cannot rebuild, instead of sending it broken", () => {
