@@ -1,6 +1,7 @@
 import { Either, ParseResult, Schema } from "effect"
 import { type AppId, normaliseAppId } from "../Core/Domain/AppId.js"
 import type { ObservedApp, ObservedCvm } from "../Core/Domain/Observation.js"
+import { isAppResponse } from "./AppResponseGuard.js"
 import { maxJsonDepth, nestsAtMost } from "./JsonDepth.js"
 
 // Wire format of `GET /apps/{app_id}` (reference §2). Only the fields the monitor reads are declared;
@@ -161,7 +162,10 @@ export const toObservedApp = (appId: AppId, response: AppResponse): Either.Eithe
 }
 
 const decodeJson = Schema.decodeUnknownEither(Schema.parseJson())
-const decodeApp = Schema.decodeUnknownEither(AppResponse)
+const decodeAppSchema = Schema.decodeUnknownEither(AppResponse)
+// the hand-written check first: the schema reads only what it refuses, and says why
+const decodeApp = (json: unknown): Either.Either<AppResponse, ParseResult.ParseError> =>
+  isAppResponse(json) ? Either.right(json) : decodeAppSchema(json)
 
 /** One line naming the first schema problem, e.g. `cvms: Expected ReadonlyArray<Cvm>, actual "oops"`. */
 export const summarizeParseError = (error: ParseResult.ParseError): string => {
@@ -224,10 +228,9 @@ const ListBody = Schema.Struct({
 }).annotations({ identifier: "AppList" })
 
 const decodeListBody = Schema.decodeUnknownEither(ListBody)
-const decodeEntry = Schema.decodeUnknownEither(AppResponse)
 
 const listEntry = (raw: unknown): ListEntry | null => {
-  const decoded = decodeEntry(raw)
+  const decoded = decodeApp(raw)
   if (Either.isLeft(decoded)) return null
   const entry = decoded.right
   const appId = normaliseAppId(entry.app_id)
