@@ -2,7 +2,7 @@ import { Clock, Effect, Option } from "effect"
 import { Alerting } from "../Alerts/Alerting.js"
 import type { AppReport, Snapshot } from "../Core/Domain/Report.js"
 import { Metrics } from "../Metrics/Metrics.js"
-import { fleetViewOf } from "../Http/StatusPage.js"
+import { fleetViewOf, noFilter } from "../Http/StatusPage.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 
 /** When a cycle started and finished observing (epoch ms), for its duration and phases. */
@@ -23,16 +23,16 @@ export class Publisher extends Effect.Service<Publisher>()("phala-drift/Publishe
     const latest = yield* LatestSnapshot
     const lock = yield* Effect.makeSemaphore(1)
 
-    // the status page's fleet view (order, counts, the first page's rows, the label choices) is made with the
-    // snapshot, so that no visitor pays for it: people land on the first page, and the views of other pages and
-    // filters are made when first asked for
+    // the status page's fleet view (order, counts, the first page's apps section rendered and encoded, the label
+    // choices) is made with the snapshot, so that no visitor pays for it: people land on the first page, and the views
+    // of other pages and filters are made when first asked for
     const prepareStatusPage = Effect.flatMap(latest.timeline, (timeline) =>
       Option.match(timeline, {
         onNone: () => Effect.void,
         onSome: ({ moments, snapshot }) =>
           Effect.sync(() => {
             const view = fleetViewOf(snapshot, moments)
-            view.rows(1)
+            view.section(noFilter, 1, true)
             view.labelOptions()
           })
       }))

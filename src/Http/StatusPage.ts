@@ -329,6 +329,13 @@ export interface FleetView extends Pick<Listing, "pages" | "problems" | "rows" |
   readonly listing: (filter: AppFilter) => Listing
   /** Every `key=value` of the apps' labels, sorted (computed at the first call). */
   readonly labelOptions: () => ReadonlyArray<string>
+  /**
+   * The apps section of a page as UTF-8 bytes, encoded at the first request and kept (the first page of the whole
+   * fleet stays): most of the page's bytes, which every request would otherwise render and encode again.
+   */
+  readonly section: (filter: AppFilter, page: number, linked: boolean) => Uint8Array
+  /** Sections encoded so far. */
+  readonly encoded: () => number
 }
 
 export const clampPage = (page: number, pages: number): number =>
@@ -401,7 +408,10 @@ export const prepareFleet = (
     }
     return labels
   }
-  return {
+  const sections = new Map<string, Uint8Array>()
+  const firstSection = sectionKey(noFilter, 1, true)
+  let encoded = 0
+  const view: FleetView = {
     snapshot,
     moments,
     summary,
@@ -412,9 +422,31 @@ export const prepareFleet = (
     rows: all.rows,
     rendered: all.rendered,
     listing,
-    labelOptions
+    labelOptions,
+    section: (filter, page, linked) => {
+      const key = sectionKey(filter, clampPage(page, listing(filter).pages), linked)
+      const hit = sections.get(key)
+      if (hit !== undefined) return hit
+      const bytes = utf8.encode(appsSection(view, 0, page, filter, linked).markup)
+      encoded += 1
+      if (sections.size >= pagesKept + listingsKept) {
+        for (const old of sections.keys()) {
+          if (old !== firstSection) {
+            sections.delete(old)
+            break
+          }
+        }
+      }
+      sections.set(key, bytes)
+      return bytes
+    },
+    encoded: () => encoded
   }
+  return view
 }
+
+const utf8 = new TextEncoder()
+const sectionKey = (filter: AppFilter, page: number, linked: boolean): string => `${filterQuery(filter, page)}#${linked}`
 
 const prepared = new WeakMap<Snapshot, FleetView>()
 
@@ -489,7 +521,13 @@ const filterForm = (view: FleetView, filter: AppFilter): Html => {
 </form>`
 }
 
-const appsSection = (view: FleetView | null, refreshSeconds: number, page: number | undefined, filter: AppFilter): Html => {
+const appsSection = (
+  view: FleetView | null,
+  refreshSeconds: number,
+  page: number | undefined,
+  filter: AppFilter,
+  linked: boolean = page !== undefined
+): Html => {
   if (view === null) {
     return html`<section aria-labelledby="apps-heading"><h2 id="apps-heading">Apps</h2>
 <p class="empty">The daemon has started and is waiting for its first reconcile cycle to finish. This page reloads every ${
@@ -507,7 +545,7 @@ const appsSection = (view: FleetView | null, refreshSeconds: number, page: numbe
     : html`<tr><td colspan="5" class="empty">No app matches. <a href="?">Show all apps</a></td></tr>`
   return html`<section aria-labelledby="apps-heading"><h2 id="apps-heading">Apps</h2>
 ${filtered ? filterNote(listing, view.summary.apps) : null}
-${paged ? pageNote(listing, view.pageSize, current, page !== undefined) : null}
+${paged ? pageNote(listing, view.pageSize, current, linked) : null}
 <div class="table-wrap" role="region" aria-labelledby="apps-caption" tabindex="0">
 <table class="apps">
 <caption id="apps-caption">Desired vs actual state per app (out of sync first), replicas as observed / desired${
@@ -519,7 +557,7 @@ ${rows}
 </tbody>
 </table>
 </div>
-${paged && page !== undefined ? pageNav(listing, current) : null}
+${paged && linked ? pageNav(listing, current) : null}
 </section>`
 }
 
@@ -868,8 +906,38 @@ export const refreshScript = `(() => {
 /** For the page's Content-Security-Policy: the one script the page may run. */
 export const refreshScriptHash = `sha256-${createHash("sha256").update(refreshScript).digest("base64")}`
 
+type AppsPart = (view: FleetView | null, refreshSeconds: number, filter: AppFilter) => Html
+
 /** The page served at `GET /`: a complete HTML document, no scripts, no external assets. */
-export const renderStatusPage = (input: StatusPageInput): string => {
+export const renderStatusPage = (input: StatusPageInput): string =>
+  renderPage(input, (view, refresh, filter) => appsSection(view, refresh, input.page, filter))
+
+// escaped data never holds "<", so the slot cannot come from an app's name, a label or an alert
+const sectionSlot = "<!--phala-drift:apps-->"
+
+/**
+ * The same page as UTF-8 bytes, with the apps section (most of a fleet's page) taken as the fleet view keeps it
+ * encoded: a request renders and encodes only the header, the alerts and the footer.
+ */
+export const renderStatusPageBytes = (input: StatusPageInput): Uint8Array => {
+  const slot: { bytes: Uint8Array | null } = { bytes: null }
+  const markup = renderPage(input, (view, refresh, filter) => {
+    if (view === null) return appsSection(view, refresh, input.page, filter)
+    slot.bytes = view.section(filter, input.page ?? 1, input.page !== undefined)
+    return trusted(sectionSlot)
+  })
+  if (slot.bytes === null) return utf8.encode(markup)
+  const at = markup.indexOf(sectionSlot)
+  const head = utf8.encode(markup.slice(0, at))
+  const tail = utf8.encode(markup.slice(at + sectionSlot.length))
+  const page = new Uint8Array(head.length + slot.bytes.length + tail.length)
+  page.set(head)
+  page.set(slot.bytes, head.length)
+  page.set(tail, head.length + slot.bytes.length)
+  return page
+}
+
+const renderPage = (input: StatusPageInput, appsPart: AppsPart): string => {
   const { snapshot } = input
   const moments = input.moments ?? null
   const view = snapshot === null
@@ -904,7 +972,7 @@ ${summary === null ? null : countsList(summary, snapshot?.unmanaged?.length ?? n
 ${view === null ? null : filterForm(view, filter)}
 <div id="live-main" data-live>
 ${input.stateDir !== null && input.stateDir !== undefined && input.stateDir.failing.length > 0 ? stateDirNotice(input.stateDir, input.now) : null}
-${appsSection(view, refresh, input.page, filter)}
+${appsPart(view, refresh, filter)}
 ${snapshot?.unmanaged === undefined ? null : unmanagedSection(snapshot.unmanaged)}
 ${alertsSection(input)}
 ${remediationSection(input.remediation, input.now)}

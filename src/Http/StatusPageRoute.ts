@@ -7,7 +7,7 @@ import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
 import { RemediationView } from "../Runtime/RemediationView.js"
 import type { PollSchedule } from "../Core/Domain/App.js"
 import { version } from "../Support/Version.js"
-import { actionsOnPage, type AppFilter, refreshScriptHash, renderStatusPage } from "./StatusPage.js"
+import { actionsOnPage, type AppFilter, refreshScriptHash, renderStatusPageBytes } from "./StatusPage.js"
 
 // the page runs one script (its in-place refresh, by hash), fetches only itself and submits its filter form to itself
 export const statusPageHeaders = {
@@ -85,7 +85,7 @@ export const statusPageRoute: Effect.Effect<
     const now = new Date(yield* Clock.currentTimeMillis)
     // optional: a page served without self-healing (tests of the page alone) shows no such section
     const remediationView = yield* Effect.serviceOption(RemediationView)
-    const body = renderStatusPage({
+    const body = renderStatusPageBytes({
       remediation: Option.isNone(remediationView) ? null : {
         enabled: yield* remediationView.value.enabled,
         dryRun: config.remediation?.dryRun ?? false,
@@ -103,5 +103,5 @@ export const statusPageRoute: Effect.Effect<
       stateDir,
       version
     })
-    return HttpServerResponse.text(body, { contentType: "text/html; charset=utf-8", headers: statusPageHeaders })
+    return HttpServerResponse.uint8Array(body, { contentType: "text/html; charset=utf-8", headers: statusPageHeaders })
   })

@@ -95,7 +95,7 @@ describe("Publisher", () => {
       expect(yield* publisher.publishApp(fleetApp(999))).toEqual(Option.none())
     }))
 
-  it.scoped("the status page's view of a published snapshot is made with it, the first page's rows rendered", () =>
+  it.scoped("the status page's view of a published snapshot is made with it, the first page's apps section rendered and encoded", () =>
     Effect.gen(function*() {
       const layer = Publisher.DefaultWithoutDependencies.pipe(
         Layer.provideMerge(Layer.mergeAll(slowAlerting(Duration.zero, yield* Deferred.make<void>(), yield* Ref.make(0)), Metrics.DefaultWithoutDependencies, LatestSnapshot.Default)),
@@ -109,12 +109,12 @@ describe("Publisher", () => {
       yield* publisher.publish(fleetSnapshot(1_000, Array.from({ length: 250 }, (_, i) => fleetApp(i))), { startedAt: 999_000, observedAt: 999_500 })
       const first = yield* viewNow
       // made by the publish, before any visitor: one page rendered, and asking again renders nothing
-      expect(Option.map(first, (view) => view.rendered())).toEqual(Option.some(1))
+      expect(Option.map(first, (view) => [view.rendered(), view.encoded()])).toEqual(Option.some([1, 1]))
       expect(Option.map(first, (view) => [view.pages, view.snapshot.apps.length])).toEqual(Option.some([3, 250]))
       yield* TestClock.setTime(1_010_000)
       yield* publisher.publishApp(fleetApp(42, "stopped"))
       const second = yield* viewNow
-      expect(Option.map(second, (view) => view.rendered())).toEqual(Option.some(1))
+      expect(Option.map(second, (view) => [view.rendered(), view.encoded()])).toEqual(Option.some([1, 1]))
       expect(Option.map(second, (view) => view.problems)).toEqual(Option.some(1))
       expect(Option.getOrNull(second)).not.toBe(Option.getOrNull(first))
     }))

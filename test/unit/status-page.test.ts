@@ -17,10 +17,12 @@ import {
   appsPerPage,
   fleetViewOf,
   formatAge,
+  noFilter,
   prepareFleet,
   refreshScript,
   refreshScriptHash,
   renderStatusPage,
+  renderStatusPageBytes,
   type StatusPageInput
 } from "../../src/Http/StatusPage.js"
 import { refreshSecondsFor, staleAfterSecondsFor, statusPageRoute } from "../../src/Http/StatusPageRoute.js"
@@ -407,6 +409,37 @@ describe("renderStatusPage at fleet size", () => {
     renderStatusPage(input({ snapshot: next, fleet: prepared, page: 1 }))
     expect(prepared.rendered()).toBe(1)
     expect(fleetViewOf(next)).not.toBe(view)
+  })
+
+  it("serves as bytes the same page, each page's apps section encoded once and taken as kept", () => {
+    const snapshot: Snapshot = { ...bigFleet(1000), apps: bigFleet(1000).apps.map((app, i) => i === 3 ? { ...app, name: "<!--phala-drift:apps--> “ü”" } : app) }
+    const moments = advanceTimeline(null, snapshot).moments
+    const view = fleetViewOf(snapshot, moments)
+    const decoder = new TextDecoder()
+    const cases: ReadonlyArray<Partial<StatusPageInput>> = [
+      { page: 1 },
+      { page: 4 },
+      {},
+      { page: 2, filter: { ...noFilter, sync: "in_sync" } },
+      { page: 1, filter: { ...noFilter, q: "no such app" } },
+      { page: 1, alertingEnabled: true, alerts: [alert()] }
+    ]
+    for (const c of cases) {
+      const served = renderStatusPageBytes(input({ snapshot, moments, ...c }))
+      expect(decoder.decode(served)).toBe(renderStatusPage(input({ snapshot, moments, ...c })))
+    }
+    expect(decoder.decode(renderStatusPageBytes(input({ snapshot: null })))).toBe(renderStatusPage(input({ snapshot: null })))
+    // the alerts case shows page 1 again: five sections
+    const encoded = view.encoded()
+    expect(encoded).toBe(5)
+    // later requests: new clock, same sections
+    for (let i = 0; i < 5; i++) renderStatusPageBytes(input({ snapshot, moments, page: 1, now: new Date(NOW.getTime() + i * 1000) }))
+    expect(view.encoded()).toBe(encoded)
+    expect(view.section(noFilter, 1, true)).toBe(view.section(noFilter, 1, true))
+    // an app's name that looks like the slot is escaped: the page has one apps section
+    const first = decoder.decode(renderStatusPageBytes(input({ snapshot, moments, page: 1 })))
+    expect(first.match(/<section aria-labelledby="apps-heading">/g)).toHaveLength(1)
+    expect(first).toContain("&lt;!--phala-drift:apps--&gt; “ü”")
   })
 
   it("lists at most a hundred alerts per table and says where the rest are", () => {
