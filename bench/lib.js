@@ -212,6 +212,23 @@ export const procStats = (pid) => {
   return { rss: rssKb * 1024, hwm: hwmKb * 1024, cpuSeconds }
 }
 
+/** The machine's CPU time so far (/proc/stat, all CPUs): total and stolen by the hypervisor, in clock ticks. */
+export const cpuTicks = () => {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1, 9).map(Number)
+    return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 }
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Percent of the machine's CPU time the hypervisor took between two `cpuTicks()` readings: on a shared VM, a phase
+ * run while neighbours are busy is slower for reasons that are not the code's, and this says so next to its figures.
+ */
+export const stealPercent = (from, to) =>
+  from === null || to === null || to.total <= from.total ? null : round((100 * (to.steal - from.steal)) / (to.total - from.total), 1)
+
 export const machine = () => {
   const lscpu = spawnSync("lscpu", [], { encoding: "utf8" }).stdout ?? ""
   const nproc = spawnSync("nproc", [], { encoding: "utf8" }).stdout?.trim()
