@@ -47,7 +47,7 @@ const isCvmInfo = (u: Readonly<Record<string, unknown>>): boolean =>
   isResource(u.resource) && isString(u.name) && isString(u.status) && nullishString(u.vm_uuid) &&
   isNodeRef(u.node_info) && isOs(u.os) && nullishString(u.kms_type) && nullishString(u.compose_hash)
 
-export const isCvm = (u: unknown): u is Cvm => isRecord(u) && (u.resource === undefined ? isCvmBasicInfo(u) : isCvmInfo(u))
+const isCvm = (u: unknown): u is Cvm => isRecord(u) && (u.resource === undefined ? isCvmBasicInfo(u) : isCvmInfo(u))
 
 const isCvmList = (u: unknown): boolean => {
   if (!Array.isArray(u)) return false

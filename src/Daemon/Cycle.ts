@@ -7,6 +7,7 @@ import { type UnknownTransition, unknownTransitions } from "../Core/Domain/Unkno
 import { ConfigStore } from "../Runtime/ConfigStore.js"
 import { Events } from "../Runtime/Events.js"
 import { LatestSnapshot } from "../Runtime/LatestSnapshot.js"
+import { loopTurn } from "../Support/TurnTaking.js"
 import { Freshness } from "./Freshness.js"
 import { Remediation } from "./Remediation.js"
 
@@ -66,6 +67,7 @@ export class Cycle extends Effect.Service<Cycle>()("phala-drift/Cycle", {
       const snapshot = yield* freshness.publishCycle(observed, { startedAt, observedAt })
       // after the publish: metrics, alerts and the page show the drift before anything acts on it
       yield* remediation.afterPublish(snapshot)
+      yield* loopTurn
       yield* Effect.forEach(unknownTransitions(previous, snapshot), logTransition, { discard: true })
       const s = summarize(snapshot.apps)
       yield* Effect.logInfo("reconcile cycle finished").pipe(
