@@ -36,6 +36,8 @@ const log = (...args) => console.error(`[bench fleet ${((Date.now() - started) /
 
 const CONCURRENCY = 64
 const PLAN_ROUNDS = Number(process.env.FLEET_PLAN_ROUNDS ?? 3)
+/** The middle value (the upper of the two middle ones for an even count). */
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const LATENCY_MS = 20
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0)
 const fleets = sizes.length > 0 ? sizes : [1000, 10_000, 20_000]
@@ -182,7 +184,7 @@ const serve = async (standin, fetch, ms) => {
     // the cycle's duration: the median of the second to the fourth (the first opens the connections)
     await cycleEnd(4, "the fourth cycle")
     row.cycles_s = cycleDurations(proc).slice(1, 4).map((ms) => round(ms / 1000, 2))
-    row.cycle_s = [...row.cycles_s].sort((a, b) => a - b)[1]
+    row.cycle_s = median(row.cycles_s)
     row.peak_rss_mib = mib(procStats(proc.pid).hwm)
   } catch (e) {
     row.note = String(e).slice(0, 300)
@@ -223,9 +225,10 @@ const readingPhase = async (standin, n, fetch) => {
   row.plan_over_poller_rounds = plans.map((p, i) =>
     p.code === 0 || p.code === 2 ? round(p.wall_ms / ((onePass(pollers[i]) + onePass(pollers[i + 1])) / 2), 2) : null
   )
-  const ratios = row.plan_over_poller_rounds.filter((r) => r !== null).sort((a, b) => a - b)
-  row.plan_over_poller_wall = ratios.length === plans.length ? ratios[Math.floor(ratios.length / 2)] : null
-  row.plan = { wall_ms: plans.map((p) => p.wall_ms).sort((a, b) => a - b)[Math.floor(plans.length / 2)], peak_rss_mib: Math.max(...plans.map((p) => p.peak_rss_mib ?? Number.NaN)) }
+  const ratios = row.plan_over_poller_rounds.filter((r) => r !== null)
+  row.plan_over_poller_wall = ratios.length === plans.length ? median(ratios) : null
+  const peaks = plans.map((p) => p.peak_rss_mib).filter((mib) => mib !== null)
+  row.plan = { wall_ms: median(plans.map((p) => p.wall_ms)), peak_rss_mib: peaks.length === 0 ? null : Math.max(...peaks) }
   log(`N=${n} ${fetch}: serve`, JSON.stringify(row.plan_over_poller_rounds))
   if (remaining() > (big ? 120_000 : 30_000)) {
     const serveTicks = cpuTicks()

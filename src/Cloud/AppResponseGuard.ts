@@ -55,7 +55,9 @@ const isCvmList = (u: unknown): boolean => {
   return true
 }
 
+const nullishCvm = nullish(isCvm)
+const nullishCvmList = nullish(isCvmList)
+
 export const isAppResponse = (u: unknown): u is AppResponse =>
   isRecord(u) && isString(u.app_id) && nullishString(u.name) && nullishString(u.kms_type) &&
-  (u.current_cvm === undefined || u.current_cvm === null || isCvm(u.current_cvm)) &&
-  (u.cvms === undefined || u.cvms === null || isCvmList(u.cvms)) && nullishCount(u.cvm_count)
+  nullishCvm(u.current_cvm) && nullishCvmList(u.cvms) && nullishCount(u.cvm_count)
