@@ -42,6 +42,25 @@ const once = <A>(f: () => A): (() => A) => {
   return () => (value ??= { a: f() }).a
 }
 
+// Made here, not inside `assemble`: a closure made there would share assemble's scope, which holds the previous
+// exposition, and every exposition would keep the one before it alive, and so every exposition ever published.
+const familyExposition = (pieces: ReadonlyArray<GzipPiece>, length: number): FamilyExposition => ({
+  pieces,
+  length,
+  crc: once(() => combinePieces(pieces).crc)
+})
+
+const objectExposition = (generation: number, families: ReadonlyArray<FamilyExposition>): ObjectExposition => {
+  let plainLength = 0
+  for (const family of families) plainLength += family.length
+  return {
+    generation,
+    families,
+    plainLength,
+    crc: once(() => combinePieces(families.map((family) => ({ crc: family.crc(), length: family.length }))).crc)
+  }
+}
+
 /** The raw deflate stream of an exposition as chunks (no gzip header or trailer), in order. */
 export const deflatedChunks = (exposition: ObjectExposition): ReadonlyArray<Buffer> =>
   exposition.families.flatMap((f) => f.pieces.map((piece) => piece.deflated))
@@ -370,15 +389,8 @@ export class MetricStore {
           length += gz.length
         }
       }
-      return { pieces, length, crc: once(() => combinePieces(pieces).crc) }
+      return familyExposition(pieces, length)
     })
-    let plainLength = 0
-    for (const family of families) plainLength += family.length
-    return {
-      generation: previous === null ? 0 : previous.generation + 1,
-      families,
-      plainLength,
-      crc: once(() => combinePieces(families.map((family) => ({ crc: family.crc(), length: family.length }))).crc)
-    }
+    return objectExposition(previous === null ? 0 : previous.generation + 1, families)
   }
 }

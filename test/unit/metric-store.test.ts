@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
@@ -11,10 +13,10 @@ import { FetchFailure, fetchFailureReasons, Observation } from "../../src/Core/D
 import type { AppReport, Snapshot } from "../../src/Core/Domain/Report.js"
 import { diffApp } from "../../src/Core/Diff.js"
 import { families } from "../../src/Metrics/AppSeries.js"
-import { crc32Combine, inflatePieceSync } from "../../src/Metrics/GzipPieces.js"
+import { crc32Combine, deflatePiece, deflatePieceSync, inflatePieceSync } from "../../src/Metrics/GzipPieces.js"
 import { Metrics } from "../../src/Metrics/Metrics.js"
 import { scrapeBody } from "../../src/Metrics/ScrapeBody.js"
-import { MetricStore } from "../../src/Metrics/Store.js"
+import { deflatedChunks, MetricStore } from "../../src/Metrics/Store.js"
 import { bodyBytes } from "../../src/Runtime/MetricsView.js"
 import { escapeHelp, escapeLabelValue, formatValue, prefixedLabelNames } from "../../src/Metrics/TextFormat.js"
 import { cvm, desiredApp, observedApp, twoReplicas } from "../support/builders.js"
@@ -406,5 +408,56 @@ describe("MetricStore", () => {
       expect(store.current.generation).toBe(2)
       expect(samples(text(store), "phala_app_sync_status")).toContain(`phala_app_sync_status{app_id="${appIdOf(7)}",app_name="app-00007",status="out_of_sync"} 1`)
       expect(samples(text(store), "phala_app_up")).toHaveLength(50)
+    }))
+
+  // zlib's result is a view of its output chunk, and a pooled copy shares a slab with other buffers: either way a small
+  // piece that outlives the publish would keep far more memory alive than its own bytes (seen on Node 24 as RSS that
+  // grew with every publish)
+  it.effect("keeps every compressed piece in memory of its own size, across publishes", () =>
+    Effect.gen(function*() {
+      const owns = (b: Buffer) => b.byteOffset === 0 && b.buffer.byteLength === b.byteLength
+      const line = (i: number) => `phala_cvm_status{app_id="${i}"} 1\n`
+      for (const size of [1, 30, 3_000]) {
+        const plain = Buffer.from(Array.from({ length: size }, (_, i) => line(i * 7919)).join(""))
+        expect(owns(deflatePieceSync(plain).deflated), `sync, ${plain.byteLength} bytes`).toBe(true)
+        expect(owns((yield* Effect.promise(() => deflatePiece(plain))).deflated), `thread pool, ${plain.byteLength} bytes`).toBe(true)
+      }
+      const apps = Array.from({ length: 40 }, (_, i) => fleetApp(i))
+      const store = yield* Effect.promise(() => published(fleetSnapshot(1000, apps), new MetricStore({ groupSize: 4 })))
+      for (let round = 1; round <= 3; round++) {
+        store.upsert(fleetApp(round * 5, "stopped"), 1000_000 + round)
+        yield* Effect.promise(() => store.publish())
+      }
+      const chunks = deflatedChunks(store.current).filter((b) => b.byteLength > 0)
+      expect(chunks.length).toBeGreaterThan(100)
+      expect(chunks.filter((b) => !owns(b))).toEqual([])
+    }))
+
+  it.effect("lets an exposition go once newer ones replace it (nothing chains one publish to the next)", () =>
+    Effect.gen(function*() {
+      setFlagsFromString("--expose-gc")
+      const gc = runInNewContext("gc") as () => void
+      const apps = Array.from({ length: 20 }, (_, i) => fleetApp(i))
+      const store = yield* Effect.promise(() => published(fleetSnapshot(1000, apps), new MetricStore({ groupSize: 4 })))
+      // what a scrape would have asked of it: the combined CRCs
+      store.current.crc()
+      const firstGeneration = store.current.generation
+      const first = new WeakRef(store.current)
+      // a piece of the family every cycle remakes (each app's time of last success)
+      const remade = families.findIndex((f) => f.name === "phala_app_last_success_timestamp_seconds")
+      const piece = store.current.families[remade]?.pieces[1]
+      expect(piece?.length).toBeGreaterThan(0)
+      const firstPiece = new WeakRef(piece ?? {})
+      for (let cycle = 1; cycle <= 5; cycle++) {
+        yield* Effect.promise(() => published(fleetSnapshot(1000 + cycle * 30, apps), store))
+        store.current.crc()
+      }
+      for (let i = 0; i < 3 && (first.deref() !== undefined || firstPiece.deref() !== undefined); i++) {
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
+        gc()
+      }
+      expect(store.current.generation).toBeGreaterThanOrEqual(firstGeneration + 5)
+      expect(first.deref()).toBeUndefined()
+      expect(firstPiece.deref()).toBeUndefined()
     }))
 })
