@@ -445,9 +445,9 @@ describe("MetricStore", () => {
       const first = new WeakRef(store.current)
       // a piece of the family every cycle remakes (each app's time of last success)
       const remade = families.findIndex((f) => f.name === "phala_app_last_success_timestamp_seconds")
-      const piece = store.current.families[remade]?.pieces[1]
-      expect(piece?.length).toBeGreaterThan(0)
-      const firstPiece = new WeakRef(piece ?? {})
+      // no local holds the piece: a generator's frame keeps its locals alive
+      const firstPiece = new WeakRef(store.current.families[remade]?.pieces[1] ?? { length: 0 })
+      expect(firstPiece.deref()?.length).toBeGreaterThan(0)
       for (let cycle = 1; cycle <= 5; cycle++) {
         yield* Effect.promise(() => published(fleetSnapshot(1000 + cycle * 30, apps), store))
         store.current.crc()
