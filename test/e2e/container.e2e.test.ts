@@ -59,8 +59,8 @@ describe("the image, built by executing the Dockerfile's steps", () => {
   }, 900_000)
   afterAll(() => rmSync(workDir, { recursive: true, force: true }))
 
-  it("runs `node dist/main.js` as the entry point and `serve` with the state dir on the volume as the command", () => {
-    expect(image.config.entrypoint).toEqual(["node", "dist/main.js"])
+  it("runs `node --max-semi-space-size=16 dist/main.js` as the entry point and `serve` with the state dir on the volume as the command", () => {
+    expect(image.config.entrypoint).toEqual(["node", "--max-semi-space-size=16", "dist/main.js"])
     expect(image.config.cmd[0]).toBe("serve")
     const stateDir = image.config.cmd[image.config.cmd.indexOf("--state-dir") + 1]
     expect(stateDir).toBe("/var/lib/phala-drift")

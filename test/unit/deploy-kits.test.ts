@@ -161,7 +161,7 @@ describe("docker compose kit", () => {
     // the image's ENTRYPOINT with another command
     expect(sim["entrypoint"]).toBeUndefined()
     expect([...image.entrypoint, ...arr(sim["command"], "command").map(String)]).toEqual(
-      ["node", "dist/main.js", "simulate", "--scenario", "config/scenarios/demo.yaml", "--port", "8787", "--host", "0.0.0.0"]
+      ["node", "--max-semi-space-size=16", "dist/main.js", "simulate", "--scenario", "config/scenarios/demo.yaml", "--port", "8787", "--host", "0.0.0.0"]
     )
     expect(existsSync(join(ROOT, "config", "scenarios", "demo.yaml"))).toBe(true)
     expect(at(parseOne("deploy", "compose", "desired.yaml"), "api", "url")).toBe("http://simulator:8787/api/v1")
@@ -320,7 +320,7 @@ describe("kubernetes kit", () => {
   })
 
   it("runs the image's ENTRYPOINT and CMD with the state dir on the PVC and /tmp writable", () => {
-    expect(image.entrypoint).toEqual(["node", "dist/main.js"])
+    expect(image.entrypoint).toEqual(["node", "--max-semi-space-size=16", "dist/main.js"])
     const command = [...arr(container["command"] ?? image.entrypoint, "command"), ...arr(container["args"] ?? image.cmd, "args")].map(String)
     expect(command).toEqual(dockerCommand)
     const stateDir = command[command.indexOf("--state-dir") + 1]
