@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { cleanEnv, freePort, sleep, startServe, startSimulator, stopAll, tempDir, writeTemp } from "./support/harness.js"
+import { cleanEnv, freePort, imageNodeFlags, sleep, startServe, startSimulator, stopAll, tempDir, writeTemp } from "./support/harness.js"
 
 const KEY = "phak_e2e_soak_0e6b3f92"
 const FLAPPING = 5
@@ -92,9 +92,12 @@ describe("soak", () => {
     const dir = tempDir()
     const configPath = join(dir, "desired.yaml")
     writeFileSync(configPath, desired(`http://127.0.0.1:${hookPort}/hook`))
+    // run as the image runs it: Node 24's default young generation alone moves RSS by up to ~100 MiB
     const { base, proc: daemon } = await startServe(configPath, cleanEnv({ PHALA_CLOUD_API_URL: sim.apiUrl, PHALA_CLOUD_API_KEY: KEY }), {
-      args: ["--state-dir", join(dir, "state")]
+      args: ["--state-dir", join(dir, "state")],
+      nodeFlags: imageNodeFlags
     })
+    expect(imageNodeFlags).toContain("--max-semi-space-size=16")
     const pid = daemon.child.pid ?? 0
 
     // scraped like Prometheus would, with a look at the page and the plan now and then

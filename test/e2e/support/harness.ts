@@ -1,13 +1,20 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { imageConfig, parseDockerfile } from "../../support/dockerfile.js"
 
 export const ROOT = fileURLToPath(new URL("../../..", import.meta.url))
 export const MAIN = join(ROOT, "dist", "main.js")
 export const fixture = (...parts: ReadonlyArray<string>): string => join(ROOT, "test", "fixtures", ...parts)
+
+/** The node flags of the image's entry point (`node <flags> dist/main.js`), to run the CLI as the container does. */
+export const imageNodeFlags: ReadonlyArray<string> = (() => {
+  const entrypoint = imageConfig(parseDockerfile(readFileSync(join(ROOT, "Dockerfile"), "utf8"))).entrypoint
+  return entrypoint.slice(1, entrypoint.indexOf("dist/main.js"))
+})()
 
 /** Environment for child processes: the caller's, minus anything that would change the CLI's behaviour. */
 export const cleanEnv = (extra: Record<string, string | undefined> = {}): Record<string, string> => {
@@ -51,8 +58,8 @@ export interface Proc {
 
 const running = new Set<Proc>()
 
-export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string> = cleanEnv(), cwd = ROOT): Proc => {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string> = cleanEnv(), cwd = ROOT, nodeFlags: ReadonlyArray<string> = []): Proc => {
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
   let out = ""
   let err = ""
   child.stdout?.setEncoding("utf8").on("data", (d: string) => { out += d })
@@ -166,12 +173,18 @@ export const testConfigHead: ReadonlyArray<string> = [
 export const startServe = async (
   configPath: string,
   env: Record<string, string>,
-  options: { readonly args?: ReadonlyArray<string>; readonly readyPath?: string; readonly headers?: Record<string, string> } = {}
+  options: {
+    readonly args?: ReadonlyArray<string>
+    readonly readyPath?: string
+    readonly headers?: Record<string, string>
+    /** node's own flags, e.g. `imageNodeFlags` */
+    readonly nodeFlags?: ReadonlyArray<string>
+  } = {}
 ): Promise<Daemon> => {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const readyPath = options.readyPath ?? "/readyz"
-  const proc = spawnCli(["serve", "--config", configPath, "--listen", `127.0.0.1:${port}`, ...(options.args ?? [])], env)
+  const proc = spawnCli(["serve", "--config", configPath, "--listen", `127.0.0.1:${port}`, ...(options.args ?? [])], env, ROOT, options.nodeFlags ?? [])
   await waitFor(`daemon ${readyPath}`, async () => {
     if (proc.child.exitCode !== null) throw new Error(`daemon exited: ${proc.stderr()}`)
     return (await fetch(`${base}${readyPath}`, { headers: options.headers ?? {} })).ok ? true : undefined
