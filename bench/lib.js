@@ -52,10 +52,12 @@ const cliEnv = (extra = {}) => {
   return { ...env, NO_COLOR: "1", LOG_FORMAT: "json", NODE_ENV: "production", MALLOC_TRIM_THRESHOLD_: "1048576", ...extra }
 }
 
-// The image's entry point runs `node --max-semi-space-size=16` (Node 20's default young generation, a quarter of Node
-// 24's); BENCH_NODE_FLAGS adds flags for the CLI's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which
-// NODE_OPTIONS refuses), and a later flag wins
-export const cliFlags = ["--max-semi-space-size=16", ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "")]
+// The CLI's node runs with the flags of the image's entry point (`node --max-semi-space-size=16 dist/main.js`: Node 20's
+// default young generation, a quarter of Node 24's), read from the Dockerfile so the two cannot drift apart;
+// BENCH_NODE_FLAGS adds flags (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses), a later flag wins
+const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"))?.[1] ?? "[]")
+const imageNodeFlags = entrypoint.slice(1, entrypoint.indexOf("dist/main.js"))
+export const cliFlags = [...imageNodeFlags, ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "")]
 export const spawnCli = (args, extraEnv = {}) => spawnNode([...cliFlags, MAIN, ...args], extraEnv)
 
 /** A Node child (a script and its arguments) with the CLI's environment; keeps the tail of its output. */
